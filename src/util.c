@@ -1,0 +1,343 @@
+/*
+ * util.c - checked number parsing, bounded strings, capped buffers and
+ * atomic file replacement.
+ */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL)
+		return -1;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s)
+		return -1;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0' || v < min || v > max)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+int parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (s == NULL)
+		return -1;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || !isfinite(v))
+		return -1;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	char tmp[16];
+	size_t i;
+
+	if (s == NULL || str_copy(tmp, s, sizeof(tmp)) >= sizeof(tmp))
+		return -1;
+	str_trim(tmp);
+	for (i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (str_ieq(tmp, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (str_ieq(tmp, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+size_t str_copy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t k = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, k);
+		dst[k] = '\0';
+	}
+	return n;
+}
+
+bool str_ieq(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+char *str_trim(char *s)
+{
+	size_t n = strlen(s);
+	size_t start = 0;
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	while (isspace((unsigned char)s[start]))
+		start++;
+	if (start > 0)
+		memmove(s, s + start, n - start + 1);
+	return s;
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL) {
+		fputs("ant-agent: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL) {
+		fputs("ant-agent: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL) {
+		fputs("ant-agent: out of memory\n", stderr);
+		abort();
+	}
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = xmalloc(n);
+
+	memcpy(p, s, n);
+	return p;
+}
+
+void buf_init(struct buf *b, size_t cap)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
+	b->cap = cap;
+	b->truncated = false;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+	size_t room = b->cap - b->len;
+	size_t take = n <= room ? n : room;
+	size_t need;
+
+	if (b->data == NULL || b->len + take + 1 > b->alloc) {
+		need = b->alloc ? b->alloc : 256;
+		while (need < b->len + take + 1)
+			need *= 2;
+		if (need > b->cap + 1)
+			need = b->cap + 1;
+		b->data = xrealloc(b->data, need);
+		b->alloc = need;
+	}
+	memcpy(b->data + b->len, p, take);
+	b->len += take;
+	b->data[b->len] = '\0';
+	if (take < n) {
+		b->truncated = true;
+		return -1;
+	}
+	return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n < sizeof(small))
+		return buf_append(b, small, (size_t)n);
+	{
+		char *big = xmalloc((size_t)n + 1);
+		int rc;
+
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		rc = buf_append(b, big, (size_t)n);
+		free(big);
+		return rc;
+	}
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	b->truncated = false;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b, b->cap);
+}
+
+int file_read_all(const char *path, size_t cap, struct buf *out)
+{
+	char chunk[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	buf_init(out, cap);
+	buf_append(out, "", 0);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (buf_append(out, chunk, (size_t)n) != 0) {
+			close(fd);
+			buf_free(out);
+			return -2;
+		}
+	}
+	close(fd);
+	return 0;
+fail:
+	{
+		int saved = errno;
+		close(fd);
+		buf_free(out);
+		errno = saved;
+	}
+	return -1;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, int mode)
+{
+	char tmp[PATH_MAX];
+	const char *p = data;
+	int fd = -1;
+	int saved;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, (mode_t)mode) != 0)
+		goto fail;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+int mkdir_p(const char *path, int mode)
+{
+	char tmp[PATH_MAX];
+	char *p;
+
+	if (str_copy(tmp, path, sizeof(tmp)) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,69 @@
+/*
+ * util.h - small checked helpers shared by every module: number parsing
+ * with bounds (no atoi/sscanf), bounded string copies and a growable byte
+ * buffer with a hard cap for anything that holds outside data.
+ */
+#ifndef ANT_UTIL_H
+#define ANT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+/* Parse a whole decimal integer (surrounding blanks allowed) within
+ * [min, max]. Returns 0, or -1 when the text is not a number or is out of
+ * range; *out is written only on success. */
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Parse a finite decimal floating-point number within [min, max]. */
+int parse_double(const char *s, double min, double max, double *out);
+/* Parse true/false, yes/no, on/off, 1/0 in any case. */
+int parse_bool(const char *s, bool *out);
+
+/* Copy at most size-1 bytes and always terminate; returns strlen(src) so a
+ * caller can detect truncation (like BSD strlcpy). */
+size_t str_copy(char *dst, const char *src, size_t size);
+/* Case-insensitive ASCII comparison of whole strings. */
+bool str_ieq(const char *a, const char *b);
+/* Remove blanks at both ends in place; returns s. */
+char *str_trim(char *s);
+/* Duplicate or abort: allocation failure is not recoverable in this agent. */
+char *xstrdup(const char *s);
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+
+/* A growable buffer that refuses to grow past `cap` bytes. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t alloc;
+	size_t cap;
+	bool truncated; /* set when an append hit the cap */
+};
+
+void buf_init(struct buf *b, size_t cap);
+/* Append; returns 0, or -1 when the cap would be passed (the part that fits
+ * is kept and `truncated` is set). data stays NUL-terminated. */
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+
+/* Read a whole file into a new buffer, refusing files over cap bytes.
+ * Returns 0, -1 on I/O error (errno set), -2 when over cap. */
+int file_read_all(const char *path, size_t cap, struct buf *out);
+/* Write data to path atomically: temp file in the same directory, fsync,
+ * rename. Creates the file with the given mode. Returns 0 or -1 (errno). */
+int file_write_atomic(const char *path, const void *data, size_t len, int mode);
+/* mkdir -p with the given mode for created directories. */
+int mkdir_p(const char *path, int mode);
+
+#endif
