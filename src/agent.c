@@ -1,0 +1,198 @@
+/*
+ * agent.c - `ant-agent run`: start-up checks, signals, the loop, shutdown.
+ */
+#include "agent.h"
+#include "cli.h"
+#include "client.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+#include "version.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CLIENT_PROBE_TIMEOUT_MS 10000
+
+struct agent {
+	uv_loop_t *loop;
+	uv_signal_t sig_int, sig_term, sig_hup, sig_usr1;
+	uv_timer_t run_for;
+	bool stopping;
+	bool run_for_armed;
+	int64_t started_ms;
+	char client_version[128];
+};
+
+uv_loop_t *agent_loop(struct agent *a)
+{
+	return a->loop;
+}
+
+static void close_handle(uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void agent_stop(struct agent *a, const char *why)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	log_info("Stopping agent: %s", why);
+	close_handle((uv_handle_t *)&a->sig_int);
+	close_handle((uv_handle_t *)&a->sig_term);
+	close_handle((uv_handle_t *)&a->sig_hup);
+	close_handle((uv_handle_t *)&a->sig_usr1);
+	close_handle((uv_handle_t *)&a->run_for);
+}
+
+static int open_log_file(void)
+{
+	char dir[PATH_MAX];
+
+	if (!cfg_bool(CFG_LOG_TO_FILE)) {
+		log_open_file(NULL);
+		return 0;
+	}
+	str_copy(dir, cfg_str(CFG_LOG_FILE_PATH), sizeof(dir));
+	if (mkdir_p(dirname(dir), 0750) != 0 || log_open_file(cfg_str(CFG_LOG_FILE_PATH)) != 0) {
+		log_error("LOG_FILE_PATH %s: cannot open: %s", cfg_str(CFG_LOG_FILE_PATH),
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void apply_log_level(void)
+{
+	enum log_level lvl;
+
+	if (log_level_parse(cfg_str(CFG_DEFAULT_LOG_LEVEL), &lvl) == 0)
+		log_set_level(lvl);
+}
+
+static void log_rate_limits(void)
+{
+	log_info("Rate Limiting Active : Download (%lld calls in 3600 sec) | Upload (%lld calls "
+		 "in 3600 sec) | Quote (%lld calls in 3600 sec) | Workers per task %lld | "
+		 "Clients at once %lld",
+		 (long long)cfg_int(CFG_DOWNLOAD_RATE_LIMIT), (long long)cfg_int(CFG_UPLOAD_RATE_LIMIT),
+		 (long long)cfg_int(CFG_QUOTE_RATE_LIMIT), (long long)cfg_int(CFG_MAX_WORKERS),
+		 (long long)cfg_int(CFG_MAX_CLIENTS));
+}
+
+static void log_status(struct agent *a)
+{
+	char now[32];
+
+	clock_format_iso(clock_now_ms(), now, sizeof(now));
+	log_info("Status: up %llds (schedule time %s, speed %g) | client %s",
+		 (long long)((clock_now_ms() - a->started_ms) / 1000), now, clock_speed(),
+		 a->client_version);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct agent *a = h->data;
+
+	switch (signum) {
+	case SIGINT:
+	case SIGTERM:
+		agent_stop(a, signum == SIGINT ? "SIGINT" : "SIGTERM");
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: reloading settings and reopening the log file");
+		if (config_reload() != 0) {
+			log_error("SIGHUP: new settings are not valid; keeping the ones in force");
+		} else {
+			config_register_secrets();
+			apply_log_level();
+		}
+		if (open_log_file() == 0)
+			log_reopen();
+		break;
+	case SIGUSR1:
+		log_status(a);
+		break;
+	}
+}
+
+static void on_run_for(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	agent_stop(a, "--run-for time reached");
+}
+
+static void start_signal(struct agent *a, uv_signal_t *h, int signum)
+{
+	uv_signal_init(a->loop, h);
+	h->data = a;
+	uv_signal_start(h, on_signal, signum);
+}
+
+static int startup_checks(struct agent *a, const struct cli *c)
+{
+	char err[512];
+
+	if (geteuid() == 0 && !c->allow_root) {
+		log_crit("Refusing to run as root: run ant-agent as an ordinary user "
+			 "(or pass --allow-root if you really mean it)");
+		return -1;
+	}
+	if (client_probe_version(cfg_str(CFG_CLIENT_PATH), CLIENT_PROBE_TIMEOUT_MS,
+				 a->client_version, sizeof(a->client_version), err,
+				 sizeof(err)) != 0) {
+		log_crit("%s", err);
+		return -1;
+	}
+	log_info("Found client: %s (%s)", a->client_version, cfg_str(CFG_CLIENT_PATH));
+	return 0;
+}
+
+int cmd_run(const struct cli *c)
+{
+	struct agent a;
+	char start[32];
+
+	memset(&a, 0, sizeof(a));
+	if (open_log_file() != 0)
+		return EXIT_USAGE;
+	log_info("Name: %s | Version: %s | Date: %s | Commit Hash: %s", ANT_NAME, ANT_VERSION,
+		 ANT_BUILD_DATE, ANT_GIT_COMMIT);
+	if (clock_is_virtual()) {
+		clock_format_iso(clock_now_ms(), start, sizeof(start));
+		log_info("Virtual clock: starts %s, speed %gx", start, clock_speed());
+	}
+	if (startup_checks(&a, c) != 0)
+		return EXIT_FAIL;
+	log_rate_limits();
+
+	a.loop = uv_default_loop();
+	a.started_ms = clock_now_ms();
+	start_signal(&a, &a.sig_int, SIGINT);
+	start_signal(&a, &a.sig_term, SIGTERM);
+	start_signal(&a, &a.sig_hup, SIGHUP);
+	start_signal(&a, &a.sig_usr1, SIGUSR1);
+	uv_timer_init(a.loop, &a.run_for);
+	a.run_for.data = &a;
+	if (c->run_for_ms > 0)
+		clock_timer_start(&a.run_for, on_run_for, c->run_for_ms);
+
+	uv_run(a.loop, UV_RUN_DEFAULT);
+
+	/* Let every close callback run before the loop goes away. */
+	uv_run(a.loop, UV_RUN_DEFAULT);
+	uv_loop_close(a.loop);
+	log_info("Agent stopped");
+	return EXIT_OK;
+}

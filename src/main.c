@@ -1,0 +1,260 @@
+/*
+ * main.c - command line: options, settings, clock, then one subcommand.
+ *
+ *   ant-agent [run]      the agent (default)
+ *   ant-agent config     every effective setting and where it came from
+ *   ant-agent validate   check a control file and catalogues
+ *   ant-agent seedfile   write a seeded test file and print its MD5
+ *   ant-agent report     summarise the metrics files
+ */
+#include "cli.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+#include "version.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+struct command {
+	const char *name;
+	int (*fn)(const struct cli *c);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "run the agent: fetch the hour's tasks and test the network (default)" },
+	{ "config", cmd_config, "print every effective setting and its source (secrets masked)" },
+	{ "validate", cmd_validate, "check a control file and catalogues; exit 0 valid, 1 rejected, 2 unreadable" },
+	{ "seedfile", cmd_seedfile, "write the seeded test file for --seed/--size and print its MD5" },
+	{ "report", cmd_report, "summarise the metrics files per test type and size" },
+};
+
+enum {
+	OPT_ENV_FILE = 256, OPT_SET, OPT_LOG_LEVEL, OPT_ALLOW_ROOT, OPT_NO_CONSOLE,
+	OPT_CLOCK_START, OPT_CLOCK_SPEED, OPT_RUN_FOR, OPT_CONTROL, OPT_DOWNLOADS,
+	OPT_SEEDS, OPT_SEED, OPT_SIZE, OPT_METRICS, OPT_SUMMARY, OPT_SINCE, OPT_FORMAT,
+};
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "env-file", required_argument, NULL, OPT_ENV_FILE },
+	{ "set", required_argument, NULL, OPT_SET },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
+	{ "no-console", no_argument, NULL, OPT_NO_CONSOLE },
+	{ "clock-start", required_argument, NULL, OPT_CLOCK_START },
+	{ "clock-speed", required_argument, NULL, OPT_CLOCK_SPEED },
+	{ "run-for", required_argument, NULL, OPT_RUN_FOR },
+	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "downloads", required_argument, NULL, OPT_DOWNLOADS },
+	{ "seeds", required_argument, NULL, OPT_SEEDS },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "output", required_argument, NULL, 'o' },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "summary", required_argument, NULL, OPT_SUMMARY },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The --log-level option becomes a --set; this holds its text. */
+static char *g_level_set;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ant-agent [COMMAND] [OPTIONS]\n"
+		"\n"
+		"A community test agent for the Autonomi network: it fetches the fleet's\n"
+		"control file each hour, obeys the kill-switch, runs download, quote and\n"
+		"upload tests through the `ant` client between :05 and :55, and records\n"
+		"every test in InfluxDB line protocol.\n"
+		"\n"
+		"Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n"
+		"Options for every command:\n"
+		"  -h, --help              show this help and exit\n"
+		"  -V, --version           show name, version, build date and commit, and exit\n"
+		"      --env-file PATH     settings file (default ./.env; a missing default is fine)\n"
+		"      --set KEY=VALUE     set any setting; repeatable; beats .env and environment\n"
+		"      --log-level LEVEL   DEBUG, INFO, WARNING, ERROR or CRITICAL\n"
+		"                          (same as --set DEFAULT_LOG_LEVEL=LEVEL)\n"
+		"      --allow-root        let `run` start as root (refused otherwise)\n"
+		"      --no-console        no keyboard console even on a terminal\n"
+		"      --clock-start TIME  start the schedule clock at TIME, YYYY-MM-DDTHH:MM:SSZ\n"
+		"      --clock-speed N     run the schedule clock N times faster (0 < N <= %g)\n"
+		"      --run-for DURATION  stop cleanly after DURATION of schedule time\n"
+		"                          (e.g. 90s, 15m, 1h, 1h30m)\n"
+		"\n"
+		"validate:  --control SRC  --downloads SRC  --seeds SRC   (SRC is a path or URL)\n"
+		"seedfile:  --seed N  --size BYTES  [-o FILE]              (stdout when no -o)\n"
+		"report:    --metrics FILE  --summary FILE  --since DURATION  --format text|csv|json\n"
+		"\n"
+		"Settings come from built-in defaults < .env < environment < --set;\n"
+		"`ant-agent config` lists every one with its value and source.\n"
+		"\n"
+		"Exit status: 0 success; 1 something failed or was rejected; 2 bad command\n"
+		"line or settings (nothing was done).\n",
+		CLOCK_SPEED_MAX);
+}
+
+static void print_version(void)
+{
+	printf("Name: %s | Version: %s | Date: %s | Commit Hash: %s\n", ANT_NAME,
+	       ANT_VERSION, ANT_BUILD_DATE, ANT_GIT_COMMIT);
+}
+
+int cmd_config(const struct cli *c)
+{
+	(void)c;
+	config_dump(stdout);
+	return EXIT_OK;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int parse_args(int argc, char **argv, struct cli *c, const char ***sets_out)
+{
+	const char **sets = xcalloc((size_t)argc + 1, sizeof(*sets));
+	size_t n;
+	int opt;
+
+	*sets_out = sets;
+	memset(c, 0, sizeof(*c));
+	c->clock_start_ms = -1;
+	c->clock_speed = 1.0;
+	c->run_for_ms = -1;
+	c->command = "run";
+	c->sets = sets;
+	/* The first word, if it is not an option, names the command. */
+	if (argc > 1 && argv[1][0] != '-') {
+		c->command = argv[1];
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	while ((opt = getopt_long(argc, argv, "hVo:", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			exit(EXIT_OK);
+		case 'V':
+			print_version();
+			exit(EXIT_OK);
+		case OPT_ENV_FILE:
+			c->env_file = optarg;
+			c->env_file_given = true;
+			break;
+		case OPT_SET:
+			sets[c->nsets++] = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			/* Kept as a --set so `config` shows it as from the command line. */
+			free(g_level_set);
+			n = strlen(optarg) + sizeof("DEFAULT_LOG_LEVEL=");
+			g_level_set = xmalloc(n);
+			snprintf(g_level_set, n, "DEFAULT_LOG_LEVEL=%s", optarg);
+			sets[c->nsets++] = g_level_set;
+			break;
+		case OPT_ALLOW_ROOT: c->allow_root = true; break;
+		case OPT_NO_CONSOLE: c->no_console = true; break;
+		case OPT_CLOCK_START:
+			if (clock_parse_iso(optarg, &c->clock_start_ms) != 0) {
+				fprintf(stderr, "ant-agent: --clock-start '%s': expected YYYY-MM-DDTHH:MM:SSZ\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CLOCK_SPEED:
+			if (parse_double(optarg, 1e-3, CLOCK_SPEED_MAX, &c->clock_speed) != 0) {
+				fprintf(stderr, "ant-agent: --clock-speed '%s': expected a number above 0 and at most %g\n",
+					optarg, CLOCK_SPEED_MAX);
+				return -1;
+			}
+			break;
+		case OPT_RUN_FOR:
+			if (clock_parse_duration(optarg, &c->run_for_ms) != 0 || c->run_for_ms <= 0) {
+				fprintf(stderr, "ant-agent: --run-for '%s': expected a duration such as 90s, 15m, 1h\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CONTROL: c->control = optarg; break;
+		case OPT_DOWNLOADS: c->downloads = optarg; break;
+		case OPT_SEEDS: c->seeds = optarg; break;
+		case OPT_SEED: c->seed = optarg; break;
+		case OPT_SIZE: c->size = optarg; break;
+		case 'o': c->output = optarg; break;
+		case OPT_METRICS: c->metrics = optarg; break;
+		case OPT_SUMMARY: c->summary = optarg; break;
+		case OPT_SINCE: c->since = optarg; break;
+		case OPT_FORMAT: c->format = optarg; break;
+		default:
+			fprintf(stderr, "Try 'ant-agent --help'.\n");
+			return -1;
+		}
+	}
+	c->args = argv + optind;
+	c->nargs = argc - optind;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct config_sources src;
+	const struct command *cmd;
+	const char **sets = NULL;
+	enum log_level lvl;
+	struct cli c;
+	int rc;
+
+	if (parse_args(argc, argv, &c, &sets) != 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	cmd = find_command(c.command);
+	if (cmd == NULL) {
+		fprintf(stderr, "ant-agent: unknown command '%s'. Try 'ant-agent --help'.\n", c.command);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (clock_setup(c.clock_start_ms, c.clock_speed) != 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	memset(&src, 0, sizeof(src));
+	src.env_file = c.env_file;
+	src.env_file_required = c.env_file_given;
+	src.environ = environ;
+	src.sets = c.sets;
+	src.nsets = c.nsets;
+	if (config_load(&src) != 0) {
+		fprintf(stderr, "ant-agent: settings are not valid; nothing was started.\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	config_register_secrets();
+	if (log_level_parse(cfg_str(CFG_DEFAULT_LOG_LEVEL), &lvl) == 0)
+		log_set_level(lvl);
+	rc = cmd->fn(&c);
+out:
+	free(g_level_set);
+	free(sets);
+	log_close();
+	return rc;
+}
