@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `ant-agent config` shows each setting's value and the layer it came from.
+source "$(dirname "$0")/lib.sh"
+
+cat > my.env <<'X'
+# settings from the original agent
+TELEMETRY_COUNTRY=gb
+CACHE_TIME=1800
+GITHUB_TOKEN=ghp_thisisasecret123
+X
+TELEMETRY_PROVISON=vps "$agent" config --env-file my.env --set MAX_WORKERS=4 --log-level debug > out.txt 2> err.txt
+expect_eq "$?" 0 "config exits 0"
+expect_grep '^TELEMETRY_COUNTRY +=  *gb +\[\.env\]$' out.txt ".env value and source"
+expect_grep '^CACHE_TIME +=  *1800 +\[\.env\]$' out.txt ".env integer"
+expect_grep '^TELEMETRY_PROVISON +=  *vps +\[environment\]$' out.txt "environment value and source"
+expect_grep '^MAX_WORKERS +=  *4 +\[command line\]$' out.txt "--set value and source"
+expect_grep '^DEFAULT_LOG_LEVEL +=  *DEBUG +\[command line\]$' out.txt "--log-level counts as command line"
+expect_grep '^GIT_REPO +=  *ant-agent +\[default\]$' out.txt "default value and source"
+expect_grep '^GITHUB_TOKEN +=  *\*\*\*\* +\[\.env\]$' out.txt "secret masked"
+expect_no_grep 'thisisasecret' out.txt "secret never printed"
+
+# Environment beats .env, --set beats environment.
+TELEMETRY_COUNTRY=de "$agent" config --env-file my.env > out2.txt
+expect_grep '^TELEMETRY_COUNTRY +=  *de +\[environment\]$' out2.txt "environment beats .env"
+TELEMETRY_COUNTRY=de "$agent" config --env-file my.env --set TELEMETRY_COUNTRY=fr > out3.txt
+expect_grep '^TELEMETRY_COUNTRY +=  *fr +\[command line\]$' out3.txt "--set beats environment"
+
+# Bad values stop it with a message naming file, line, key, value and bounds.
+printf 'CACHE_TIME=soon\n' > bad.env
+"$agent" config --env-file bad.env > /dev/null 2> err.txt
+expect_eq "$?" 2 "bad value exits 2"
+expect_grep "bad.env:1: setting CACHE_TIME: 'soon' is not allowed \(expected a whole number from 0 to 604800\)" err.txt "bad value message"
+
+"$agent" config --env-file missing.env > /dev/null 2> err.txt
+expect_eq "$?" 2 "explicit missing env file exits 2"
+expect_grep "missing.env: cannot read settings file" err.txt "missing env file message"
+
+"$agent" config --set NOT_A_KEY=1 > /dev/null 2> err.txt
+expect_eq "$?" 2 "unknown --set key exits 2"
+expect_grep "unknown setting 'NOT_A_KEY'" err.txt "unknown --set key message"
+
+finish

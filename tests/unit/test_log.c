@@ -1,0 +1,130 @@
+/* Log line format, levels, secret masking, file output and reopen. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "clock.h"
+#include "log.h"
+#include "util.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char last[8192];
+static int nlines;
+
+static void capture(enum log_level l, const char *line, void *ud)
+{
+	(void)l;
+	(void)ud;
+	str_copy(last, line, sizeof(last));
+	nlines++;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	log_set_console(0);
+	log_set_capture(capture, NULL);
+	log_set_level(LOG_DEBUG);
+	log_clear_secrets();
+	last[0] = '\0';
+	nlines = 0;
+	return 0;
+}
+
+static void test_format(void **state)
+{
+	regex_t re;
+
+	(void)state;
+	/* A fixed virtual time gives an exact timestamp. */
+	assert_int_equal(clock_setup(1734333745000LL, 1.0), 0); /* 2024-12-16 07:22:25Z */
+	log_info("Found client: %s", "autonomi-cli 0.1.5");
+	assert_int_equal(regcomp(&re, "^[0-9]{2}-[0-9]{2}-[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} - INFO - Found client: autonomi-cli 0.1.5$", REG_EXTENDED), 0);
+	assert_int_equal(regexec(&re, last, 0, NULL, 0), 0);
+	regfree(&re);
+	assert_memory_equal(last, "16-12-2024 07:22:2", 18);
+	log_warn("w");
+	assert_non_null(strstr(last, " - WARNING - w"));
+	log_crit("c");
+	assert_non_null(strstr(last, " - CRITICAL - c"));
+	clock_setup(-1, 1.0);
+}
+
+static void test_levels(void **state)
+{
+	enum log_level l;
+
+	(void)state;
+	log_set_level(LOG_WARNING);
+	log_info("hidden");
+	log_debug("hidden");
+	assert_int_equal(nlines, 0);
+	log_error("shown");
+	assert_int_equal(nlines, 1);
+	assert_int_equal(log_level_parse("warn", &l), 0);
+	assert_int_equal(l, LOG_WARNING);
+	assert_int_equal(log_level_parse("Critical", &l), 0);
+	assert_int_equal(l, LOG_CRITICAL);
+	assert_int_equal(log_level_parse("verbose", &l), -1);
+}
+
+static void test_secrets_and_newlines(void **state)
+{
+	(void)state;
+	log_add_secret("s3cr3t-key-value");
+	log_add_secret("abc"); /* too short to mask */
+	log_info("key=%s and again s3cr3t-key-value; abc", "s3cr3t-key-value");
+	assert_null(strstr(last, "s3cr3t"));
+	assert_non_null(strstr(last, "key=**** and again ****; abc"));
+	log_info("two\nlines\rhere");
+	assert_null(strchr(last, '\n'));
+	assert_non_null(strstr(last, "two lines here"));
+}
+
+static void test_file_and_reopen(void **state)
+{
+	char path[] = "/tmp/ant-test-log-XXXXXX";
+	char moved[64];
+	struct buf b;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(log_open_file(path), 0);
+	log_info("first line");
+	snprintf(moved, sizeof(moved), "%s.1", path);
+	assert_int_equal(rename(path, moved), 0);
+	log_info("second line"); /* still into the moved file */
+	assert_int_equal(log_reopen(), 0);
+	log_info("third line");
+	log_close();
+	assert_int_equal(file_read_all(moved, 1 << 20, &b), 0);
+	assert_non_null(strstr(b.data, "first line\n"));
+	assert_non_null(strstr(b.data, "second line\n"));
+	assert_null(strstr(b.data, "third line"));
+	buf_free(&b);
+	assert_int_equal(file_read_all(path, 1 << 20, &b), 0);
+	assert_non_null(strstr(b.data, " - INFO - third line\n"));
+	buf_free(&b);
+	unlink(path);
+	unlink(moved);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_format, setup),
+		cmocka_unit_test_setup(test_levels, setup),
+		cmocka_unit_test_setup(test_secrets_and_newlines, setup),
+		cmocka_unit_test_setup(test_file_and_reopen, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
