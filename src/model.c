@@ -1,0 +1,88 @@
+/*
+ * model.c - names, parsing and bounds of the shared data types.
+ */
+#include "model.h"
+#include "util.h"
+
+static const char *const type_names[TEST__COUNT] = { "download", "quote", "upload" };
+static const char *const type_titles[TEST__COUNT] = { "Download", "Quote", "Upload" };
+
+static const char *const size_names[SIZE__COUNT] = {
+	"tiny", "small", "medium", "large", "huge", "giga", "tera", "chunka", "chunkb",
+};
+
+#define KiB UINT64_C(1024)
+#define MiB (KiB * 1024)
+#define GiB (MiB * 1024)
+
+/* DESIGN.md section 4. Adjacent classes share no byte count: "small" starts
+ * at 128 KiB, so "tiny" ends one byte before it. */
+static const uint64_t size_bounds[SIZE__COUNT][2] = {
+	[SIZE_TINY] = { 1, 128 * KiB - 1 },
+	[SIZE_SMALL] = { 128 * KiB, 4 * MiB },
+	[SIZE_MEDIUM] = { 4 * MiB, 32 * MiB },
+	[SIZE_LARGE] = { 32 * MiB, 60 * MiB },
+	[SIZE_HUGE] = { 128 * MiB, 1 * GiB },
+	[SIZE_GIGA] = { 1 * GiB, 20 * GiB },
+	[SIZE_TERA] = { 20 * GiB, 100 * GiB },
+	[SIZE_CHUNKA] = { 4 * MiB, 4 * MiB },
+	[SIZE_CHUNKB] = { 64 * MiB, 64 * MiB },
+};
+
+static const char *const status_names[ST__COUNT] = {
+	"ok", "client_error", "network_error", "data_loss", "killed", "unknown_error", "skipped",
+};
+
+const char *test_type_name(enum test_type t)
+{
+	return (unsigned)t < TEST__COUNT ? type_names[t] : "unknown";
+}
+
+const char *test_type_title(enum test_type t)
+{
+	return (unsigned)t < TEST__COUNT ? type_titles[t] : "Unknown";
+}
+
+int test_type_parse(const char *s, enum test_type *out)
+{
+	for (unsigned i = 0; i < TEST__COUNT; i++) {
+		if (str_ieq(s, type_names[i])) {
+			*out = (enum test_type)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *size_class_name(enum size_class s)
+{
+	return (unsigned)s < SIZE__COUNT ? size_names[s] : "unknown";
+}
+
+int size_class_parse(const char *s, enum size_class *out)
+{
+	for (unsigned i = 0; i < SIZE__COUNT; i++) {
+		if (str_ieq(s, size_names[i])) {
+			*out = (enum size_class)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void size_class_bounds(enum size_class s, uint64_t *min, uint64_t *max)
+{
+	*min = size_bounds[s][0];
+	*max = size_bounds[s][1];
+}
+
+bool size_class_fits(enum size_class s, uint64_t bytes)
+{
+	return (unsigned)s < SIZE__COUNT && bytes >= size_bounds[s][0] &&
+	       bytes <= size_bounds[s][1];
+}
+
+const char *test_status_name(enum test_status s)
+{
+	return (unsigned)s < ST__COUNT ? status_names[s] : "unknown_error";
+}

@@ -1,0 +1,106 @@
+/*
+ * model.h - the plain data that passes between the agent's modules: test
+ * types, size classes, a validated task, catalogue rows and the result of
+ * one test. No behaviour beyond names, parsing and size bounds.
+ */
+#ifndef ANT_MODEL_H
+#define ANT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum test_type { TEST_DOWNLOAD, TEST_QUOTE, TEST_UPLOAD, TEST__COUNT };
+
+/* "download", "quote", "upload" (lower case, as in metric tags). */
+const char *test_type_name(enum test_type t);
+/* "Download" etc., for tables. */
+const char *test_type_title(enum test_type t);
+/* Any case. Returns 0 or -1. */
+int test_type_parse(const char *s, enum test_type *out);
+
+enum size_class {
+	SIZE_TINY, SIZE_SMALL, SIZE_MEDIUM, SIZE_LARGE, SIZE_HUGE,
+	SIZE_GIGA, SIZE_TERA, SIZE_CHUNKA, SIZE_CHUNKB, SIZE__COUNT
+};
+
+const char *size_class_name(enum size_class s);
+int size_class_parse(const char *s, enum size_class *out);
+/* Inclusive byte bounds of a class (DESIGN.md section 4). */
+void size_class_bounds(enum size_class s, uint64_t *min, uint64_t *max);
+bool size_class_fits(enum size_class s, uint64_t bytes);
+
+#define TASK_DESC_MAX 100
+#define TASK_REF_MAX 999
+
+/* One validated task of the control file. Values are already capped by
+ * local settings where the control file asked for more. */
+struct task {
+	int ref;                  /* 1..999 */
+	char ref_text[4];         /* as written, e.g. "001" */
+	char description[TASK_DESC_MAX + 1];
+	int period;               /* start minute, 5..54 */
+	int time_offset;          /* random extra start delay, 0..5 minutes */
+	enum test_type type;
+	enum size_class size;
+	int workers;              /* after the MAX_WORKERS cap */
+	int workers_asked;        /* as the control file said */
+	int offset_mins;          /* worker start stagger, 0 = none */
+	bool repeat;
+	int timeout_secs;
+	int retry;                /* extra attempts after a failed one */
+	bool verify;              /* upload: download back and compare MD5 */
+};
+
+#define CAT_NAME_MAX 255
+#define CAT_ADDRESS_MAX 128
+#define MD5_HEX_LEN 32
+
+/* A row of the download catalogue (fileSize,name,address,md5). */
+struct dl_row {
+	enum size_class size;
+	char name[CAT_NAME_MAX + 1];        /* safe: no path separators */
+	char address[CAT_ADDRESS_MAX + 1];  /* hex digits only */
+	char md5[MD5_HEX_LEN + 1];          /* lower-case hex, "" = none */
+	int line;                           /* line in the catalogue */
+};
+
+/* A row of the seed catalogue (fileSize,seed,size,md5). */
+struct seed_row {
+	enum size_class size;
+	uint64_t seed;
+	uint64_t bytes;
+	char md5[MD5_HEX_LEN + 1];          /* "" unless 32 hex digits */
+	int line;
+};
+
+enum test_status {
+	ST_OK, ST_CLIENT_ERROR, ST_NETWORK_ERROR, ST_DATA_LOSS, ST_KILLED,
+	ST_UNKNOWN_ERROR, ST_SKIPPED, ST__COUNT
+};
+
+/* "ok", "client_error", "network_error", "data_loss", "killed",
+ * "unknown_error", "skipped" (metric tag values). */
+const char *test_status_name(enum test_status s);
+
+/* What one test attempt produced; metrics.c turns it into a line. */
+struct test_result {
+	enum test_type type;
+	enum size_class size;
+	int task_ref;
+	int worker;
+	int attempt;                  /* 1 = first try */
+	enum test_status status;
+	int64_t start_ms;             /* schedule time the attempt started (UTC ms) */
+	double exec_time;             /* real seconds the client ran */
+	int exit_code;                /* -1 when killed by a signal or not run */
+	bool md5_checked;
+	bool md5_valid;
+	bool has_cost;
+	double cost;                  /* tokens */
+	uint64_t bytes;
+	char address[CAT_ADDRESS_MAX + 1]; /* "" when unknown */
+	char reason[160];             /* short why, for logs (skips, errors) */
+};
+
+#endif
