@@ -1,0 +1,66 @@
+/*
+ * fetch.h - HTTP(S) (and, when allowed, file://) requests with libcurl's
+ * multi interface driven by the libuv loop. Every body that comes back has
+ * a named size cap; the transfer is cut off the moment it passes it.
+ */
+#ifndef ANT_FETCH_H
+#define ANT_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "util.h"
+
+/* Caps per kind of body. */
+#define FETCH_CAP_XML   (1024 * 1024)       /* control file */
+#define FETCH_CAP_CSV   (8 * 1024 * 1024)   /* catalogues */
+#define FETCH_CAP_JSON  (2 * 1024 * 1024)   /* kill-switch answer */
+#define FETCH_CAP_REPLY (64 * 1024)         /* answer to a POST (InfluxDB) */
+#define FETCH_MAX_REDIRECTS 5
+
+struct fetch_request {
+	const char *url;
+	const char *method;           /* NULL = GET; "POST" with body */
+	const void *body;
+	size_t body_len;
+	const char *const *headers;   /* NULL-terminated "Name: value" list, or NULL */
+	const char *etag;             /* sent as If-None-Match when set */
+	size_t cap;                   /* body cap in bytes (required) */
+	int timeout_ms;               /* total; 0 = FETCH_TIMEOUT_SECS */
+	int connect_timeout_ms;       /* 0 = FETCH_CONNECT_TIMEOUT_SECS */
+	bool allow_file;              /* accept file:// URLs */
+};
+
+struct fetch_response {
+	long status;                  /* HTTP status; 200 for a file read; 0 = none */
+	int curl_code;                /* CURLcode, 0 on transfer success */
+	bool ok;                      /* transfer done and 2xx, or 304 */
+	bool not_modified;            /* 304 to our If-None-Match */
+	bool too_large;               /* body passed req->cap and was cut off */
+	struct buf body;              /* callback may take body.data (set it NULL) */
+	char etag[256];
+	int64_t retry_after_s;        /* Retry-After in seconds, -1 if absent */
+	int64_t ratelimit_remaining;  /* X-RateLimit-Remaining, -1 if absent */
+	int64_t ratelimit_reset;      /* X-RateLimit-Reset (epoch s), -1 if absent */
+	char error[256];              /* why it failed, for a log line */
+};
+
+typedef void (*fetch_cb)(struct fetch_response *res, void *ud);
+
+struct fetcher;
+
+struct fetcher *fetcher_new(uv_loop_t *loop);
+/* Cancel transfers still running (their callbacks are not called) and free
+ * everything once libuv has closed the handles. */
+void fetcher_free(struct fetcher *f);
+/* Start a request; cb runs on the loop when it ends, whatever the outcome.
+ * Strings in req are copied. Returns 0, or -1 when it could not start. */
+int fetch_start(struct fetcher *f, const struct fetch_request *req, fetch_cb cb, void *ud);
+/* Run one request to the end on a private loop (for `validate` and tests).
+ * The caller frees res with fetch_response_free. Returns 0 if res->ok. */
+int fetch_sync(const struct fetch_request *req, struct fetch_response *res);
+void fetch_response_free(struct fetch_response *res);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * job.h - one test iteration: a download, quote or upload through the
+ * client, verified, cleaned up and described as a test_result.
+ *
+ * A job lives on the loop: it spawns the client (see client.h), waits for
+ * it, verifies the outcome (MD5 off the loop thread), deletes its temporary
+ * data and calls back exactly once with the result. The job frees itself
+ * after the callback returns.
+ */
+#ifndef ANT_JOB_H
+#define ANT_JOB_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "model.h"
+
+struct job;
+
+struct job_spec {
+	const struct task *task;       /* type, size, timeout, verify */
+	int worker;
+	int attempt;
+	const struct dl_row *download; /* download: the catalogue row to fetch */
+	const struct seed_row *seed;   /* quote/upload: the seed row */
+	const char *seed_file;         /* quote/upload: the generated file */
+};
+
+typedef void (*job_done_cb)(const struct test_result *r, void *ud);
+
+/* Start one iteration. Returns NULL only on an internal failure, with the
+ * reason logged. Guards (free disk, uploads not allowed) do not fail here:
+ * they complete the job at once with status ST_SKIPPED and a reason. */
+struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud);
+/* Stop the client: SIGTERM to its process group (force: SIGKILL). The job
+ * still completes through its callback (status ST_KILLED). */
+void job_terminate(struct job *j, bool force);
+
+#endif
