@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -162,6 +163,69 @@ char *xstrdup(const char *s)
 
 	memcpy(p, s, n);
 	return p;
+}
+
+static uint64_t g_rng[4];
+static int g_rng_ready;
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+void rng_seed(uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		g_rng[i] = splitmix64(&seed);
+	g_rng_ready = 1;
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+uint64_t rng_u64(void)
+{
+	uint64_t r, t;
+
+	if (!g_rng_ready) {
+		uint64_t seed = 0;
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || read(fd, &seed, sizeof(seed)) != (ssize_t)sizeof(seed))
+			seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+		if (fd >= 0)
+			close(fd);
+		rng_seed(seed);
+	}
+	r = rotl(g_rng[1] * 5, 7) * 9;
+	t = g_rng[1] << 17;
+	g_rng[2] ^= g_rng[0];
+	g_rng[3] ^= g_rng[1];
+	g_rng[1] ^= g_rng[2];
+	g_rng[0] ^= g_rng[3];
+	g_rng[2] ^= t;
+	g_rng[3] = rotl(g_rng[3], 45);
+	return r;
+}
+
+uint64_t rng_below(uint64_t n)
+{
+	uint64_t limit, r;
+
+	if (n == 0)
+		return 0;
+	/* Reject the top sliver so every value is equally likely. */
+	limit = UINT64_MAX - UINT64_MAX % n;
+	do {
+		r = rng_u64();
+	} while (r >= limit);
+	return r % n;
 }
 
 void buf_init(struct buf *b, size_t cap)

@@ -39,6 +39,14 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 
+/* A fast non-cryptographic random source (xoshiro256**), seeded once from
+ * the OS. Used for jitter, offsets and picking catalogue rows; never for
+ * anything secret. rng_seed fixes the sequence (tests). */
+void rng_seed(uint64_t seed);
+uint64_t rng_u64(void);
+/* Uniform in [0, n) (0 when n is 0). */
+uint64_t rng_below(uint64_t n);
+
 /* A growable buffer that refuses to grow past `cap` bytes. */
 struct buf {
 	char *data;

@@ -1,0 +1,471 @@
+/*
+ * runner.c - tasks and their workers as state machines on the loop.
+ *
+ * Lifetime: a task_run lives until every worker is done, its seed file is
+ * no longer being generated, and every worker's timer has been closed (the
+ * memory is freed in the last close callback). A worker never outlives its
+ * task_run. Client slots are handed out first come, first served: a worker
+ * that finds every slot busy joins a FIFO and is woken, through its own
+ * timer, when a client exits.
+ */
+#include "runner.h"
+#include "clock.h"
+#include "job.h"
+#include "log.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum wstate {
+	W_START, W_OFFSET, W_WAIT_SEED, W_WAIT_RATE, W_WAIT_CLIENT,
+	W_RUNNING, W_BACKOFF, W_YIELD, W_DONE,
+};
+
+enum seed_state { SEED_NONE, SEED_PREPARING, SEED_READY, SEED_FAILED };
+
+struct task_run;
+
+struct worker {
+	struct task_run *tr;
+	int index;                /* 1-based, as in metrics */
+	int attempt;              /* 1 = first try of this iteration */
+	enum wstate st;
+	uv_timer_t timer;
+	struct job *job;
+	struct dl_row row;        /* this iteration's download row */
+	struct worker *next_wait; /* client-slot FIFO */
+	bool queued;
+};
+
+struct task_run {
+	struct runner *r;
+	struct task task;
+	struct worker *workers;
+	int nworkers;
+	int active;               /* workers not done */
+	int clients;              /* jobs running */
+	int open_timers;          /* timers not yet closed */
+	bool ended;
+	bool warned_no_data;
+	int64_t iterations;
+	enum seed_state seed_state;
+	bool prep_inflight;
+	struct seed_row seed;
+	char seed_path[PATH_MAX];
+	struct task_run *next;
+};
+
+struct runner {
+	struct runner_env env;
+	struct task_run *runs;
+	struct worker *wait_head, *wait_tail;
+	bool cooling;
+	void (*idle_cb)(void *ud);
+	void *idle_ud;
+};
+
+static void worker_step(struct worker *w);
+
+struct runner *runner_new(const struct runner_env *env)
+{
+	struct runner *r = xcalloc(1, sizeof(*r));
+
+	r->env = *env;
+	return r;
+}
+
+void runner_free(struct runner *r)
+{
+	free(r);
+}
+
+void runner_on_idle(struct runner *r, void (*cb)(void *ud), void *ud)
+{
+	r->idle_cb = cb;
+	r->idle_ud = ud;
+}
+
+static void queue_remove(struct runner *r, struct worker *w)
+{
+	struct worker **pp = &r->wait_head;
+
+	if (!w->queued)
+		return;
+	r->wait_tail = NULL;
+	while (*pp) {
+		if (*pp == w) {
+			*pp = w->next_wait;
+		} else {
+			r->wait_tail = *pp;
+			pp = &(*pp)->next_wait;
+		}
+	}
+	w->next_wait = NULL;
+	w->queued = false;
+}
+
+static void queue_push(struct runner *r, struct worker *w)
+{
+	w->next_wait = NULL;
+	w->queued = true;
+	if (r->wait_tail)
+		r->wait_tail->next_wait = w;
+	else
+		r->wait_head = w;
+	r->wait_tail = w;
+}
+
+/* Defer a worker's next step to its own timer, so that steps never run
+ * inside another worker's callback. */
+static void worker_defer(struct worker *w, enum wstate st, int64_t delay_ms);
+
+static void wake_one(struct runner *r)
+{
+	struct worker *w = r->wait_head;
+
+	if (w == NULL)
+		return;
+	queue_remove(r, w);
+	worker_defer(w, W_START, 0);
+}
+
+static void run_closed(uv_handle_t *h)
+{
+	struct worker *w = container_of((uv_timer_t *)h, struct worker, timer);
+	struct task_run *tr = w->tr;
+	struct runner *r = tr->r;
+	struct task_run **pp;
+
+	if (--tr->open_timers > 0)
+		return;
+	for (pp = &r->runs; *pp; pp = &(*pp)->next) {
+		if (*pp == tr) {
+			*pp = tr->next;
+			break;
+		}
+	}
+	free(tr->workers);
+	free(tr);
+	if (r->runs == NULL && r->idle_cb)
+		r->idle_cb(r->idle_ud);
+}
+
+static void run_maybe_free(struct task_run *tr)
+{
+	if (tr->ended || tr->active > 0 || tr->prep_inflight)
+		return;
+	tr->ended = true;
+	if (tr->seed_state == SEED_READY || tr->seed_state == SEED_FAILED)
+		unlink(tr->seed_path);
+	log_info("Task %s (%s) finished: %" PRId64 " test(s) run", tr->task.ref_text,
+		 test_type_title(tr->task.type), tr->iterations);
+	for (int i = 0; i < tr->nworkers; i++)
+		uv_close((uv_handle_t *)&tr->workers[i].timer, run_closed);
+}
+
+static void worker_finish(struct worker *w)
+{
+	if (w->st == W_DONE)
+		return;
+	queue_remove(w->tr->r, w);
+	uv_timer_stop(&w->timer);
+	w->st = W_DONE;
+	w->tr->active--;
+	run_maybe_free(w->tr);
+}
+
+static void on_worker_timer(uv_timer_t *t)
+{
+	worker_step(container_of(t, struct worker, timer));
+}
+
+static void worker_defer(struct worker *w, enum wstate st, int64_t delay_ms)
+{
+	w->st = st;
+	clock_timer_start(&w->timer, on_worker_timer, delay_ms);
+}
+
+static void on_job_done(const struct test_result *res, void *ud)
+{
+	struct worker *w = ud;
+	struct task_run *tr = w->tr;
+	struct runner *r = tr->r;
+	const struct task *t = &tr->task;
+
+	w->job = NULL;
+	tr->clients--;
+	tr->iterations++;
+	limiter_release(r->env.limiter);
+	r->env.record(r->env.ud, res);
+	wake_one(r);
+	if (res->status == ST_SKIPPED) {
+		/* A guard said no (disk, uploads off): repeating would only
+		 * repeat the skip. */
+		log_warn("Task %s worker %d: test skipped: %s", t->ref_text, w->index, res->reason);
+		worker_finish(w);
+		return;
+	}
+	if (res->status != ST_OK && w->attempt <= t->retry && !r->cooling) {
+		int64_t backoff = (int64_t)w->attempt * RUNNER_BACKOFF_MS;
+
+		if (backoff > RUNNER_BACKOFF_MAX_MS)
+			backoff = RUNNER_BACKOFF_MAX_MS;
+		w->attempt++;
+		worker_defer(w, W_BACKOFF, backoff);
+		return;
+	}
+	w->attempt = 1;
+	if (t->repeat && !r->cooling) {
+		worker_defer(w, W_YIELD, r->env.yield_ms[t->type]);
+		return;
+	}
+	worker_finish(w);
+}
+
+static void on_seed_ready(void *arg, int ok)
+{
+	struct task_run *tr = arg;
+
+	tr->prep_inflight = false;
+	tr->seed_state = ok ? SEED_READY : SEED_FAILED;
+	if (!ok)
+		log_error("Task %s: could not generate the seeded file (seed %" PRIu64 ", %" PRIu64
+			  " bytes)", tr->task.ref_text, tr->seed.seed, tr->seed.bytes);
+	for (int i = 0; i < tr->nworkers; i++)
+		if (tr->workers[i].st == W_WAIT_SEED)
+			worker_defer(&tr->workers[i], W_START, 0);
+	run_maybe_free(tr);
+}
+
+/* Make sure the data for one iteration is at hand. Returns 1 ready, 0 the
+ * worker waits (it will be stepped again), -1 the worker cannot run. */
+static int worker_data(struct worker *w)
+{
+	struct task_run *tr = w->tr;
+	struct runner *r = tr->r;
+	const struct task *t = &tr->task;
+
+	if (t->type == TEST_DOWNLOAD) {
+		if (r->env.pick_download(r->env.ud, t->size, &w->row))
+			return 1;
+		if (!tr->warned_no_data) {
+			log_warn("Task %s: the download catalogue has no usable %s file",
+				 t->ref_text, size_class_name(t->size));
+			tr->warned_no_data = true;
+		}
+		return -1;
+	}
+	switch (tr->seed_state) {
+	case SEED_READY:
+		return 1;
+	case SEED_FAILED:
+		return -1;
+	case SEED_PREPARING:
+		w->st = W_WAIT_SEED;
+		return 0;
+	case SEED_NONE:
+		break;
+	}
+	if (!r->env.pick_seed(r->env.ud, t->size, &tr->seed)) {
+		if (!tr->warned_no_data) {
+			log_warn("Task %s: the seed catalogue has no usable %s row", t->ref_text,
+				 size_class_name(t->size));
+			tr->warned_no_data = true;
+		}
+		tr->seed_state = SEED_FAILED;
+		return -1;
+	}
+	snprintf(tr->seed_path, sizeof(tr->seed_path), "%s/task-%s-%" PRIu64 ".bin",
+		 r->env.seed_dir, tr->task.ref_text, tr->seed.seed);
+	tr->seed_state = SEED_PREPARING;
+	tr->prep_inflight = true;
+	w->st = W_WAIT_SEED;
+	if (r->env.prepare_seed(r->env.ud, &tr->seed, tr->seed_path, on_seed_ready, tr) != 0) {
+		tr->prep_inflight = false;
+		tr->seed_state = SEED_FAILED;
+		return -1;
+	}
+	return 0;
+}
+
+static void worker_step(struct worker *w)
+{
+	struct task_run *tr = w->tr;
+	struct runner *r = tr->r;
+	const struct task *t = &tr->task;
+	int64_t now = clock_now_ms();
+	int64_t retry_at = 0;
+	struct job_spec spec;
+	int d;
+
+	if (r->cooling || !r->env.may_start(r->env.ud, now)) {
+		worker_finish(w);
+		return;
+	}
+	d = worker_data(w);
+	if (d < 0) {
+		worker_finish(w);
+		return;
+	}
+	if (d == 0)
+		return;
+	switch (limiter_take(r->env.limiter, t->type, now, &retry_at)) {
+	case LIMITER_RATE:
+		if (limiter_should_log(r->env.limiter, t->type, now))
+			log_info("Rate limit reached for %s tests (%" PRId64 " per hour): workers "
+				 "wait for a free slot", test_type_name(t->type),
+				 limiter_limit(r->env.limiter, t->type));
+		if (retry_at >= r->env.cooldown_at(r->env.ud, now)) {
+			worker_finish(w);
+			return;
+		}
+		worker_defer(w, W_WAIT_RATE, retry_at - now);
+		return;
+	case LIMITER_CLIENTS:
+		w->st = W_WAIT_CLIENT;
+		queue_push(r, w);
+		return;
+	case LIMITER_OK:
+		break;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.task = t;
+	spec.worker = w->index;
+	spec.attempt = w->attempt;
+	spec.download = t->type == TEST_DOWNLOAD ? &w->row : NULL;
+	spec.seed = t->type == TEST_DOWNLOAD ? NULL : &tr->seed;
+	spec.seed_file = t->type == TEST_DOWNLOAD ? NULL : tr->seed_path;
+	w->st = W_RUNNING;
+	tr->clients++;
+	w->job = job_start(r->env.loop, &spec, on_job_done, w);
+	if (w->job == NULL) {
+		tr->clients--;
+		limiter_release(r->env.limiter);
+		wake_one(r);
+		worker_finish(w);
+	}
+}
+
+static struct task_run *find_run(struct runner *r, int ref)
+{
+	for (struct task_run *tr = r->runs; tr; tr = tr->next)
+		if (tr->task.ref == ref)
+			return tr;
+	return NULL;
+}
+
+int runner_start_task(struct runner *r, const struct task *t)
+{
+	struct task_run *tr;
+	int n = t->workers > 0 ? t->workers : 1;
+
+	if (r->cooling || find_run(r, t->ref) != NULL)
+		return -1;
+	tr = xcalloc(1, sizeof(*tr));
+	tr->r = r;
+	tr->task = *t;
+	tr->nworkers = n;
+	tr->workers = xcalloc((size_t)n, sizeof(*tr->workers));
+	tr->active = n;
+	tr->open_timers = n;
+	tr->next = r->runs;
+	r->runs = tr;
+	log_info("Starting task %s: %s %s, %d worker(s)%s%s", t->ref_text,
+		 test_type_title(t->type), size_class_name(t->size), n,
+		 t->repeat ? ", repeating" : "", t->offset_mins ? ", staggered" : "");
+	for (int i = 0; i < n; i++) {
+		struct worker *w = &tr->workers[i];
+		int64_t delay = 0;
+
+		w->tr = tr;
+		w->index = i + 1;
+		w->attempt = 1;
+		uv_timer_init(r->env.loop, &w->timer);
+		if (t->offset_mins > 0)
+			delay = (int64_t)rng_below((uint64_t)t->offset_mins * 60 * 1000 + 1);
+		worker_defer(w, delay ? W_OFFSET : W_START, delay);
+	}
+	return 0;
+}
+
+void runner_cooldown(struct runner *r)
+{
+	r->cooling = true;
+	for (struct task_run *tr = r->runs; tr; tr = tr->next)
+		for (int i = 0; i < tr->nworkers; i++)
+			if (tr->workers[i].st != W_RUNNING)
+				worker_finish(&tr->workers[i]);
+}
+
+void runner_resume(struct runner *r)
+{
+	r->cooling = false;
+}
+
+void runner_terminate(struct runner *r, bool force)
+{
+	for (struct task_run *tr = r->runs; tr; tr = tr->next)
+		for (int i = 0; i < tr->nworkers; i++)
+			if (tr->workers[i].st == W_RUNNING && tr->workers[i].job)
+				job_terminate(tr->workers[i].job, force);
+}
+
+void runner_kick(struct runner *r)
+{
+	int n = limiter_max_clients(r->env.limiter) - limiter_clients(r->env.limiter);
+
+	while (n-- > 0 && r->wait_head)
+		wake_one(r);
+}
+
+size_t runner_tasks(const struct runner *r)
+{
+	size_t n = 0;
+
+	for (const struct task_run *tr = r->runs; tr; tr = tr->next)
+		n += !tr->ended;
+	return n;
+}
+
+size_t runner_workers(const struct runner *r)
+{
+	size_t n = 0;
+
+	for (const struct task_run *tr = r->runs; tr; tr = tr->next)
+		n += (size_t)tr->active;
+	return n;
+}
+
+size_t runner_clients(const struct runner *r)
+{
+	size_t n = 0;
+
+	for (const struct task_run *tr = r->runs; tr; tr = tr->next)
+		n += (size_t)tr->clients;
+	return n;
+}
+
+bool runner_idle(const struct runner *r)
+{
+	return r->runs == NULL;
+}
+
+void runner_status(const struct runner *r, FILE *out)
+{
+	if (r->runs == NULL) {
+		fprintf(out, "  no task running\n");
+		return;
+	}
+	for (const struct task_run *tr = r->runs; tr; tr = tr->next) {
+		if (tr->ended)
+			continue;
+		fprintf(out, "  task %-3s %-8s %-6s workers %d/%d  clients %d  tests %" PRId64 "%s\n",
+			tr->task.ref_text, test_type_title(tr->task.type),
+			size_class_name(tr->task.size), tr->active, tr->nworkers, tr->clients,
+			tr->iterations, tr->task.repeat ? "  (repeating)" : "");
+	}
+}

@@ -1,0 +1,82 @@
+/*
+ * runner.h - running tasks: each task becomes min(workers, MAX_WORKERS)
+ * workers, state machines on the loop (no threads):
+ *
+ *   offset wait -> pick data -> limiter (rate, client cap) -> job
+ *     -> record -> retry with back-off | yield and repeat | done
+ *
+ * The runner knows nothing of catalogues, the kill-switch or metrics
+ * files: the agent passes those in as callbacks, so tests can drive it with
+ * fakes.
+ */
+#ifndef ANT_RUNNER_H
+#define ANT_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "limiter.h"
+#include "model.h"
+
+/* Back-off before retry number n (1-based): n * RUNNER_BACKOFF_MS, at most
+ * RUNNER_BACKOFF_MAX_MS, schedule time. */
+#define RUNNER_BACKOFF_MS (5 * 1000)
+#define RUNNER_BACKOFF_MAX_MS (30 * 1000)
+
+typedef void (*runner_prepared_cb)(void *arg, int ok);
+
+struct runner_env {
+	uv_loop_t *loop;
+	struct limiter *limiter;
+	void *ud;
+	/* May a test (or a repeat) start now? (kill-switch off, in the window) */
+	bool (*may_start)(void *ud, int64_t now);
+	/* When the current hour's cooldown begins (nothing starts after). */
+	int64_t (*cooldown_at)(void *ud, int64_t now);
+	/* Random catalogue rows of a size class; false when there is none. */
+	bool (*pick_download)(void *ud, enum size_class s, struct dl_row *out);
+	bool (*pick_seed)(void *ud, enum size_class s, struct seed_row *out);
+	/* Generate the seeded file at path off the loop; call done(arg, ok). */
+	int (*prepare_seed)(void *ud, const struct seed_row *row, const char *path,
+			    runner_prepared_cb done, void *arg);
+	/* Directory for generated seed files. */
+	const char *seed_dir;
+	/* Every attempt's result. */
+	void (*record)(void *ud, const struct test_result *r);
+	/* Pause between iterations of a repeating worker, per type (ms). */
+	int64_t yield_ms[TEST__COUNT];
+};
+
+struct runner;
+
+struct runner *runner_new(const struct runner_env *env);
+/* Free once idle (runner_idle); closes nothing that is still running. */
+void runner_free(struct runner *r);
+
+/* Start a task now. workers is taken from the task (already capped by the
+ * control parser). Returns 0, or -1 when the same TaskRef is still running. */
+int runner_start_task(struct runner *r, const struct task *t);
+/* Cooldown: no new iteration starts; repeating workers end after the
+ * current one. Until runner_resume, start_task is refused too. */
+void runner_cooldown(struct runner *r);
+/* Allow starts again (the next hour). */
+void runner_resume(struct runner *r);
+/* Stop every running client: SIGTERM to its group, or SIGKILL when force. */
+void runner_terminate(struct runner *r, bool force);
+/* A client slot may have become free (limits changed): wake waiters. */
+void runner_kick(struct runner *r);
+
+/* Counts for status and shutdown. */
+size_t runner_tasks(const struct runner *r);
+size_t runner_workers(const struct runner *r);
+size_t runner_clients(const struct runner *r);
+bool runner_idle(const struct runner *r);
+/* Called (once per transition) when the last task has finished. */
+void runner_on_idle(struct runner *r, void (*cb)(void *ud), void *ud);
+/* One line per running task: ref, type, workers, clients, iterations. */
+void runner_status(const struct runner *r, FILE *out);
+
+#endif

@@ -1,0 +1,476 @@
+/*
+ * The runner's worker state machines, with the client replaced by a fake
+ * job (this file defines job_start/job_terminate, so the real job module is
+ * not linked in). Time is the virtual clock at a high speed; every
+ * assertion is about counts and order, never about how fast the machine is.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "clock.h"
+#include "hour.h"
+#include "job.h"
+#include "log.h"
+#include "runner.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- fake job ---- */
+
+struct job {
+	uv_timer_t timer;
+	struct test_result res;
+	job_done_cb cb;
+	void *ud;
+	bool done;
+};
+
+static struct {
+	int started;
+	int running;
+	int max_running;
+	int fail_first;          /* this many attempts fail, then succeed */
+	enum test_status fail_status;
+	enum test_status force_status; /* ST__COUNT: none */
+	int64_t duration_ms;     /* virtual */
+	int terminated;
+	char seen_seed_file[256];
+} fake;
+
+static void fake_finish(struct job *j)
+{
+	if (j->done)
+		return;
+	j->done = true;
+	fake.running--;
+	uv_timer_stop(&j->timer);
+	j->cb(&j->res, j->ud);
+	uv_close((uv_handle_t *)&j->timer, (uv_close_cb)free);
+}
+
+static void fake_timer(uv_timer_t *t)
+{
+	fake_finish((struct job *)t);
+}
+
+struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	j->cb = cb;
+	j->ud = ud;
+	j->res.type = spec->task->type;
+	j->res.size = spec->task->size;
+	j->res.task_ref = spec->task->ref;
+	j->res.worker = spec->worker;
+	j->res.attempt = spec->attempt;
+	j->res.start_ms = clock_now_ms();
+	if (spec->seed_file)
+		str_copy(fake.seen_seed_file, spec->seed_file, sizeof(fake.seen_seed_file));
+	if (fake.force_status != ST__COUNT)
+		j->res.status = fake.force_status;
+	else
+		j->res.status = fake.started < fake.fail_first ? fake.fail_status : ST_OK;
+	fake.started++;
+	fake.running++;
+	if (fake.running > fake.max_running)
+		fake.max_running = fake.running;
+	uv_timer_init(loop, &j->timer);
+	clock_timer_start(&j->timer, fake_timer, fake.duration_ms);
+	return j;
+}
+
+void job_terminate(struct job *j, bool force)
+{
+	(void)force;
+	fake.terminated++;
+	j->res.status = ST_KILLED;
+	fake_finish(j);
+}
+
+/* ---- environment ---- */
+
+#define MAX_RESULTS 4096
+
+static struct {
+	uv_loop_t loop;
+	struct limiter *lim;
+	struct runner *r;
+	struct test_result results[MAX_RESULTS];
+	int nresults;
+	int prepared;
+	bool switch_on;
+	int64_t cooldown;
+	int idle_calls;
+	char seed_dir[64];
+} env;
+
+static bool may_start(void *ud, int64_t now)
+{
+	(void)ud;
+	(void)now;
+	return !env.switch_on;
+}
+
+static int64_t cooldown_at(void *ud, int64_t now)
+{
+	(void)ud;
+	(void)now;
+	return env.cooldown;
+}
+
+static bool pick_download(void *ud, enum size_class s, struct dl_row *out)
+{
+	(void)ud;
+	memset(out, 0, sizeof(*out));
+	out->size = s;
+	str_copy(out->name, "file.bin", sizeof(out->name));
+	str_copy(out->address, "abcdef0123456789", sizeof(out->address));
+	return s != SIZE_TERA; /* no tera files in this catalogue */
+}
+
+static bool pick_seed(void *ud, enum size_class s, struct seed_row *out)
+{
+	(void)ud;
+	memset(out, 0, sizeof(*out));
+	out->size = s;
+	out->seed = 42;
+	out->bytes = 1000;
+	return true;
+}
+
+struct prep {
+	uv_timer_t t;
+	runner_prepared_cb done;
+	void *arg;
+};
+
+static void prep_fire(uv_timer_t *t)
+{
+	struct prep *p = (struct prep *)t;
+
+	p->done(p->arg, 1);
+	uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+static int prepare_seed(void *ud, const struct seed_row *row, const char *path,
+			runner_prepared_cb done, void *arg)
+{
+	struct prep *p = calloc(1, sizeof(*p));
+	FILE *f = fopen(path, "w");
+
+	(void)ud;
+	(void)row;
+	assert_non_null(f);
+	fputs("seeded", f);
+	fclose(f);
+	env.prepared++;
+	p->done = done;
+	p->arg = arg;
+	uv_timer_init(&env.loop, &p->t);
+	clock_timer_start(&p->t, prep_fire, 2000);
+	return 0;
+}
+
+static void record(void *ud, const struct test_result *r)
+{
+	(void)ud;
+	assert_true(env.nresults < MAX_RESULTS);
+	env.results[env.nresults++] = *r;
+}
+
+static void on_idle(void *ud)
+{
+	(void)ud;
+	env.idle_calls++;
+	uv_stop(&env.loop);
+}
+
+static int setup(void **state)
+{
+	const int64_t limits[TEST__COUNT] = { 360, 240, 120 };
+	struct runner_env e;
+
+	(void)state;
+	memset(&fake, 0, sizeof(fake));
+	fake.force_status = ST__COUNT;
+	fake.fail_status = ST_NETWORK_ERROR;
+	memset(&env, 0, sizeof(env));
+	log_set_console(0);
+	/* 1000x: a virtual second is a real millisecond. */
+	clock_setup(1767261900000LL /* 2026-01-01T10:05:00Z */, 1000.0);
+	env.cooldown = hour_cooldown_at(clock_now_ms());
+	uv_loop_init(&env.loop);
+	env.lim = limiter_new(limits, LIMITER_WINDOW_MS, 10);
+	strcpy(env.seed_dir, "/tmp/ant-runner-XXXXXX");
+	assert_non_null(mkdtemp(env.seed_dir));
+	memset(&e, 0, sizeof(e));
+	e.loop = &env.loop;
+	e.limiter = env.lim;
+	e.may_start = may_start;
+	e.cooldown_at = cooldown_at;
+	e.pick_download = pick_download;
+	e.pick_seed = pick_seed;
+	e.prepare_seed = prepare_seed;
+	e.seed_dir = env.seed_dir;
+	e.record = record;
+	e.yield_ms[TEST_DOWNLOAD] = 10000;
+	e.yield_ms[TEST_QUOTE] = 10000;
+	e.yield_ms[TEST_UPLOAD] = 10000;
+	env.r = runner_new(&e);
+	runner_on_idle(env.r, on_idle, NULL);
+	fake.duration_ms = 1000;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	runner_free(env.r);
+	limiter_free(env.lim);
+	uv_run(&env.loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&env.loop), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", env.seed_dir);
+	assert_int_equal(system(cmd), 0);
+	clock_setup(-1, 1.0);
+	return 0;
+}
+
+static struct task mk_task(int ref, enum test_type type, int workers, bool repeat, int retry)
+{
+	struct task t;
+
+	memset(&t, 0, sizeof(t));
+	t.ref = ref;
+	snprintf(t.ref_text, sizeof(t.ref_text), "%03d", ref);
+	t.period = 5;
+	t.type = type;
+	t.size = SIZE_SMALL;
+	t.workers = workers;
+	t.workers_asked = workers;
+	t.repeat = repeat;
+	t.retry = retry;
+	t.timeout_secs = 60;
+	return t;
+}
+
+static void run_loop(void)
+{
+	uv_run(&env.loop, UV_RUN_DEFAULT);
+}
+
+static void test_workers_run_once(void **state)
+{
+	struct task t = mk_task(1, TEST_DOWNLOAD, 3, false, 0);
+	int seen[4] = { 0 };
+
+	(void)state;
+	assert_int_equal(runner_start_task(env.r, &t), 0);
+	assert_int_equal(runner_start_task(env.r, &t), -1); /* same ref twice */
+	run_loop();
+	assert_int_equal(env.nresults, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(env.results[i].task_ref, 1);
+		assert_int_equal(env.results[i].attempt, 1);
+		seen[env.results[i].worker]++;
+	}
+	assert_int_equal(seen[1] + seen[2] + seen[3], 3);
+	assert_int_equal(seen[1], 1);
+	assert_int_equal(env.idle_calls, 1);
+	assert_true(runner_idle(env.r));
+}
+
+static void test_retry_records_each_attempt(void **state)
+{
+	struct task t = mk_task(2, TEST_DOWNLOAD, 1, false, 3);
+
+	(void)state;
+	fake.fail_first = 2;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(env.nresults, 3);
+	assert_int_equal(env.results[0].attempt, 1);
+	assert_int_equal(env.results[0].status, ST_NETWORK_ERROR);
+	assert_int_equal(env.results[1].attempt, 2);
+	assert_int_equal(env.results[2].attempt, 3);
+	assert_int_equal(env.results[2].status, ST_OK);
+	/* Back-off: the second attempt starts at least 5 virtual s later. */
+	assert_true(env.results[1].start_ms - env.results[0].start_ms >= 1000 + RUNNER_BACKOFF_MS);
+}
+
+static void test_retry_stops_at_limit(void **state)
+{
+	struct task t = mk_task(3, TEST_DOWNLOAD, 1, false, 2);
+
+	(void)state;
+	fake.fail_first = 100;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(env.nresults, 3); /* first try + 2 retries */
+	assert_int_equal(env.results[2].attempt, 3);
+}
+
+static void test_rate_limit_over_the_hour(void **state)
+{
+	const int64_t limits[TEST__COUNT] = { 5, 240, 120 };
+	struct task t = mk_task(4, TEST_DOWNLOAD, 2, true, 0);
+
+	(void)state;
+	limiter_configure(env.lim, limits, 10);
+	fake.duration_ms = 0;
+	runner_start_task(env.r, &t);
+	run_loop();
+	/* Five starts, then the next free slot is past the cooldown: the
+	 * workers give up instead of waiting into the next hour. */
+	assert_int_equal(env.nresults, 5);
+	assert_int_equal(limiter_used(env.lim, TEST_DOWNLOAD, clock_now_ms()), 5);
+}
+
+static void test_client_cap_queues(void **state)
+{
+	const int64_t limits[TEST__COUNT] = { 360, 240, 120 };
+	struct task t = mk_task(5, TEST_DOWNLOAD, 7, false, 0);
+	struct task q = mk_task(6, TEST_DOWNLOAD, 3, false, 0);
+
+	(void)state;
+	limiter_configure(env.lim, limits, 2);
+	runner_start_task(env.r, &t);
+	runner_start_task(env.r, &q);
+	run_loop();
+	assert_int_equal(env.nresults, 10);
+	assert_int_equal(fake.max_running, 2);
+	assert_int_equal(limiter_clients(env.lim), 0);
+}
+
+static void cooldown_cb(uv_timer_t *t)
+{
+	runner_cooldown(env.r);
+	uv_close((uv_handle_t *)t, NULL);
+}
+
+static void test_cooldown_ends_repeats(void **state)
+{
+	struct task t = mk_task(7, TEST_DOWNLOAD, 2, true, 0);
+	uv_timer_t cd;
+	int64_t cd_at;
+	struct task again;
+
+	(void)state;
+	runner_start_task(env.r, &t);
+	uv_timer_init(&env.loop, &cd);
+	cd_at = clock_now_ms() + 5 * MINUTE_MS;
+	clock_timer_start(&cd, cooldown_cb, 5 * MINUTE_MS);
+	run_loop();
+	/* 2 workers, an iteration every 11 virtual s at best, for 5
+	 * minutes: never more than that, and clearly repeating. (A loaded
+	 * machine only makes virtual time pass between steps, so the lower
+	 * bound is kept loose.) */
+	assert_true(env.nresults >= 2 * 5);
+	assert_true(env.nresults <= 2 * (300 / 11 + 1));
+	for (int i = 0; i < env.nresults; i++)
+		assert_true(env.results[i].start_ms < cd_at);
+	again = mk_task(8, TEST_DOWNLOAD, 1, false, 0);
+	assert_int_equal(runner_start_task(env.r, &again), -1);
+	runner_resume(env.r);
+}
+
+static void term_cb(uv_timer_t *t)
+{
+	assert_int_equal(runner_clients(env.r), 3);
+	runner_cooldown(env.r);
+	runner_terminate(env.r, false);
+	uv_close((uv_handle_t *)t, NULL);
+}
+
+static void test_terminate_kills_running(void **state)
+{
+	struct task t = mk_task(9, TEST_DOWNLOAD, 3, true, 5);
+	uv_timer_t tt;
+
+	(void)state;
+	fake.duration_ms = HOUR_MS; /* hangs */
+	runner_start_task(env.r, &t);
+	uv_timer_init(&env.loop, &tt);
+	clock_timer_start(&tt, term_cb, 10000);
+	run_loop();
+	assert_int_equal(fake.terminated, 3);
+	assert_int_equal(env.nresults, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(env.results[i].status, ST_KILLED);
+	runner_resume(env.r);
+}
+
+static void test_skipped_ends_worker(void **state)
+{
+	struct task t = mk_task(10, TEST_UPLOAD, 2, true, 3);
+
+	(void)state;
+	fake.force_status = ST_SKIPPED;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(env.nresults, 2);
+}
+
+static void test_seed_prepared_once_and_removed(void **state)
+{
+	struct task t = mk_task(11, TEST_QUOTE, 4, false, 0);
+
+	(void)state;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(env.prepared, 1);
+	assert_int_equal(env.nresults, 4);
+	assert_non_null(strstr(fake.seen_seed_file, env.seed_dir));
+	assert_int_not_equal(access(fake.seen_seed_file, F_OK), 0);
+}
+
+static void test_no_catalogue_row(void **state)
+{
+	struct task t = mk_task(12, TEST_DOWNLOAD, 2, true, 0);
+
+	(void)state;
+	t.size = SIZE_TERA;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(env.nresults, 0);
+	assert_int_equal(fake.started, 0);
+	assert_int_equal(env.idle_calls, 1);
+}
+
+static void test_kill_switch_blocks_start(void **state)
+{
+	struct task t = mk_task(13, TEST_DOWNLOAD, 2, true, 0);
+
+	(void)state;
+	env.switch_on = true;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(fake.started, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_workers_run_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_records_each_attempt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_stops_at_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limit_over_the_hour, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_cap_queues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cooldown_ends_repeats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_terminate_kills_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_skipped_ends_worker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seed_prepared_once_and_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_catalogue_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_switch_blocks_start, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
