@@ -1,0 +1,461 @@
+/*
+ * lineproto.c - writing and reading InfluxDB line protocol. Pure code: no
+ * I/O, no clock. The rules are listed in lineproto.h.
+ */
+#include "lineproto.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Escaped text is gathered in a small stack chunk and appended in one go:
+ * buf_append per byte would dominate the time of a large flush. */
+#define LP_CHUNK 256
+
+struct chunk {
+	char d[LP_CHUNK];
+	size_t n;
+	struct buf *b;
+	int total;
+	int err;
+};
+
+static void chunk_put(struct chunk *c, const char *p, size_t n)
+{
+	if (c->n + n > sizeof(c->d)) {
+		if (buf_append(c->b, c->d, c->n) != 0)
+			c->err = 1;
+		c->n = 0;
+	}
+	memcpy(c->d + c->n, p, n);
+	c->n += n;
+	c->total += (int)n;
+}
+
+/* Length of a valid UTF-8 sequence at s (s[0] >= 0x80), or 0. The checks
+ * follow RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+static bool is_name(enum lp_kind kind)
+{
+	return kind == LP_MEASUREMENT || kind == LP_TAG_KEY || kind == LP_FIELD_KEY;
+}
+
+int lp_escape(struct buf *b, const char *s, enum lp_kind kind)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	struct chunk c = { .n = 0, .b = b, .total = 0, .err = 0 };
+	size_t n;
+
+	if (is_name(kind))
+		while (*p == '_')
+			p++;
+	/* Fast path: most text (our own keys, tag values) needs no change. */
+	for (n = 0; p[n]; n++) {
+		unsigned char ch = p[n];
+
+		if (ch < 0x21 || ch >= 0x7f || ch == ',' || ch == '=' || ch == '"' || ch == '\\')
+			break;
+	}
+	if (p[n] == '\0') {
+		if (n > 0 && buf_append(b, p, n) != 0)
+			return -1;
+		return (int)n;
+	}
+	while (*p) {
+		unsigned char ch = *p;
+		char esc[2] = { '\\', 0 };
+
+		if (ch >= 0x80) {
+			n = utf8_seq(p);
+			if (n == 0) {
+				chunk_put(&c, "?", 1);
+				p++;
+			} else {
+				chunk_put(&c, (const char *)p, n);
+				p += n;
+			}
+			continue;
+		}
+		if (ch < 0x20 || ch == 0x7f)
+			ch = ' ';
+		p++;
+		if (kind == LP_STRING) {
+			if (ch == '"' || ch == '\\') {
+				esc[1] = (char)ch;
+				chunk_put(&c, esc, 2);
+				continue;
+			}
+		} else if (ch == '\\') {
+			ch = '/';
+		} else if (ch == ',' || ch == ' ' || (ch == '=' && kind != LP_MEASUREMENT)) {
+			esc[1] = (char)ch;
+			chunk_put(&c, esc, 2);
+			continue;
+		}
+		chunk_put(&c, (const char *)&ch, 1);
+	}
+	if (c.n > 0 && buf_append(b, c.d, c.n) != 0)
+		c.err = 1;
+	return c.err ? -1 : c.total;
+}
+
+void lp_begin(struct lp_line *l, struct buf *b, const char *measurement)
+{
+	l->b = b;
+	l->start = b->len;
+	l->nfields = 0;
+	l->bad = false;
+	if (lp_escape(b, measurement, LP_MEASUREMENT) <= 0)
+		l->bad = true;
+}
+
+void lp_tag(struct lp_line *l, const char *key, const char *value)
+{
+	size_t mark = l->b->len;
+	int r;
+
+	if (l->bad || value == NULL || value[0] == '\0')
+		return;
+	if (l->nfields > 0) {
+		l->bad = true; /* a tag after a field is a bug in the caller */
+		return;
+	}
+	if (buf_append(l->b, ",", 1) != 0 || lp_escape(l->b, key, LP_TAG_KEY) <= 0 ||
+	    buf_append(l->b, "=", 1) != 0) {
+		l->bad = true;
+		return;
+	}
+	r = lp_escape(l->b, value, LP_TAG_VALUE);
+	if (r < 0)
+		l->bad = true;
+	else if (r == 0) /* nothing printable left: leave the tag out */
+		l->b->len = mark;
+	if (l->b->data)
+		l->b->data[l->b->len] = '\0';
+}
+
+void lp_raw_tags(struct lp_line *l, const char *escaped, size_t n)
+{
+	if (l->bad)
+		return;
+	if (l->nfields > 0 || buf_append(l->b, escaped, n) != 0)
+		l->bad = true;
+}
+
+/* Separator and escaped key of the next field. */
+static int field_key(struct lp_line *l, const char *key)
+{
+	if (l->bad)
+		return -1;
+	if (buf_append(l->b, l->nfields ? "," : " ", 1) != 0 ||
+	    lp_escape(l->b, key, LP_FIELD_KEY) <= 0 || buf_append(l->b, "=", 1) != 0) {
+		l->bad = true;
+		return -1;
+	}
+	l->nfields++;
+	return 0;
+}
+
+/* Decimal digits of v, right-aligned in out; returns the start. */
+static char *fmt_u64(char *end, uint64_t v)
+{
+	char *p = end;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}
+
+static void put_int(struct lp_line *l, bool neg, uint64_t mag, const char *suffix)
+{
+	char tmp[32];
+	char *end = tmp + sizeof(tmp) - 2;
+	char *p = fmt_u64(end, mag);
+	size_t n;
+
+	if (neg)
+		*--p = '-';
+	n = (size_t)(end - p);
+	memcpy(end, suffix, strlen(suffix));
+	n += strlen(suffix);
+	if (buf_append(l->b, p, n) != 0)
+		l->bad = true;
+}
+
+void lp_field_int(struct lp_line *l, const char *key, int64_t v)
+{
+	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	if (field_key(l, key) == 0)
+		put_int(l, v < 0, mag, "i");
+}
+
+void lp_field_uint(struct lp_line *l, const char *key, uint64_t v)
+{
+	/* Written as a signed integer: InfluxDB 1.x only accepts the 'u'
+	 * suffix behind a feature flag. Values past INT64_MAX are capped. */
+	if (v > (uint64_t)INT64_MAX)
+		v = (uint64_t)INT64_MAX;
+	if (field_key(l, key) == 0)
+		put_int(l, false, v, "i");
+}
+
+size_t lp_format_float(char *out, size_t n, double v)
+{
+	int len;
+
+	if (v == 0.0) { /* also turns -0 into 0 */
+		str_copy(out, "0.0", n);
+		return 3;
+	}
+	/* 15 significant digits print any decimal input back as written (0.1
+	 * stays "0.1") while keeping everything a measurement can carry. */
+	len = snprintf(out, n, "%.15g", v);
+	if (len < 0 || (size_t)len >= n)
+		return 0;
+	if (strpbrk(out, ".e") == NULL && (size_t)len + 2 < n) {
+		memcpy(out + len, ".0", 3);
+		len += 2;
+	}
+	return (size_t)len;
+}
+
+void lp_field_float(struct lp_line *l, const char *key, double v)
+{
+	char tmp[40];
+	size_t n;
+
+	if (!isfinite(v) || l->bad)
+		return;
+	n = lp_format_float(tmp, sizeof(tmp), v);
+	if (n == 0 || field_key(l, key) != 0)
+		return;
+	if (buf_append(l->b, tmp, n) != 0)
+		l->bad = true;
+}
+
+void lp_field_str(struct lp_line *l, const char *key, const char *v)
+{
+	if (field_key(l, key) != 0)
+		return;
+	if (buf_append(l->b, "\"", 1) != 0 || lp_escape(l->b, v, LP_STRING) < 0 ||
+	    buf_append(l->b, "\"", 1) != 0)
+		l->bad = true;
+}
+
+int lp_end(struct lp_line *l, int64_t ts_ns)
+{
+	if (!l->bad && l->nfields > 0 && buf_append(l->b, " ", 1) == 0) {
+		put_int(l, ts_ns < 0, ts_ns < 0 ? (uint64_t)0 - (uint64_t)ts_ns : (uint64_t)ts_ns, "\n");
+		if (!l->bad)
+			return 0;
+	}
+	/* Roll back: a buffer never holds part of a line. */
+	l->b->len = l->start;
+	if (l->b->data)
+		l->b->data[l->b->len] = '\0';
+	return -1;
+}
+
+/* --- Reading --- */
+
+struct rd {
+	const char *s;
+	size_t i, len;
+	char *out;      /* next free byte of the point's store */
+	char *out_end;
+};
+
+/* Copy one token into the store, unescaping, up to an unescaped stop
+ * byte. Returns the NUL-terminated copy or NULL when the store is full. */
+static const char *rd_token(struct rd *r, const char *stops, const char *escapable)
+{
+	char *start = r->out;
+
+	while (r->i < r->len && strchr(stops, r->s[r->i]) == NULL) {
+		char ch = r->s[r->i];
+
+		if (ch == '\\' && r->i + 1 < r->len && strchr(escapable, r->s[r->i + 1])) {
+			ch = r->s[r->i + 1];
+			r->i++;
+		}
+		r->i++;
+		if (r->out + 1 >= r->out_end)
+			return NULL;
+		*r->out++ = ch;
+	}
+	if (r->out >= r->out_end)
+		return NULL;
+	*r->out++ = '\0';
+	return start;
+}
+
+static int set_err(char *err, size_t n, const char *msg)
+{
+	if (err && n)
+		str_copy(err, msg, n);
+	return -1;
+}
+
+static int parse_value(const char *v, struct lp_kv *kv)
+{
+	size_t n = strlen(v);
+	char tmp[64];
+	char *end;
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	if (strcmp(v, "t") == 0 || strcmp(v, "T") == 0 || str_ieq(v, "true") ||
+	    strcmp(v, "f") == 0 || strcmp(v, "F") == 0 || str_ieq(v, "false")) {
+		kv->type = LP_F_BOOL;
+		kv->i = (v[0] == 't' || v[0] == 'T');
+		kv->f = (double)kv->i;
+		return 0;
+	}
+	if (v[n - 1] == 'i' || v[n - 1] == 'u') {
+		memcpy(tmp, v, n - 1);
+		tmp[n - 1] = '\0';
+		if (parse_i64(tmp, v[n - 1] == 'u' ? 0 : INT64_MIN, INT64_MAX, &kv->i) != 0)
+			return -1;
+		kv->type = v[n - 1] == 'u' ? LP_F_UINT : LP_F_INT;
+		kv->f = (double)kv->i;
+		return 0;
+	}
+	errno = 0;
+	kv->f = strtod(v, &end);
+	if (errno || end == v || *end != '\0' || !isfinite(kv->f))
+		return -1;
+	kv->type = LP_F_FLOAT;
+	kv->i = (int64_t)kv->f;
+	return 0;
+}
+
+static int rd_fields(struct rd *r, struct lp_point *p, char *err, size_t errlen)
+{
+	for (;;) {
+		struct lp_kv *kv;
+		const char *val;
+
+		if (p->nfields >= LP_PARSE_MAX_FIELDS)
+			return set_err(err, errlen, "too many fields");
+		kv = &p->fields[p->nfields];
+		memset(kv, 0, sizeof(*kv));
+		kv->key = rd_token(r, "= ,", ",= \\");
+		if (!kv->key || kv->key[0] == '\0' || r->i >= r->len || r->s[r->i] != '=')
+			return set_err(err, errlen, "field without '='");
+		r->i++;
+		if (r->i < r->len && r->s[r->i] == '"') {
+			r->i++;
+			val = rd_token(r, "\"", "\"\\");
+			if (!val || r->i >= r->len)
+				return set_err(err, errlen, "unterminated string");
+			r->i++;
+			kv->type = LP_F_STRING;
+			kv->str = val;
+		} else {
+			val = rd_token(r, ", ", "");
+			if (!val || parse_value(val, kv) != 0)
+				return set_err(err, errlen, "bad field value");
+		}
+		p->nfields++;
+		if (r->i >= r->len || r->s[r->i] == ' ')
+			return 0;
+		r->i++; /* ',' */
+	}
+}
+
+int lp_parse(const char *line, size_t len, struct lp_point *p, char *err, size_t errlen)
+{
+	struct rd r = { line, 0, len, p->store, p->store + sizeof(p->store) };
+	const char *ts;
+
+	p->ntags = p->nfields = 0;
+	p->has_ts = false;
+	p->ts = 0;
+	if (len > LP_PARSE_MAX_LINE)
+		return set_err(err, errlen, "line too long");
+	p->measurement = rd_token(&r, ", ", ", \\");
+	if (!p->measurement || p->measurement[0] == '\0')
+		return set_err(err, errlen, "no measurement");
+	while (r.i < r.len && line[r.i] == ',') {
+		struct lp_kv *kv;
+
+		if (p->ntags >= LP_PARSE_MAX_TAGS)
+			return set_err(err, errlen, "too many tags");
+		r.i++;
+		kv = &p->tags[p->ntags];
+		memset(kv, 0, sizeof(*kv));
+		kv->key = rd_token(&r, "=, ", ",= \\");
+		if (!kv->key || kv->key[0] == '\0' || r.i >= r.len || line[r.i] != '=')
+			return set_err(err, errlen, "tag without '='");
+		r.i++;
+		kv->str = rd_token(&r, ", ", ",= \\");
+		if (!kv->str || kv->str[0] == '\0')
+			return set_err(err, errlen, "empty tag value");
+		p->ntags++;
+	}
+	if (r.i >= r.len || line[r.i] != ' ')
+		return set_err(err, errlen, "no fields");
+	r.i++;
+	if (rd_fields(&r, p, err, errlen) != 0)
+		return -1;
+	if (r.i < r.len) {
+		r.i++;
+		ts = rd_token(&r, " ", "");
+		if (!ts || parse_i64(ts, INT64_MIN, INT64_MAX, &p->ts) != 0 || r.i != r.len)
+			return set_err(err, errlen, "bad timestamp");
+		p->has_ts = true;
+	}
+	return 0;
+}
+
+static const struct lp_kv *find_kv(const struct lp_kv *kv, int n, const char *key)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(kv[i].key, key) == 0)
+			return &kv[i];
+	return NULL;
+}
+
+const struct lp_kv *lp_point_tag(const struct lp_point *p, const char *key)
+{
+	return find_kv(p->tags, p->ntags, key);
+}
+
+const struct lp_kv *lp_point_field(const struct lp_point *p, const char *key)
+{
+	return find_kv(p->fields, p->nfields, key);
+}
