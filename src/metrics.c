@@ -1,0 +1,752 @@
+/*
+ * metrics.c - test records in memory, one-minute rollups, the line-protocol
+ * files and their rotation, and the agent id.
+ *
+ * A record is about 56 bytes plus its address (kept in a side arena), so
+ * even a day of a failing disk fits in a few megabytes. Timestamps are
+ * fixed when a record is taken: the test's start in ns, with the
+ * sub-millisecond part taken from a sequence that starts at a random value.
+ * InfluxDB keeps one point per series and timestamp, so two workers of
+ * one task that start in the same millisecond must not share a timestamp;
+ * the sequence keeps them apart (it would have to wrap 10^6 times within
+ * one millisecond to collide), and the random start keeps a restarted
+ * agent's points apart from the ones it wrote before. Writing the same
+ * record twice (after a failed flush) gives the same line, which the
+ * server just overwrites.
+ */
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "influx.h"
+#include "lineproto.h"
+#include "log.h"
+#include "stats.h"
+
+#define NS_PER_MS 1000000LL
+#define MS_PER_MIN 60000LL
+#define TAGS_MAX 1024
+/* Room kept in a chunk for one more line: a line is well under 4 KiB
+ * (tags are capped at TAGS_MAX, an address at CAT_ADDRESS_MAX). */
+#define METRICS_LINE_MARGIN (16 * 1024)
+
+enum {
+	MREC_LINE_DONE = 1,  /* the ant_agent line is in METRICS_FILE */
+	MREC_SUM_DONE = 2,   /* counted in an ant_agent_summary line */
+	MREC_MD5_CHECKED = 4,
+	MREC_MD5_VALID = 8,
+	MREC_HAS_COST = 16,
+};
+
+/* One cached test result: what its line and its rollup need, no more. */
+struct mrec {
+	int64_t ts_ns;       /* the line's timestamp (start + sequence) */
+	double exec_time;
+	double cost;
+	uint64_t bytes;
+	int32_t end_min;     /* schedule minute (since the epoch) it was taken */
+	uint32_t addr;       /* offset + 1 of the address in the arena, 0 = none */
+	int32_t exit_code;
+	uint16_t task, worker, attempt;
+	uint8_t type, size, status, flags;
+};
+
+static struct {
+	bool ready;
+	struct mrec *recs;
+	size_t n, alloc, max;
+	char *arena;             /* NUL-terminated addresses */
+	size_t arena_len, arena_alloc;
+	uint32_t seq;            /* sub-millisecond part of timestamps */
+	char agent_id[METRICS_AGENT_ID_MAX + 1];
+	char tags[TAGS_MAX];     /* escaped common tag set */
+	size_t tags_len;
+	char *metrics_file, *summary_file;
+	uint64_t max_bytes;
+	int keep;
+	metrics_write_fn write_fn;
+	metrics_sink_fn sink;
+	void *sink_ud;
+	bool pushing;
+	bool dropped_logged;
+	struct metrics_counters c;
+} g = { .max = METRICS_CACHE_MAX };
+
+/* --- Agent id --- */
+
+static bool agent_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > METRICS_AGENT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') &&
+		    !(ch >= '0' && ch <= '9') && ch != '-' && ch != '.')
+			return false;
+	}
+	return true;
+}
+
+int metrics_agent_id_load(const char *setting, const char *cache_dir, char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[8];
+	char path[4096], id[2 * sizeof(rnd) + 2];
+	struct buf b;
+	int rc = -1;
+
+	if (setting && setting[0]) {
+		str_copy(out, setting, n);
+		return 0;
+	}
+	buf_init(&b, 256);
+	if ((size_t)snprintf(path, sizeof(path), "%s/agent-id", cache_dir) >= sizeof(path)) {
+		log_error("metrics: cache directory path too long");
+		goto out;
+	}
+	if (file_read_all(path, 256, &b) == 0 && agent_id_ok(str_trim(b.data))) {
+		str_copy(out, b.data, n);
+		rc = 0;
+		goto out;
+	}
+	/* First start (or an unreadable file): make an id and keep it. */
+	if (RAND_bytes(rnd, (int)sizeof(rnd)) != 1) {
+		log_error("metrics: no random bytes for an agent id");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = hex[rnd[i] >> 4];
+		id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	id[2 * sizeof(rnd)] = '\n';
+	id[2 * sizeof(rnd) + 1] = '\0';
+	if (mkdir_p(cache_dir, 0755) != 0 || file_write_atomic(path, id, strlen(id), 0600) != 0) {
+		log_error("metrics: cannot keep the agent id in %s: %s", path, strerror(errno));
+		goto out;
+	}
+	id[2 * sizeof(rnd)] = '\0';
+	str_copy(out, id, n);
+	log_info("metrics: new agent id %s kept in %s", id, path);
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* A telemetry setting as a tag value: blanks and the quotes an old .env
+ * may carry ("xx" with the quotes) go; empty means "xx". */
+static void telemetry_value(const char *v, char *out, size_t n)
+{
+	size_t len;
+
+	str_copy(out, v ? v : "", n);
+	str_trim(out);
+	len = strlen(out);
+	while (len >= 2 && (out[0] == '"' || out[0] == '\'') && out[len - 1] == out[0]) {
+		memmove(out, out + 1, len - 2);
+		out[len - 2] = '\0';
+		str_trim(out);
+		len = strlen(out);
+	}
+	if (out[0] == '\0')
+		str_copy(out, "xx", n);
+}
+
+static int build_tags(void)
+{
+	static const struct { const char *key; enum cfg_key k; } tele[] = {
+		{ "country", CFG_TELEMETRY_COUNTRY },
+		{ "provision", CFG_TELEMETRY_PROVISON },
+		{ "connection", CFG_TELEMETRY_CONNECTION },
+	};
+	struct buf b;
+	char v[256];
+	int rc = -1;
+
+	buf_init(&b, TAGS_MAX - 1);
+	if (buf_append(&b, ",agent=", 7) != 0 || lp_escape(&b, g.agent_id, LP_TAG_VALUE) <= 0)
+		goto out;
+	for (size_t i = 0; i < ARRAY_SIZE(tele); i++) {
+		telemetry_value(cfg_str(tele[i].k), v, sizeof(v));
+		if (buf_printf(&b, ",%s=", tele[i].key) != 0)
+			goto out;
+		if (lp_escape(&b, v, LP_TAG_VALUE) <= 0) {
+			/* Nothing printable (only control bytes): use the default. */
+			if (buf_append(&b, "xx", 2) != 0)
+				goto out;
+		}
+	}
+	memcpy(g.tags, b.data, b.len + 1);
+	g.tags_len = b.len;
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* --- Records --- */
+
+static uint32_t arena_add(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	size_t off = g.arena_len;
+
+	if (n == 1)
+		return 0;
+	if (g.arena_len + n > g.arena_alloc) {
+		g.arena_alloc = g.arena_alloc ? g.arena_alloc * 2 : 4096;
+		while (g.arena_len + n > g.arena_alloc)
+			g.arena_alloc *= 2;
+		g.arena = xrealloc(g.arena, g.arena_alloc);
+	}
+	memcpy(g.arena + off, s, n);
+	g.arena_len += n;
+	return (uint32_t)off + 1;
+}
+
+static uint16_t clamp_u16(int v)
+{
+	return v < 0 ? 0 : v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int metrics_record_at(const struct test_result *r, int64_t now_ms)
+{
+	struct mrec *m;
+
+	if (g.n >= g.max) {
+		g.c.dropped++;
+		if (!g.dropped_logged)
+			log_error("metrics: %zu records are waiting to be written; new ones are dropped until a flush succeeds",
+				  g.n);
+		g.dropped_logged = true;
+		return -1;
+	}
+	if (g.n == g.alloc) {
+		g.alloc = g.alloc ? g.alloc * 2 : 256;
+		g.recs = xrealloc(g.recs, g.alloc * sizeof(*g.recs));
+	}
+	m = &g.recs[g.n++];
+	memset(m, 0, sizeof(*m));
+	m->ts_ns = r->start_ms * NS_PER_MS + (int64_t)(g.seq++ % 1000000u);
+	m->exec_time = isfinite(r->exec_time) && r->exec_time > 0 ? r->exec_time : 0.0;
+	m->cost = r->cost;
+	m->bytes = r->bytes;
+	m->end_min = (int32_t)floor_div(now_ms, MS_PER_MIN);
+	m->addr = arena_add(r->address);
+	m->exit_code = r->exit_code;
+	m->task = clamp_u16(r->task_ref);
+	m->worker = clamp_u16(r->worker);
+	m->attempt = clamp_u16(r->attempt);
+	m->type = (uint8_t)(r->type < TEST__COUNT ? r->type : TEST_DOWNLOAD);
+	m->size = (uint8_t)(r->size < SIZE__COUNT ? r->size : SIZE_TINY);
+	m->status = (uint8_t)(r->status < ST__COUNT ? r->status : ST_UNKNOWN_ERROR);
+	m->flags = (uint8_t)((r->md5_checked ? MREC_MD5_CHECKED : 0) |
+			     (r->md5_valid ? MREC_MD5_VALID : 0) |
+			     (r->has_cost && isfinite(r->cost) ? MREC_HAS_COST : 0));
+	/* A skipped test never ran: it has a line (so the fleet sees why) but
+	 * no place in the timing summaries. */
+	if (m->status == ST_SKIPPED)
+		m->flags |= MREC_SUM_DONE;
+	g.c.recorded++;
+	return 0;
+}
+
+int metrics_record(const struct test_result *r)
+{
+	return metrics_record_at(r, clock_now_ms());
+}
+
+/* --- Lines --- */
+
+static int format_record(struct buf *b, const struct mrec *m)
+{
+	static const char *const task_digits = "0123456789";
+	char task[8];
+	struct lp_line l;
+	enum test_status st = (enum test_status)m->status;
+	int t = m->task;
+
+	/* %03d without printf: this runs a million times in the benchmark. */
+	if (t < 1000) {
+		task[0] = task_digits[t / 100];
+		task[1] = task_digits[t / 10 % 10];
+		task[2] = task_digits[t % 10];
+		task[3] = '\0';
+	} else {
+		snprintf(task, sizeof(task), "%d", t);
+	}
+	lp_begin(&l, b, METRICS_MEASUREMENT);
+	lp_raw_tags(&l, g.tags, g.tags_len);
+	lp_tag(&l, "type", test_type_name((enum test_type)m->type));
+	lp_tag(&l, "filesize", size_class_name((enum size_class)m->size));
+	lp_tag(&l, "task", task);
+	lp_tag(&l, "status", test_status_name(st));
+	lp_field_float(&l, "exec_time", m->exec_time);
+	lp_field_int(&l, "ok", st == ST_OK);
+	lp_field_int(&l, "md5checker", (m->flags & MREC_MD5_CHECKED) != 0);
+	lp_field_int(&l, "md5valid", (m->flags & MREC_MD5_VALID) != 0);
+	lp_field_int(&l, "client_ok", m->exit_code == 0 && st != ST_SKIPPED);
+	lp_field_int(&l, "client_kill", st == ST_KILLED);
+	lp_field_int(&l, "client_err", st == ST_CLIENT_ERROR);
+	lp_field_int(&l, "network_err", st == ST_NETWORK_ERROR);
+	lp_field_int(&l, "data_loss", st == ST_DATA_LOSS);
+	lp_field_int(&l, "unknown_err", st == ST_UNKNOWN_ERROR);
+	if (m->flags & MREC_HAS_COST)
+		lp_field_float(&l, "cost", m->cost);
+	lp_field_uint(&l, "bytes", m->bytes);
+	lp_field_int(&l, "exit_code", m->exit_code);
+	lp_field_int(&l, "attempt", m->attempt);
+	lp_field_int(&l, "worker", m->worker);
+	if (m->bytes > 0 && m->exec_time > 0)
+		lp_field_float(&l, "throughput", (double)m->bytes / m->exec_time);
+	if (m->addr)
+		lp_field_str(&l, "address", g.arena + m->addr - 1);
+	return lp_end(&l, m->ts_ns);
+}
+
+/* --- Files --- */
+
+static ssize_t do_write(int fd, const void *p, size_t n)
+{
+	return (g.write_fn ? g.write_fn : write)(fd, p, n);
+}
+
+/* path.1 .. path.keep shift up by one; path becomes path.1. */
+static void rotate(const char *path)
+{
+	char from[4200], to[4200];
+
+	if (g.keep <= 0) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			log_warn("metrics: cannot remove %s: %s", path, strerror(errno));
+		g.c.rotations++;
+		return;
+	}
+	snprintf(to, sizeof(to), "%s.%d", path, g.keep);
+	unlink(to);
+	for (int i = g.keep - 1; i >= 1; i--) {
+		snprintf(from, sizeof(from), "%s.%d", path, i);
+		snprintf(to, sizeof(to), "%s.%d", path, i + 1);
+		if (rename(from, to) != 0 && errno != ENOENT)
+			log_warn("metrics: cannot rotate %s: %s", from, strerror(errno));
+	}
+	snprintf(to, sizeof(to), "%s.1", path);
+	if (rename(path, to) != 0 && errno != ENOENT)
+		log_warn("metrics: cannot rotate %s: %s", path, strerror(errno));
+	else
+		log_info("metrics: rotated %s", path);
+	g.c.rotations++;
+}
+
+/* An open append target, and where it stood before this flush. */
+struct out {
+	const char *path;
+	int fd;
+	off_t start;
+	bool failed;
+	size_t chunks;
+};
+
+static int out_write(struct out *o, const struct buf *b)
+{
+	struct stat st;
+	size_t done = 0;
+
+	if (o->failed)
+		return -1;
+	if (o->fd < 0) {
+		if (stat(o->path, &st) == 0 && st.st_size > 0 &&
+		    (uint64_t)st.st_size + b->len > g.max_bytes)
+			rotate(o->path);
+		o->fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (o->fd < 0 || fstat(o->fd, &st) != 0) {
+			log_error("metrics: cannot open %s: %s", o->path, strerror(errno));
+			goto fail;
+		}
+		o->start = st.st_size;
+	}
+	while (done < b->len) {
+		ssize_t w = do_write(o->fd, b->data + done, b->len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_error("metrics: writing %s failed after %zu of %zu bytes: %s", o->path,
+				  done, b->len, w < 0 ? strerror(errno) : "no progress");
+			goto fail;
+		}
+		done += (size_t)w;
+	}
+	o->chunks++;
+	return 0;
+fail:
+	o->failed = true;
+	g.c.write_errors++;
+	return -1;
+}
+
+/* Close; on failure cut the file back so no part of this flush stays. */
+static int out_close(struct out *o)
+{
+	int rc = o->failed ? -1 : 0;
+
+	if (o->fd >= 0) {
+		if (o->failed && ftruncate(o->fd, o->start) != 0)
+			log_error("metrics: cannot cut %s back: %s", o->path, strerror(errno));
+		if (close(o->fd) != 0 && !o->failed) {
+			log_error("metrics: closing %s: %s", o->path, strerror(errno));
+			g.c.write_errors++;
+			rc = -1;
+		}
+	}
+	o->fd = -1;
+	return rc;
+}
+
+static void sink(const struct buf *b, size_t nlines)
+{
+	if (g.sink && b->len > 0)
+		g.sink(b->data, b->len, nlines, g.sink_ud);
+}
+
+/* Write a chunk of lines; the sink sees them only once they are in the
+ * file. */
+static int write_chunk(struct out *o, struct buf *b, size_t nlines, uint64_t *counter)
+{
+	int rc = 0;
+
+	if (nlines > 0 && b->len > 0) {
+		rc = out_write(o, b);
+		if (rc == 0) {
+			sink(b, nlines);
+			*counter += nlines;
+		}
+	}
+	buf_reset(b);
+	return rc;
+}
+
+/* Append the lines of records not yet written, in chunks cut at line
+ * ends. On failure the file is cut back and no record is marked written;
+ * lines that reached the sink before the failure go again next time, which
+ * InfluxDB takes as an overwrite of the same points. */
+static int flush_lines(struct buf *b)
+{
+	struct out o = { g.metrics_file, -1, 0, false, 0 };
+	size_t nlines = 0, i;
+	int rc;
+
+	for (i = 0; i < g.n; i++) {
+		if (g.recs[i].flags & MREC_LINE_DONE)
+			continue;
+		if (format_record(b, &g.recs[i]) != 0) {
+			log_error("metrics: a record could not be formatted; dropped");
+			continue;
+		}
+		nlines++;
+		if (b->len >= METRICS_WRITE_CHUNK - METRICS_LINE_MARGIN) {
+			if (write_chunk(&o, b, nlines, &g.c.lines_written) != 0)
+				break;
+			nlines = 0;
+		}
+	}
+	if (!o.failed)
+		write_chunk(&o, b, nlines, &g.c.lines_written);
+	rc = out_close(&o);
+	if (rc == 0)
+		for (i = 0; i < g.n; i++)
+			g.recs[i].flags |= MREC_LINE_DONE;
+	return rc;
+}
+
+struct sumkey {
+	uint64_t key;   /* minute << 16 | type << 8 | size */
+	double t;
+	uint32_t idx;
+};
+
+static int cmp_sumkey(const void *a, const void *b)
+{
+	const struct sumkey *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->t > y->t) - (x->t < y->t);
+}
+
+static int format_summary(struct buf *b, const struct sumkey *k, size_t n, double *scratch)
+{
+	const struct mrec *m0 = &g.recs[k[0].idx];
+	uint64_t ok = 0, bytes = 0;
+	double sum = 0;
+	struct lp_line l;
+
+	for (size_t j = 0; j < n; j++) {
+		const struct mrec *m = &g.recs[k[j].idx];
+
+		scratch[j] = k[j].t;
+		sum += k[j].t;
+		ok += m->status == ST_OK;
+		bytes += m->bytes;
+	}
+	lp_begin(&l, b, METRICS_SUMMARY_MEASUREMENT);
+	lp_raw_tags(&l, g.tags, g.tags_len);
+	lp_tag(&l, "type", test_type_name((enum test_type)m0->type));
+	lp_tag(&l, "filesize", size_class_name((enum size_class)m0->size));
+	lp_field_uint(&l, "count", n);
+	lp_field_uint(&l, "ok", ok);
+	lp_field_uint(&l, "failed", n - ok);
+	lp_field_float(&l, "min", scratch[0]);
+	lp_field_float(&l, "max", scratch[n - 1]);
+	lp_field_float(&l, "mean", sum / (double)n);
+	lp_field_float(&l, "p50", stats_percentile(scratch, n, 50));
+	lp_field_float(&l, "p90", stats_percentile(scratch, n, 90));
+	lp_field_float(&l, "p95", stats_percentile(scratch, n, 95));
+	lp_field_float(&l, "p99", stats_percentile(scratch, n, 99));
+	lp_field_float(&l, "sum", sum);
+	lp_field_uint(&l, "bytes", bytes);
+	return lp_end(&l, (int64_t)m0->end_min * MS_PER_MIN * NS_PER_MS +
+			      (int64_t)(g.seq++ % 1000000u));
+}
+
+/* Roll up the records of closed minutes (all minutes when `all`). */
+static int flush_summaries(struct buf *b, int64_t now_ms, bool all)
+{
+	struct out o = { g.summary_file, -1, 0, false, 0 };
+	int64_t cur = floor_div(now_ms, MS_PER_MIN);
+	struct sumkey *keys = NULL;
+	double *scratch = NULL;
+	size_t nk = 0, i, j, nlines = 0;
+	int rc = 0;
+
+	keys = xmalloc((g.n ? g.n : 1) * sizeof(*keys));
+	for (i = 0; i < g.n; i++) {
+		const struct mrec *m = &g.recs[i];
+
+		if ((m->flags & MREC_SUM_DONE) || (!all && m->end_min >= cur))
+			continue;
+		keys[nk].key = ((uint64_t)(uint32_t)m->end_min << 16) | ((uint64_t)m->type << 8) | m->size;
+		keys[nk].t = m->exec_time;
+		keys[nk].idx = (uint32_t)i;
+		nk++;
+	}
+	if (nk == 0)
+		goto out;
+	qsort(keys, nk, sizeof(*keys), cmp_sumkey);
+	scratch = xmalloc(nk * sizeof(*scratch));
+	for (i = 0; i < nk; i = j) {
+		for (j = i + 1; j < nk && keys[j].key == keys[i].key; j++)
+			;
+		if (format_summary(b, keys + i, j - i, scratch) == 0)
+			nlines++;
+		if (b->len >= METRICS_WRITE_CHUNK - METRICS_LINE_MARGIN || j == nk) {
+			if (write_chunk(&o, b, nlines, &g.c.summary_lines) != 0)
+				break;
+			nlines = 0;
+		}
+	}
+	rc = out_close(&o);
+	if (rc == 0)
+		for (i = 0; i < nk; i++)
+			g.recs[keys[i].idx].flags |= MREC_SUM_DONE;
+out:
+	free(scratch);
+	free(keys);
+	return rc;
+}
+
+/* Drop records that are fully written; rebuild the address arena for the
+ * ones whose line is still to be written. */
+static void compact(void)
+{
+	char *old = g.arena;
+	size_t k = 0;
+
+	g.arena = NULL;
+	g.arena_len = g.arena_alloc = 0;
+	for (size_t i = 0; i < g.n; i++) {
+		struct mrec *m = &g.recs[i];
+
+		if ((m->flags & (MREC_LINE_DONE | MREC_SUM_DONE)) == (MREC_LINE_DONE | MREC_SUM_DONE))
+			continue;
+		if (m->addr)
+			m->addr = (m->flags & MREC_LINE_DONE) ? 0 : arena_add(old + m->addr - 1);
+		g.recs[k++] = *m;
+	}
+	free(old);
+	g.n = k;
+	if (g.n == 0 && g.alloc > 1024) { /* give a burst's memory back */
+		free(g.recs);
+		g.recs = NULL;
+		g.alloc = 0;
+	}
+	if (g.n < g.max)
+		g.dropped_logged = false;
+}
+
+static int flush(int64_t now_ms, bool all)
+{
+	struct buf b;
+	int rc1, rc2;
+
+	if (!g.ready)
+		return -1;
+	buf_init(&b, METRICS_WRITE_CHUNK);
+	rc1 = flush_lines(&b);
+	buf_reset(&b);
+	rc2 = flush_summaries(&b, now_ms, all);
+	buf_free(&b);
+	compact();
+	if (rc1 == 0 && rc2 == 0)
+		g.c.flushes++;
+	return rc1 == 0 && rc2 == 0 ? 0 : -1;
+}
+
+int metrics_flush(int64_t now_ms)
+{
+	return flush(now_ms, false);
+}
+
+int metrics_flush_all(int64_t now_ms)
+{
+	return flush(now_ms, true);
+}
+
+/* --- Set-up --- */
+
+static int make_parent(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	str_copy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir_p(dir, 0755) != 0) {
+		log_error("metrics: cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int metrics_init(uv_loop_t *loop)
+{
+	uint32_t seq;
+
+	if (g.ready)
+		metrics_shutdown();
+	if (metrics_agent_id_load(cfg_str(CFG_AGENT_ID), cfg_str(CFG_CACHE_DIR), g.agent_id,
+				  sizeof(g.agent_id)) != 0)
+		return -1;
+	if (build_tags() != 0) {
+		log_error("metrics: the agent id or telemetry tags are too long");
+		return -1;
+	}
+	g.metrics_file = xstrdup(cfg_str(CFG_METRICS_FILE));
+	g.summary_file = xstrdup(cfg_str(CFG_SUMMARY_FILE));
+	g.max_bytes = (uint64_t)cfg_int(CFG_METRICS_MAX_MB) * 1024 * 1024;
+	g.keep = (int)cfg_int(CFG_METRICS_KEEP);
+	if (make_parent(g.metrics_file) != 0 || make_parent(g.summary_file) != 0)
+		goto fail;
+	if (RAND_bytes((unsigned char *)&seq, (int)sizeof(seq)) != 1)
+		seq = (uint32_t)clock_mono_ns();
+	g.seq = seq % 1000000u;
+	memset(&g.c, 0, sizeof(g.c));
+	g.ready = true;
+	if (loop && cfg_str(CFG_INFLUX_URL)[0]) {
+		if (influx_start(loop, g.tags) != 0)
+			goto fail;
+		g.pushing = true;
+		metrics_set_sink(influx_submit, NULL);
+	}
+	log_info("metrics: agent %s, writing %s and %s%s", g.agent_id, g.metrics_file,
+		 g.summary_file, g.pushing ? ", pushing to InfluxDB" : "");
+	return 0;
+fail:
+	g.ready = false;
+	free(g.metrics_file);
+	free(g.summary_file);
+	g.metrics_file = g.summary_file = NULL;
+	return -1;
+}
+
+void metrics_shutdown(void)
+{
+	if (!g.ready)
+		return;
+	if (metrics_flush_all(clock_now_ms()) != 0 && g.n > 0)
+		log_error("metrics: %zu records could not be written at shutdown", g.n);
+	if (g.pushing) {
+		influx_stop();
+		g.pushing = false;
+		g.sink = NULL;
+	}
+	free(g.recs);
+	free(g.arena);
+	free(g.metrics_file);
+	free(g.summary_file);
+	g.recs = NULL;
+	g.arena = NULL;
+	g.metrics_file = g.summary_file = NULL;
+	g.n = g.alloc = g.arena_len = g.arena_alloc = 0;
+	g.ready = false;
+}
+
+void metrics_get_counters(struct metrics_counters *out)
+{
+	*out = g.c;
+	out->cached = g.n;
+}
+
+const char *metrics_agent_id(void)
+{
+	return g.agent_id;
+}
+
+const char *metrics_common_tags(void)
+{
+	return g.tags;
+}
+
+void metrics_set_sink(metrics_sink_fn fn, void *ud)
+{
+	g.sink = fn;
+	g.sink_ud = ud;
+}
+
+void metrics_set_write_fn(metrics_write_fn fn)
+{
+	g.write_fn = fn;
+}
+
+void metrics_set_cache_max(size_t n)
+{
+	g.max = n ? n : METRICS_CACHE_MAX;
+}
+
+size_t metrics_cache_bytes(void)
+{
+	return g.alloc * sizeof(struct mrec) + g.arena_alloc;
+}

@@ -1,0 +1,519 @@
+/* Metric records: lines and their tags/fields, one-minute rollups, whole
+ * lines only when a write fails, rotation, the agent id, the cache cap. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "lineproto.h"
+#include "log.h"
+#include "metrics.h"
+
+#define T0 1700000400000LL /* 2023-11-14T22:20:00Z, a whole minute */
+#define MINUTE 60000LL
+
+static char dir[256], mfile[300], sfile[300];
+static struct lp_point pt;
+
+static void set(const char *k, const char *v)
+{
+	char err[256];
+
+	assert_int_equal(config_set(k, v, CFG_SRC_CLI, err, sizeof(err)), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	log_set_console(0);
+	config_reset();
+	str_copy(dir, "/tmp/ant-metrics-XXXXXX", sizeof(dir));
+	assert_non_null(mkdtemp(dir));
+	snprintf(mfile, sizeof(mfile), "%s/m/metrics.csv", dir);
+	snprintf(sfile, sizeof(sfile), "%s/m/summary.csv", dir);
+	set("CACHE_DIR", dir);
+	set("METRICS_FILE", mfile);
+	set("SUMMARY_FILE", sfile);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[400];
+
+	(void)state;
+	metrics_shutdown();
+	metrics_set_write_fn(NULL);
+	metrics_set_cache_max(0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static struct test_result result(enum test_type t, enum size_class s, enum test_status st,
+				 int64_t start_ms, double secs)
+{
+	struct test_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = t;
+	r.size = s;
+	r.status = st;
+	r.task_ref = 7;
+	r.worker = 2;
+	r.attempt = 1;
+	r.start_ms = start_ms;
+	r.exec_time = secs;
+	r.exit_code = st == ST_OK ? 0 : 13;
+	r.bytes = 1000;
+	return r;
+}
+
+/* Read a file as lines; returns how many, checks each ends in '\n'. */
+static size_t read_lines(const char *path, char ***out)
+{
+	struct buf b;
+	size_t n = 0;
+	char *p, **v = NULL;
+
+	if (file_read_all(path, 1 << 26, &b) != 0) {
+		*out = NULL;
+		return 0;
+	}
+	if (b.len > 0)
+		assert_true(b.data[b.len - 1] == '\n');
+	for (p = b.data; p && *p;) {
+		char *nl = strchr(p, '\n');
+
+		assert_non_null(nl);
+		*nl = '\0';
+		v = realloc(v, (n + 1) * sizeof(*v));
+		v[n++] = strdup(p);
+		p = nl + 1;
+	}
+	buf_free(&b);
+	*out = v;
+	return n;
+}
+
+static void free_lines(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static size_t count_lines(const char *path)
+{
+	char **v;
+	size_t n = read_lines(path, &v);
+
+	free_lines(v, n);
+	return n;
+}
+
+static void parse(const char *line)
+{
+	char err[64];
+
+	assert_int_equal(lp_parse(line, strlen(line), &pt, err, sizeof(err)), 0);
+}
+
+static const char *tag(const char *k)
+{
+	const struct lp_kv *kv = lp_point_tag(&pt, k);
+
+	return kv ? kv->str : "(none)";
+}
+
+static const struct lp_kv *field(const char *k)
+{
+	const struct lp_kv *kv = lp_point_field(&pt, k);
+
+	assert_non_null(kv);
+	return kv;
+}
+
+static void test_agent_id(void **state)
+{
+	char a[80], b[80], path[400];
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(metrics_agent_id_load("", dir, a, sizeof(a)), 0);
+	assert_int_equal(strlen(a), 16);
+	assert_true(strspn(a, "0123456789abcdef") == 16);
+	snprintf(path, sizeof(path), "%s/agent-id", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* Kept: the next start reads the same id. */
+	assert_int_equal(metrics_agent_id_load("", dir, b, sizeof(b)), 0);
+	assert_string_equal(a, b);
+	/* The setting wins. */
+	assert_int_equal(metrics_agent_id_load("my-agent", dir, b, sizeof(b)), 0);
+	assert_string_equal(b, "my-agent");
+	/* A damaged file is replaced by a fresh id. */
+	f = fopen(path, "w");
+	fputs("bad id with spaces\n", f);
+	fclose(f);
+	assert_int_equal(metrics_agent_id_load("", dir, b, sizeof(b)), 0);
+	assert_int_equal(strlen(b), 16);
+	assert_string_not_equal(a, b);
+	/* metrics_init uses it. */
+	assert_int_equal(metrics_init(NULL), 0);
+	assert_string_equal(metrics_agent_id(), b);
+}
+
+static void test_line_content(void **state)
+{
+	struct test_result r = result(TEST_DOWNLOAD, SIZE_SMALL, ST_OK, T0 + 1234, 2.0);
+	char **v;
+	size_t n;
+
+	(void)state;
+	set("AGENT_ID", "agent 1");
+	set("TELEMETRY_COUNTRY", "\"uk\"");
+	set("TELEMETRY_PROVISON", "");
+	set("TELEMETRY_CONNECTION", "fibre, 1G");
+	assert_int_equal(metrics_init(NULL), 0);
+	assert_string_equal(metrics_common_tags(),
+			    ",agent=agent\\ 1,country=uk,provision=xx,connection=fibre\\,\\ 1G");
+	r.md5_checked = r.md5_valid = true;
+	r.bytes = 4000000;
+	str_copy(r.address, "abc123", sizeof(r.address));
+	assert_int_equal(metrics_record_at(&r, T0 + 5000), 0);
+	r = result(TEST_QUOTE, SIZE_TINY, ST_NETWORK_ERROR, T0 + 2000, 1.5);
+	r.has_cost = true;
+	r.cost = 0.25;
+	r.bytes = 0;
+	assert_int_equal(metrics_record_at(&r, T0 + 6000), 0);
+	assert_int_equal(metrics_flush(T0 + 7000), 0);
+
+	n = read_lines(mfile, &v);
+	assert_int_equal(n, 2);
+	parse(v[0]);
+	assert_string_equal(pt.measurement, "ant_agent");
+	assert_string_equal(tag("agent"), "agent 1");
+	assert_string_equal(tag("country"), "uk");
+	assert_string_equal(tag("provision"), "xx");
+	assert_string_equal(tag("connection"), "fibre, 1G");
+	assert_string_equal(tag("type"), "download");
+	assert_string_equal(tag("filesize"), "small");
+	assert_string_equal(tag("task"), "007");
+	assert_string_equal(tag("status"), "ok");
+	assert_int_equal(pt.ntags, 8);
+	assert_int_equal(field("exec_time")->type, LP_F_FLOAT);
+	assert_true(field("exec_time")->f == 2.0);
+	assert_int_equal(field("ok")->i, 1);
+	assert_int_equal(field("ok")->type, LP_F_INT);
+	assert_int_equal(field("md5checker")->i, 1);
+	assert_int_equal(field("md5valid")->i, 1);
+	assert_int_equal(field("client_ok")->i, 1);
+	assert_int_equal(field("network_err")->i, 0);
+	assert_int_equal(field("bytes")->i, 4000000);
+	assert_int_equal(field("exit_code")->i, 0);
+	assert_int_equal(field("attempt")->i, 1);
+	assert_int_equal(field("worker")->i, 2);
+	assert_int_equal(field("throughput")->type, LP_F_FLOAT);
+	assert_true(field("throughput")->f == 2000000.0);
+	assert_string_equal(field("address")->str, "abc123");
+	assert_null(lp_point_field(&pt, "cost"));
+	assert_int_equal(pt.ts / 1000000, T0 + 1234);
+
+	parse(v[1]);
+	assert_string_equal(tag("status"), "network_error");
+	assert_int_equal(field("ok")->i, 0);
+	assert_int_equal(field("network_err")->i, 1);
+	assert_int_equal(field("client_ok")->i, 0);
+	assert_int_equal(field("exit_code")->i, 13);
+	assert_int_equal(field("cost")->type, LP_F_FLOAT);
+	assert_true(field("cost")->f == 0.25);
+	assert_null(lp_point_field(&pt, "throughput"));
+	assert_null(lp_point_field(&pt, "address"));
+	free_lines(v, n);
+	/* The minute is not over: no summary yet. */
+	assert_int_equal(count_lines(sfile), 0);
+}
+
+static void test_rollup(void **state)
+{
+	struct metrics_counters c;
+	char **v;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(metrics_init(NULL), 0);
+	/* Ten downloads of 1..10 s, three of them failed, in one minute; one
+	 * quote in the same minute; one skipped test; one download in the
+	 * next minute. */
+	for (int i = 10; i >= 1; i--) {
+		struct test_result r = result(TEST_DOWNLOAD, SIZE_TINY,
+					      i % 3 == 0 ? ST_CLIENT_ERROR : ST_OK, T0, (double)i);
+
+		r.bytes = (uint64_t)i * 100;
+		assert_int_equal(metrics_record_at(&r, T0 + 30000), 0);
+	}
+	{
+		struct test_result q = result(TEST_QUOTE, SIZE_HUGE, ST_OK, T0, 0.5);
+		struct test_result s = result(TEST_DOWNLOAD, SIZE_TINY, ST_SKIPPED, T0, 0);
+		struct test_result l = result(TEST_DOWNLOAD, SIZE_TINY, ST_OK, T0 + MINUTE, 99);
+
+		assert_int_equal(metrics_record_at(&q, T0 + 40000), 0);
+		assert_int_equal(metrics_record_at(&s, T0 + 41000), 0);
+		assert_int_equal(metrics_record_at(&l, T0 + MINUTE + 1000), 0);
+	}
+	assert_int_equal(metrics_flush(T0 + MINUTE + 2000), 0);
+	assert_int_equal(count_lines(mfile), 13);
+	n = read_lines(sfile, &v);
+	assert_int_equal(n, 2); /* download/tiny and quote/huge of the first minute */
+	parse(v[0]);
+	assert_string_equal(pt.measurement, "ant_agent_summary");
+	assert_string_equal(tag("type"), "download");
+	assert_string_equal(tag("filesize"), "tiny");
+	assert_null(lp_point_tag(&pt, "status"));
+	assert_int_equal(field("count")->i, 10);
+	assert_int_equal(field("count")->type, LP_F_INT);
+	assert_int_equal(field("ok")->i, 7);
+	assert_int_equal(field("failed")->i, 3);
+	assert_true(field("min")->f == 1.0);
+	assert_true(field("max")->f == 10.0);
+	assert_true(field("mean")->f == 5.5);
+	assert_int_equal(field("mean")->type, LP_F_FLOAT);
+	assert_true(field("p50")->f == 5.0);
+	assert_true(field("p90")->f == 9.0);
+	assert_true(field("p95")->f == 10.0);
+	assert_true(field("p99")->f == 10.0);
+	assert_true(field("sum")->f == 55.0);
+	assert_int_equal(field("bytes")->i, 5500);
+	assert_int_equal(pt.ts / 1000000 / MINUTE, T0 / MINUTE);
+	parse(v[1]);
+	assert_string_equal(tag("type"), "quote");
+	assert_int_equal(field("count")->i, 1);
+	assert_true(field("p99")->f == 0.5);
+	free_lines(v, n);
+
+	/* The record of the open minute waits for its summary only. */
+	metrics_get_counters(&c);
+	assert_int_equal(c.cached, 1);
+	assert_int_equal(c.lines_written, 13);
+	assert_int_equal(c.summary_lines, 2);
+	assert_int_equal(metrics_flush(T0 + 2 * MINUTE), 0);
+	assert_int_equal(count_lines(mfile), 13);
+	assert_int_equal(count_lines(sfile), 3);
+	metrics_get_counters(&c);
+	assert_int_equal(c.cached, 0);
+	assert_int_equal(c.flushes, 2);
+}
+
+static void test_unique_timestamps(void **state)
+{
+	char **v;
+	size_t n;
+	int64_t ts[20];
+
+	(void)state;
+	assert_int_equal(metrics_init(NULL), 0);
+	for (int i = 0; i < 20; i++) {
+		struct test_result r = result(TEST_DOWNLOAD, SIZE_TINY, ST_OK, T0 + 500, 1);
+
+		assert_int_equal(metrics_record_at(&r, T0 + 1000), 0);
+	}
+	assert_int_equal(metrics_flush_all(T0 + 1000), 0);
+	n = read_lines(mfile, &v);
+	assert_int_equal(n, 20);
+	for (size_t i = 0; i < n; i++) {
+		parse(v[i]);
+		ts[i] = pt.ts;
+		assert_int_equal(ts[i] / 1000000, T0 + 500);
+		for (size_t j = 0; j < i; j++)
+			assert_true(ts[j] != ts[i]);
+	}
+	free_lines(v, n);
+	/* flush_all also wrote the open minute's summary. */
+	assert_int_equal(count_lines(sfile), 1);
+}
+
+/* A disk that fills up half way through a write. */
+static int writes_allowed;
+
+static ssize_t short_write(int fd, const void *p, size_t n)
+{
+	if (writes_allowed-- > 0)
+		return write(fd, p, n / 2 ? n / 2 : n);
+	errno = ENOSPC;
+	return -1;
+}
+
+static void test_short_write_keeps_whole_lines(void **state)
+{
+	struct metrics_counters c;
+	struct stat st;
+	off_t before;
+
+	(void)state;
+	assert_int_equal(metrics_init(NULL), 0);
+	for (int i = 0; i < 5; i++) {
+		struct test_result r = result(TEST_DOWNLOAD, SIZE_TINY, ST_OK, T0 + i, 1);
+
+		metrics_record_at(&r, T0 + 1000);
+	}
+	assert_int_equal(metrics_flush(T0 + 1000), 0);
+	assert_int_equal(stat(mfile, &st), 0);
+	before = st.st_size;
+
+	for (int i = 0; i < 30; i++) {
+		struct test_result r = result(TEST_UPLOAD, SIZE_LARGE, ST_OK, T0 + 100 + i, 1);
+
+		metrics_record_at(&r, T0 + 2000);
+	}
+	writes_allowed = 1; /* half of the chunk goes, then the disk is full */
+	metrics_set_write_fn(short_write);
+	assert_int_equal(metrics_flush(T0 + 2000), -1);
+	assert_int_equal(stat(mfile, &st), 0);
+	assert_int_equal(st.st_size, before); /* cut back: no half line */
+	assert_int_equal(count_lines(mfile), 5);
+	metrics_get_counters(&c);
+	assert_int_equal(c.write_errors, 1);
+	assert_int_equal(c.cached, 35); /* 30 to write, 5 waiting for their summary */
+	assert_int_equal(c.lines_written, 5);
+
+	/* Space again: the kept records are written, each once. */
+	metrics_set_write_fn(NULL);
+	assert_int_equal(metrics_flush(T0 + 3000), 0);
+	assert_int_equal(count_lines(mfile), 35);
+	metrics_get_counters(&c);
+	assert_int_equal(c.lines_written, 35);
+}
+
+/* The same with a real limit: RLIMIT_FSIZE makes write() stop short at
+ * the limit and then fail with EFBIG (SIGXFSZ ignored). In a child, so
+ * the limit does not touch the other tests. */
+static void test_file_size_limit(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_int_equal(metrics_init(NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		struct test_result r = result(TEST_DOWNLOAD, SIZE_TINY, ST_OK, T0 + i, 1);
+
+		metrics_record_at(&r, T0 + 1000);
+	}
+	assert_int_equal(metrics_flush(T0 + 1000), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl;
+		struct stat st;
+		off_t before;
+		int bad = 0;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (stat(mfile, &st) != 0)
+			_exit(10);
+		before = st.st_size;
+		rl.rlim_cur = rl.rlim_max = (rlim_t)st.st_size + 700;
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(11);
+		for (int i = 0; i < 50; i++) {
+			struct test_result r = result(TEST_DOWNLOAD, SIZE_TINY, ST_OK, T0 + 10 + i, 1);
+
+			metrics_record_at(&r, T0 + 2000);
+		}
+		bad |= metrics_flush(T0 + 2000) != -1;
+		bad |= count_lines(mfile) != 3;
+		bad |= stat(mfile, &st) != 0 || st.st_size != before;
+		_exit(bad ? 12 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(count_lines(mfile), 3);
+}
+
+static void test_rotation(void **state)
+{
+	char path[400];
+	struct metrics_counters c;
+	size_t total = 0;
+
+	(void)state;
+	set("METRICS_MAX_MB", "1");
+	set("METRICS_KEEP", "2");
+	assert_int_equal(metrics_init(NULL), 0);
+	/* Four flushes of about 0.7 MB each. */
+	for (int f = 0; f < 4; f++) {
+		for (int i = 0; i < 2500; i++) {
+			struct test_result r = result(TEST_DOWNLOAD, SIZE_TINY, ST_OK,
+						      T0 + f * MINUTE + i, 1);
+
+			memset(r.address, 'a', 64);
+			assert_int_equal(metrics_record_at(&r, T0 + f * MINUTE + 5000), 0);
+		}
+		assert_int_equal(metrics_flush(T0 + f * MINUTE + 6000), 0);
+	}
+	metrics_get_counters(&c);
+	assert_true(c.rotations >= 2);
+	total += count_lines(mfile);
+	snprintf(path, sizeof(path), "%s.1", mfile);
+	total += count_lines(path);
+	snprintf(path, sizeof(path), "%s.2", mfile);
+	total += count_lines(path);
+	snprintf(path, sizeof(path), "%s.3", mfile);
+	assert_int_equal(access(path, F_OK), -1);
+	/* Each file stays under the limit, and what is kept is whole. */
+	assert_true(total >= 2 * 2500 && total % 2500 == 0);
+	assert_true(total < 10000);
+}
+
+static void test_cache_cap(void **state)
+{
+	struct metrics_counters c;
+
+	(void)state;
+	assert_int_equal(metrics_init(NULL), 0);
+	metrics_set_cache_max(5);
+	for (int i = 0; i < 7; i++) {
+		struct test_result r = result(TEST_QUOTE, SIZE_TINY, ST_OK, T0 + i, 1);
+
+		assert_int_equal(metrics_record_at(&r, T0 + 100), i < 5 ? 0 : -1);
+	}
+	metrics_get_counters(&c);
+	assert_int_equal(c.cached, 5);
+	assert_int_equal(c.dropped, 2);
+	assert_int_equal(c.recorded, 5);
+	assert_int_equal(metrics_flush_all(T0 + 200), 0);
+	assert_int_equal(count_lines(mfile), 5);
+	assert_true(metrics_cache_bytes() < 5 * 256 + 4096 * 2 + 256 * 56);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_agent_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_line_content, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unique_timestamps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_write_keeps_whole_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_size_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_cap, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
