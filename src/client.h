@@ -1,10 +1,23 @@
 /*
  * client.h - the contract with the Autonomi command-line client `ant`.
+ *
+ * Finding and probing the client at start-up, and running one client call
+ * on the loop: argv built from settings (never a shell), its own process
+ * group, stdin from /dev/null, stdout and stderr captured with a cap, a
+ * timeout that stops the whole group, and a result that says what
+ * happened. The parsing and classification steps are pure functions so
+ * they can be tested without spawning anything.
  */
 #ifndef ANT_CLIENT_H
 #define ANT_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "model.h"
 
 /* Check that path is an executable file; on failure err says why and how
  * to fix it. Returns 0 or -1. */
@@ -20,5 +33,120 @@ int client_parse_version(const char *output, char *out, size_t n);
  * client. Returns 0, or -1 with err saying what went wrong. */
 int client_probe_version(const char *path, int timeout_ms, char *out, size_t n,
 			 char *err, size_t errlen);
+
+/* Output kept per stream: the first HEAD bytes and the last TAIL bytes.
+ * Everything in between is read (so the client never blocks on a full
+ * pipe) and counted, then dropped. The tail matters because the client
+ * prints its result lines last. */
+#define CLIENT_OUTPUT_HEAD (64 * 1024)
+#define CLIENT_OUTPUT_TAIL (64 * 1024)
+/* Most argv entries, global flags included. */
+#define CLIENT_ARGV_MAX 256
+/* After the client exits, how long (real ms) to wait for its pipes to
+ * close; a descendant that left the process group may keep them open. */
+#define CLIENT_DRAIN_MS 2000
+
+enum client_op { CLIENT_OP_DOWNLOAD, CLIENT_OP_COST, CLIENT_OP_UPLOAD };
+
+/* "download", "cost", "upload". */
+const char *client_op_name(enum client_op op);
+
+struct client_request {
+	enum client_op op;
+	const char *address;   /* download: hex address */
+	const char *dest;      /* download: the path the client creates */
+	const char *file;      /* cost, upload: the file to price or store */
+	bool public_upload;    /* upload: add --public */
+	int64_t timeout_ms;    /* schedule time before the group is stopped; <= 0 none */
+};
+
+/* The global part of argv, from settings (see client_settings_now). */
+struct client_settings {
+	const char *path;      /* CLIENT_PATH */
+	const char *peers;     /* CLIENT_PEERS: separated by commas or blanks */
+	const char *log_path;  /* CLIENT_LOGGING_PATH: "" = none */
+	const char *extra;     /* CLIENT_ARGS: split on blanks */
+};
+
+/* What the output says, whatever the exit code. */
+struct client_parsed {
+	bool success_line;     /* the op's success line is present and well-formed */
+	bool has_cost;
+	double cost;           /* tokens */
+	char address[CAT_ADDRESS_MAX + 1]; /* upload: "" unless valid hex */
+	bool address_invalid;  /* an "At address:" line that was not plain hex */
+	bool all_exist;        /* "All chunks already exist on the network." */
+	int64_t chunks_uploaded;  /* -1 when not printed */
+	int64_t chunks_existing;  /* -1 when not printed */
+};
+
+struct client_result {
+	enum client_op op;
+	int exit_code;         /* -1 when ended by a signal */
+	int term_signal;       /* 0 unless ended by a signal */
+	bool timed_out;        /* the timeout fired */
+	bool terminated;       /* client_terminate was called */
+	bool killed;           /* SIGKILL had to be sent */
+	double elapsed_s;      /* real seconds from spawn to exit */
+	enum test_status status;
+	char reason[160];
+	struct client_parsed parsed;
+	/* Captured output (head, a marker line, tail), NUL-terminated, ANSI
+	 * codes removed; valid only during the callback. */
+	const char *out;
+	size_t out_len;
+	uint64_t out_dropped;
+	const char *err;
+	size_t err_len;
+	uint64_t err_dropped;
+};
+
+/* Settings as they are now (pointers into the settings table). */
+void client_settings_now(struct client_settings *s);
+
+/* True when a is 1..CAT_ADDRESS_MAX hex digits and nothing else. */
+bool client_address_valid(const char *a);
+
+/* Build argv: path, global flags, then the subcommand. Returns a
+ * NULL-terminated array (free with client_argv_free), or NULL with err set
+ * when an argument is unsafe (an address that is not hex, a path that
+ * starts with '-' or holds a newline, too many arguments). */
+char **client_build_argv(const struct client_settings *s, const struct client_request *req,
+			 char *err, size_t errlen);
+/* The child's environment: env without SECRET_KEY, plus SECRET_KEY=key
+ * when key is not NULL and not empty. Free with client_argv_free. */
+char **client_build_env(char *const *env, const char *key);
+void client_argv_free(char **v);
+
+/* Remove ANSI escape sequences (colours, cursor moves) in place; returns
+ * the new length. */
+size_t client_strip_ansi(char *s);
+
+/* Read the success line and values of an op from its stdout. */
+void client_parse_output(enum client_op op, const char *out, struct client_parsed *p);
+
+/* Classify a finished call. Exit code first (DESIGN.md section 5 table),
+ * then stderr text; see client.c for the table and docs/CLIENT.md. */
+enum test_status client_classify(enum client_op op, int exit_code, int term_signal,
+				 bool stopped_by_agent, bool success_line, const char *err_text,
+				 char *reason, size_t n);
+
+struct client_call;
+typedef void (*client_done_cb)(const struct client_result *r, void *ud);
+
+/* Start a client call with the current settings. The callback runs exactly
+ * once, on the loop, after the child and its process group are gone and
+ * every handle is closed; the call frees itself after it returns. Returns
+ * NULL (nothing started, callback never runs) with err saying why: client
+ * missing, a directory or not executable, an unsafe argument, spawn
+ * failure. */
+struct client_call *client_start(uv_loop_t *loop, const struct client_request *req,
+				 client_done_cb cb, void *ud, char *err, size_t errlen);
+/* Stop the call: SIGTERM to its process group, SIGKILL after
+ * CLIENT_KILL_GRACE_SECS (force: SIGKILL now). The call still completes
+ * through its callback, status ST_KILLED. No-op once the child exited. */
+void client_terminate(struct client_call *c, bool force);
+/* The child's pid, which is also its process group id. */
+pid_t client_pid(const struct client_call *c);
 
 #endif

@@ -1,0 +1,21 @@
+/*
+ * diskguard.h - the free-disk guard: no test that writes a file starts
+ * when free space would fall under MIN_FREE_DISK_GB (1 GB = 10^9 bytes).
+ */
+#ifndef ANT_DISKGUARD_H
+#define ANT_DISKGUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Pure rule: true when writing need bytes to a file system with
+ * free_bytes available would leave less than min_free_gb. */
+bool diskguard_would_fall_under(uint64_t free_bytes, uint64_t need, double min_free_gb);
+
+/* Check the file system that holds dir (or its nearest existing parent).
+ * Returns 0 when there is room; 1 when there is not, with reason set;
+ * -1 when free space cannot be read, with reason set. */
+int diskguard_check(const char *dir, uint64_t need, double min_free_gb, char *reason, size_t n);
+
+#endif

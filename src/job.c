@@ -1,0 +1,587 @@
+/*
+ * job.c - one test iteration: download, quote or upload through the
+ * client, verified, cleaned up and reported as a test_result.
+ *
+ * Phases: guards (catalogue row, uploads allowed, free disk) -> client call
+ * -> [upload with verify: a download of the new address] -> work on the
+ * thread pool (measure, MD5, delete the temporary directory) -> callback.
+ *
+ * Downloads go to <CLIENT_DOWNLOAD_PATH>/ant-dl-XXXXXX/data: the directory
+ * comes from mkdtemp (mode 0700), and nothing from the catalogue ever
+ * becomes part of a path. The temporary directory is removed in every
+ * outcome, without following symbolic links and without leaving the file
+ * system it is on.
+ *
+ * MD5 of an archive: when the client writes a directory, every regular
+ * file in it is hashed. The download passes when the file whose base name
+ * equals the catalogue row's name has the catalogue MD5, or, when no file
+ * has that name, when the archive holds exactly one regular file and it
+ * has the MD5. Anything else (no files, several unnamed files, a mismatch)
+ * fails: one MD5 cannot vouch for several files.
+ */
+#include "job.h"
+#include "client.h"
+#include "clock.h"
+#include "config.h"
+#include "digest.h"
+#include "diskguard.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JOB_TMP_PREFIX "ant-dl-"
+#define JOB_DEST_NAME "data"
+#define JOB_NFTW_FDS 16
+
+enum job_phase { PH_CLIENT, PH_VERIFY, PH_WORK, PH_DONE };
+
+struct job {
+	uv_loop_t *loop;
+	uv_timer_t defer;        /* completes guarded jobs on the next loop turn */
+	uv_work_t work;
+	enum job_phase phase;
+	struct task task;
+	struct dl_row row;
+	struct seed_row seed;
+	char *seed_file;
+	job_done_cb cb;
+	void *ud;
+	struct test_result res;
+	struct client_call *call;
+	bool terminate_requested;
+
+	/* Temporary download directory ("" when none) and the client's
+	 * destination inside it. */
+	char tmpdir[PATH_MAX];
+	char dest[PATH_MAX];
+
+	/* Thread-pool work: inputs. */
+	bool check_md5;
+	char want_md5[DIGEST_MD5_HEX_SIZE];
+	bool hash_seed;          /* upload verify: the seed file's MD5 is the reference */
+	/* Outputs. */
+	bool dest_found;
+	uint64_t dest_bytes;
+	int files;
+	bool any_match;
+	bool named_match;
+	bool named_seen;
+	int md5_error;           /* errno of a failed hash, 0 if none */
+	bool clean_failed;
+	const char *match_name;  /* base name to look for in an archive */
+};
+
+/* nftw has no user pointer; the work of one job runs on one thread. */
+static _Thread_local struct job *walk_job;
+
+static void job_free(uv_handle_t *h)
+{
+	struct job *j = container_of((uv_timer_t *)h, struct job, defer);
+
+	free(j->seed_file);
+	free(j);
+}
+
+static void job_complete(struct job *j)
+{
+	j->phase = PH_DONE;
+	j->call = NULL;
+	j->cb(&j->res, j->ud);
+	uv_close((uv_handle_t *)&j->defer, job_free);
+}
+
+static void on_defer(uv_timer_t *t)
+{
+	job_complete(container_of(t, struct job, defer));
+}
+
+/* Reasons are short log texts; cutting a long one short is fine. */
+static void set_reason(struct job *j, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_reason(struct job *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->res.reason, sizeof(j->res.reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Finish without running (more of) the test; the callback never runs
+ * inside job_start. */
+static void finish_soon(struct job *j, enum test_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void finish_soon(struct job *j, enum test_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	j->res.status = st;
+	va_start(ap, fmt);
+	vsnprintf(j->res.reason, sizeof(j->res.reason), fmt, ap);
+	va_end(ap);
+	j->phase = PH_DONE;
+	uv_timer_start(&j->defer, on_defer, 0, 0);
+}
+
+/* ---------------------------------------------------------------- */
+/* Thread-pool work: measure, hash, delete.                          */
+
+static void hash_one(struct job *j, const char *path, const char *base)
+{
+	char hex[DIGEST_MD5_HEX_SIZE];
+	bool match;
+
+	if (!j->check_md5)
+		return;
+	if (digest_md5_file(path, hex, NULL) != 0) {
+		j->md5_error = errno ? errno : EIO;
+		return;
+	}
+	match = strcmp(hex, j->want_md5) == 0;
+	j->any_match |= match;
+	if (j->match_name && strcmp(base, j->match_name) == 0) {
+		j->named_seen = true;
+		j->named_match |= match;
+	}
+}
+
+static int walk_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	struct job *j = walk_job;
+
+	(void)flag;
+	if (S_ISREG(st->st_mode)) {
+		j->files++;
+		j->dest_bytes += (uint64_t)st->st_size;
+		hash_one(j, path, path + ftw->base);
+	}
+	return 0;
+}
+
+static int remove_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	struct job *j = walk_job;
+
+	(void)st;
+	(void)ftw;
+	/* nftw only hands out paths below the root it was given; the check
+	 * costs nothing and keeps a mistake from ever reaching elsewhere. */
+	if (strncmp(path, j->tmpdir, strlen(j->tmpdir)) != 0)
+		return 0;
+	if ((flag == FTW_DP || flag == FTW_D) ? rmdir(path) != 0 : unlink(path) != 0) {
+		if (errno != ENOENT)
+			j->clean_failed = true;
+	}
+	return 0;
+}
+
+static void measure_and_hash(struct job *j)
+{
+	struct stat st;
+
+	if (j->dest[0] == '\0' || lstat(j->dest, &st) != 0)
+		return;
+	if (S_ISREG(st.st_mode)) {
+		j->dest_found = true;
+		j->files = 1;
+		j->dest_bytes = (uint64_t)st.st_size;
+		hash_one(j, j->dest, JOB_DEST_NAME);
+		/* A single file stands for itself, whatever its name. */
+		j->named_match = j->any_match;
+		j->named_seen = true;
+	} else if (S_ISDIR(st.st_mode)) {
+		j->dest_found = true;
+		nftw(j->dest, walk_cb, JOB_NFTW_FDS, FTW_PHYS | FTW_MOUNT);
+	}
+}
+
+static void work_run(uv_work_t *w)
+{
+	struct job *j = container_of(w, struct job, work);
+
+	walk_job = j;
+	if (j->hash_seed) {
+		if (digest_md5_file(j->seed_file, j->want_md5, NULL) != 0)
+			j->md5_error = errno ? errno : EIO;
+		else
+			j->check_md5 = true;
+	}
+	measure_and_hash(j);
+	if (j->tmpdir[0] != '\0')
+		nftw(j->tmpdir, remove_cb, JOB_NFTW_FDS, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	walk_job = NULL;
+}
+
+static bool md5_passed(const struct job *j)
+{
+	if (j->md5_error)
+		return false;
+	if (j->named_seen)
+		return j->named_match;
+	return j->files == 1 && j->any_match;
+}
+
+static void work_done(uv_work_t *w, int status)
+{
+	struct job *j = container_of(w, struct job, work);
+	struct test_result *r = &j->res;
+
+	(void)status;
+	if (j->clean_failed)
+		log_warn("job: could not remove all of %s", j->tmpdir);
+	if (r->status == ST_OK) {
+		if (r->type == TEST_DOWNLOAD)
+			r->bytes = j->dest_bytes;
+		if (!j->dest_found) {
+			r->status = ST_UNKNOWN_ERROR;
+			snprintf(r->reason, sizeof(r->reason),
+				 "%sthe client reported success but wrote nothing",
+				 r->type == TEST_UPLOAD ? "verify: " : "");
+		} else if (j->check_md5) {
+			r->md5_checked = true;
+			r->md5_valid = md5_passed(j);
+			if (j->md5_error) {
+				r->status = ST_UNKNOWN_ERROR;
+				snprintf(r->reason, sizeof(r->reason), "cannot hash the download: %s",
+					 strerror(j->md5_error));
+			} else if (!r->md5_valid) {
+				r->status = ST_DATA_LOSS;
+				snprintf(r->reason, sizeof(r->reason), "%sMD5 mismatch (%d file%s)",
+					 r->type == TEST_UPLOAD ? "verify: " : "", j->files,
+					 j->files == 1 ? "" : "s");
+			}
+		}
+	}
+	job_complete(j);
+}
+
+static void start_work(struct job *j)
+{
+	j->phase = PH_WORK;
+	if (uv_queue_work(j->loop, &j->work, work_run, work_done) != 0) {
+		/* Cannot happen with a live loop; clean up here rather than leak. */
+		work_run(&j->work);
+		work_done(&j->work, 0);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Temporary directory.                                              */
+
+static int make_tempdir(struct job *j, char *err, size_t errlen)
+{
+	const char *base = cfg_str(CFG_CLIENT_DOWNLOAD_PATH);
+	char real[PATH_MAX];
+
+	if (mkdir_p(base, 0700) != 0 || realpath(base, real) == NULL) {
+		snprintf(err, errlen, "cannot use CLIENT_DOWNLOAD_PATH '%s': %s", base,
+			 strerror(errno));
+		return -1;
+	}
+	/* An absolute path: no argument the client gets can start with '-'. */
+	if (snprintf(j->tmpdir, sizeof(j->tmpdir), "%s/" JOB_TMP_PREFIX "XXXXXX", real) >=
+		    (int)sizeof(j->tmpdir) - (int)sizeof("/" JOB_DEST_NAME) ||
+	    mkdtemp(j->tmpdir) == NULL) {
+		snprintf(err, errlen, "cannot create a temporary directory under '%s': %s", real,
+			 strerror(errno));
+		j->tmpdir[0] = '\0';
+		return -1;
+	}
+	if (snprintf(j->dest, sizeof(j->dest), "%s/" JOB_DEST_NAME, j->tmpdir) >= (int)sizeof(j->dest))
+		return -1; /* cannot happen: the length was checked above */
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Client calls.                                                     */
+
+static void on_download_done(const struct client_result *cr, void *ud);
+static void on_cost_done(const struct client_result *cr, void *ud);
+static void on_upload_done(const struct client_result *cr, void *ud);
+
+static int64_t timeout_ms(const struct job *j)
+{
+	return (int64_t)j->task.timeout_secs * 1000;
+}
+
+static void copy_client_result(struct job *j, const struct client_result *cr)
+{
+	struct test_result *r = &j->res;
+
+	r->status = cr->status;
+	r->exit_code = cr->exit_code;
+	r->exec_time = cr->elapsed_s;
+	str_copy(r->reason, cr->reason, sizeof(r->reason));
+	if (cr->status != ST_OK && cr->status != ST_KILLED)
+		log_debug("job %d/%d: client %s failed (%s); stderr: %.300s", r->task_ref, r->worker,
+			  client_op_name(cr->op), cr->reason, cr->err);
+}
+
+static void start_download_call(struct job *j, const char *address, client_done_cb cb)
+{
+	struct client_request req;
+	char err[200];
+
+	memset(&req, 0, sizeof(req));
+	req.op = CLIENT_OP_DOWNLOAD;
+	req.address = address;
+	req.dest = j->dest;
+	req.timeout_ms = timeout_ms(j);
+	j->call = client_start(j->loop, &req, cb, j, err, sizeof(err));
+	if (j->call == NULL) {
+		j->res.status = ST_CLIENT_ERROR;
+		str_copy(j->res.reason, err, sizeof(j->res.reason));
+		log_error("job %d/%d: %s", j->res.task_ref, j->res.worker, err);
+		/* The temporary directory exists: clean it on the pool. */
+		start_work(j);
+	}
+}
+
+static void on_download_done(const struct client_result *cr, void *ud)
+{
+	struct job *j = ud;
+
+	j->call = NULL;
+	copy_client_result(j, cr);
+	j->check_md5 = cr->status == ST_OK && j->row.md5[0] != '\0';
+	str_copy(j->want_md5, j->row.md5, sizeof(j->want_md5));
+	j->match_name = j->row.name;
+	start_work(j);
+}
+
+static void start_download(struct job *j)
+{
+	uint64_t need, max;
+	char err[200];
+	int g;
+
+	if (!client_address_valid(j->row.address)) {
+		finish_soon(j, ST_SKIPPED, "catalogue row %d rejected: address is not 1..%d hex digits",
+			    j->row.line, CAT_ADDRESS_MAX);
+		return;
+	}
+	if (j->row.md5[0] != '\0' && !digest_md5_hex_valid(j->row.md5)) {
+		finish_soon(j, ST_SKIPPED, "catalogue row %d rejected: md5 is not 32 hex digits",
+			    j->row.line);
+		return;
+	}
+	/* The size class's lower bound is the least the download will write. */
+	size_class_bounds(j->row.size, &need, &max);
+	g = diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), need, cfg_float(CFG_MIN_FREE_DISK_GB),
+			    err, sizeof(err));
+	if (g != 0) {
+		finish_soon(j, ST_SKIPPED, "disk guard: %s", err);
+		return;
+	}
+	if (make_tempdir(j, err, sizeof(err)) != 0) {
+		finish_soon(j, ST_CLIENT_ERROR, "%s", err);
+		return;
+	}
+	start_download_call(j, j->row.address, on_download_done);
+}
+
+static int check_seed_file(struct job *j)
+{
+	struct stat st;
+
+	if (j->seed_file == NULL || lstat(j->seed_file, &st) != 0 || !S_ISREG(st.st_mode)) {
+		finish_soon(j, ST_CLIENT_ERROR, "seed file '%s' is missing or not a regular file",
+			    j->seed_file ? j->seed_file : "(none)");
+		return -1;
+	}
+	j->res.bytes = (uint64_t)st.st_size;
+	return 0;
+}
+
+static void start_file_call(struct job *j, enum client_op op, client_done_cb cb)
+{
+	struct client_request req;
+	char abs[PATH_MAX], err[200];
+
+	memset(&req, 0, sizeof(req));
+	req.op = op;
+	/* Absolute, so the argument can never read as an option. */
+	if (realpath(j->seed_file, abs) == NULL) {
+		finish_soon(j, ST_CLIENT_ERROR, "seed file '%s': %s", j->seed_file, strerror(errno));
+		return;
+	}
+	req.file = abs;
+	req.public_upload = cfg_bool(CFG_CLIENT_UPLOAD_PUBLIC);
+	req.timeout_ms = timeout_ms(j);
+	j->call = client_start(j->loop, &req, cb, j, err, sizeof(err));
+	if (j->call == NULL) {
+		log_error("job %d/%d: %s", j->res.task_ref, j->res.worker, err);
+		finish_soon(j, ST_CLIENT_ERROR, "%s", err);
+	}
+}
+
+static void on_cost_done(const struct client_result *cr, void *ud)
+{
+	struct job *j = ud;
+
+	j->call = NULL;
+	copy_client_result(j, cr);
+	if (cr->parsed.has_cost) {
+		j->res.has_cost = true;
+		j->res.cost = cr->parsed.cost;
+	}
+	job_complete(j);
+}
+
+static void start_quote(struct job *j)
+{
+	char err[200];
+
+	if (check_seed_file(j) != 0)
+		return;
+	/* A quote writes no file, but the client logs; keep the floor. */
+	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB), err,
+			    sizeof(err)) != 0) {
+		finish_soon(j, ST_SKIPPED, "disk guard: %s", err);
+		return;
+	}
+	start_file_call(j, CLIENT_OP_COST, on_cost_done);
+}
+
+static void on_verify_done(const struct client_result *cr, void *ud)
+{
+	struct job *j = ud;
+
+	j->call = NULL;
+	if (cr->status != ST_OK) {
+		/* The upload worked, its read-back did not: that is the finding. */
+		j->res.status = cr->status;
+		set_reason(j, "verify: %s", cr->reason);
+	} else {
+		j->hash_seed = true;
+		j->match_name = NULL;
+	}
+	start_work(j);
+}
+
+static void on_upload_done(const struct client_result *cr, void *ud)
+{
+	struct job *j = ud;
+	const struct client_parsed *p = &cr->parsed;
+	char err[200];
+
+	j->call = NULL;
+	copy_client_result(j, cr);
+	if (p->has_cost) {
+		j->res.has_cost = true;
+		j->res.cost = p->cost;
+	}
+	str_copy(j->res.address, p->address, sizeof(j->res.address));
+	if (cr->status == ST_OK)
+		log_info("upload task %d worker %d: address %s, chunks uploaded %lld, already there %lld%s, cost %.18g",
+			 j->res.task_ref, j->res.worker, p->address[0] ? p->address : "(none)",
+			 (long long)p->chunks_uploaded, (long long)p->chunks_existing,
+			 p->all_exist ? " (all chunks already existed)" : "", p->cost);
+	if (cr->status != ST_OK || !j->task.verify || j->terminate_requested) {
+		job_complete(j);
+		return;
+	}
+	if (p->address[0] == '\0') {
+		str_copy(j->res.reason, "ok; not verified: the client printed no address",
+			 sizeof(j->res.reason));
+		job_complete(j);
+		return;
+	}
+	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->seed.bytes,
+			    cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0 ||
+	    make_tempdir(j, err, sizeof(err)) != 0) {
+		set_reason(j, "ok; not verified: %s", err);
+		job_complete(j);
+		return;
+	}
+	j->phase = PH_VERIFY;
+	start_download_call(j, p->address, on_verify_done);
+}
+
+static void start_upload(struct job *j)
+{
+	char err[200];
+
+	if (!cfg_bool(CFG_ALLOW_UPLOADS)) {
+		finish_soon(j, ST_SKIPPED, "uploads not allowed on this host (ALLOW_UPLOADS)");
+		return;
+	}
+	if (check_seed_file(j) != 0)
+		return;
+	/* The client may stage encrypted chunks while it uploads. */
+	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->res.bytes,
+			    cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0) {
+		finish_soon(j, ST_SKIPPED, "disk guard: %s", err);
+		return;
+	}
+	start_file_call(j, CLIENT_OP_UPLOAD, on_upload_done);
+}
+
+/* ---------------------------------------------------------------- */
+
+struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud)
+{
+	struct job *j;
+
+	if (spec == NULL || spec->task == NULL || cb == NULL ||
+	    (spec->task->type == TEST_DOWNLOAD && spec->download == NULL) ||
+	    (spec->task->type != TEST_DOWNLOAD && spec->seed == NULL)) {
+		log_error("job_start: incomplete job specification");
+		return NULL;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->loop = loop;
+	j->task = *spec->task;
+	if (spec->download)
+		j->row = *spec->download;
+	if (spec->seed)
+		j->seed = *spec->seed;
+	if (spec->seed_file)
+		j->seed_file = xstrdup(spec->seed_file);
+	j->cb = cb;
+	j->ud = ud;
+	j->phase = PH_CLIENT;
+	uv_timer_init(loop, &j->defer);
+	j->res.type = j->task.type;
+	j->res.size = j->task.size;
+	j->res.task_ref = j->task.ref;
+	j->res.worker = spec->worker;
+	j->res.attempt = spec->attempt;
+	j->res.start_ms = clock_now_ms();
+	j->res.exit_code = -1;
+	switch (j->task.type) {
+	case TEST_DOWNLOAD:
+		start_download(j);
+		break;
+	case TEST_QUOTE:
+		start_quote(j);
+		break;
+	case TEST_UPLOAD:
+	default:
+		start_upload(j);
+		break;
+	}
+	return j;
+}
+
+void job_terminate(struct job *j, bool force)
+{
+	if (j == NULL || j->phase == PH_DONE)
+		return;
+	j->terminate_requested = true;
+	if (j->call)
+		client_terminate(j->call, force);
+	/* In PH_WORK the client is gone; the hashing and clean-up finish on
+	 * their own and the result stands. */
+}
