@@ -277,6 +277,7 @@ static void check_ref(struct check *c)
 	}
 	c->out.ref = (int)v;
 	str_copy(c->out.ref_text, t->text[F_REF], sizeof(c->out.ref_text));
+	c->ref = c->out.ref_text;
 	if (c->ps->ref_line[v]) {
 		task_problem(c, CONTROL_REJECTED, t->field_line[F_REF], "TaskRef",
 			     "TaskRef %s is already used by the task on line %d; each TaskRef must be unique",
@@ -481,8 +482,6 @@ static void finish_task(struct parser *ps)
 		return;
 	}
 	check_ref(&c);
-	if (c.out.ref_text[0])
-		c.ref = c.out.ref_text;
 	check_fields(&c);
 	check_options(&c);
 	m = c.out.period;
