@@ -409,8 +409,12 @@ size_t client_strip_ansi(char *s)
 				r++;
 			else if (*r)
 				r += 2;
-		} else if (*r) {
-			r++; /* a two-byte escape */
+		} else {
+			/* nF escapes such as ESC ( B: intermediates, then a final byte. */
+			while (*r >= 0x20 && *r <= 0x2f)
+				r++;
+			if (*r)
+				r++;
 		}
 	}
 	*w = '\0';

@@ -1,0 +1,640 @@
+/* The client contract: argv, environment, output parsing and
+ * classification as pure functions, then real calls of ant-sim: every
+ * classification, timeouts that leave no process behind, output caps,
+ * terminate, and client paths that cannot run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "client.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SIM ANT_BUILD_DIR "/ant-sim"
+
+static char g_dir[64];
+
+static void set(const char *k, const char *v)
+{
+	char err[256];
+
+	assert_int_equal(config_set(k, v, CFG_SRC_CLI, err, sizeof(err)), 0);
+}
+
+static void clear_sim_env(void)
+{
+	static const char *const knobs[] = { "ANT_SIM_FAIL_KIND", "ANT_SIM_FAIL_RATE", "ANT_SIM_HANG",
+		"ANT_SIM_HANG_PIDFILE", "ANT_SIM_PANIC", "ANT_SIM_GARBAGE", "ANT_SIM_ENDLESS",
+		"ANT_SIM_CORRUPT", "ANT_SIM_EXIT", "ANT_SIM_LATENCY_MS", "ANT_SIM_ARCHIVE", NULL };
+
+	for (int i = 0; knobs[i]; i++)
+		unsetenv(knobs[i]);
+}
+
+static int setup(void **state)
+{
+	char store[128];
+
+	(void)state;
+	config_reset();
+	clock_setup(-1, 1.0);
+	set("CLIENT_PATH", SIM);
+	set("CLIENT_KILL_GRACE_SECS", "1");
+	clear_sim_env();
+	snprintf(store, sizeof(store), "%s/store", g_dir);
+	setenv("ANT_SIM_STORE", store, 1);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Pure parts.                                                       */
+
+static void test_argv_globals_before_subcommand(void **state)
+{
+	struct client_settings s = { "/opt/ant", "p1, p2 \tp3,", "/var/log/ant", " --network-id 2  --x " };
+	struct client_request req = { .op = CLIENT_OP_DOWNLOAD, .address = "abcDEF0123",
+				      .dest = "/tmp/t/data" };
+	static const char *const want[] = { "/opt/ant", "--peer", "p1", "--peer", "p2", "--peer", "p3",
+		"--log-output-dest", "/var/log/ant", "--network-id", "2", "--x", "file", "download",
+		"abcDEF0123", "/tmp/t/data", NULL };
+	char err[200];
+	char **v;
+
+	(void)state;
+	v = client_build_argv(&s, &req, err, sizeof(err));
+	assert_non_null(v);
+	for (int i = 0; want[i]; i++)
+		assert_string_equal(v[i], want[i]);
+	assert_null(v[ARRAY_SIZE(want) - 1]);
+	client_argv_free(v);
+
+	s.peers = "";
+	s.log_path = "";
+	s.extra = "";
+	req.op = CLIENT_OP_UPLOAD;
+	req.file = "/tmp/seed.bin";
+	req.public_upload = true;
+	v = client_build_argv(&s, &req, err, sizeof(err));
+	assert_non_null(v);
+	assert_string_equal(v[1], "file");
+	assert_string_equal(v[2], "upload");
+	assert_string_equal(v[3], "/tmp/seed.bin");
+	assert_string_equal(v[4], "--public");
+	assert_null(v[5]);
+	client_argv_free(v);
+	req.op = CLIENT_OP_COST;
+	v = client_build_argv(&s, &req, err, sizeof(err));
+	assert_non_null(v);
+	assert_string_equal(v[2], "cost");
+	assert_null(v[4]);
+	client_argv_free(v);
+}
+
+static void test_argv_refuses_hostile_input(void **state)
+{
+	static const char *const bad[] = { "../../etc/passwd", "a/b", "abc; rm -rf /", "$(reboot)",
+		"ab cd", "", "`id`", "0x12", "-rf", "ab\ncd", NULL };
+	struct client_settings s = { "/opt/ant", "", "", "" };
+	struct client_request req = { .op = CLIENT_OP_DOWNLOAD, .dest = "/tmp/t/data" };
+	char err[200], longaddr[CAT_ADDRESS_MAX + 2];
+
+	(void)state;
+	for (int i = 0; bad[i]; i++) {
+		req.address = bad[i];
+		assert_null(client_build_argv(&s, &req, err, sizeof(err)));
+		assert_false(client_address_valid(bad[i]));
+	}
+	memset(longaddr, 'a', sizeof(longaddr) - 1);
+	longaddr[sizeof(longaddr) - 1] = '\0';
+	req.address = longaddr;
+	assert_null(client_build_argv(&s, &req, err, sizeof(err)));
+	req.address = NULL;
+	assert_null(client_build_argv(&s, &req, err, sizeof(err)));
+	req.address = "abc";
+	req.dest = "-o";
+	assert_null(client_build_argv(&s, &req, err, sizeof(err)));
+	req.dest = "/tmp/a\nb";
+	assert_null(client_build_argv(&s, &req, err, sizeof(err)));
+	req.op = CLIENT_OP_UPLOAD;
+	req.file = "--help";
+	assert_null(client_build_argv(&s, &req, err, sizeof(err)));
+}
+
+static void test_env_secret_only_when_given(void **state)
+{
+	char *env[] = { "PATH=/bin", "SECRET_KEY=agent-secret", "HOME=/root", "SECRET_KEYS=other", NULL };
+	char **v;
+
+	(void)state;
+	v = client_build_env(env, NULL);
+	assert_string_equal(v[0], "PATH=/bin");
+	assert_string_equal(v[1], "HOME=/root");
+	assert_string_equal(v[2], "SECRET_KEYS=other");
+	assert_null(v[3]);
+	client_argv_free(v);
+	v = client_build_env(env, "upload-key");
+	assert_string_equal(v[3], "SECRET_KEY=upload-key");
+	assert_null(v[4]);
+	client_argv_free(v);
+	v = client_build_env(env, "");
+	assert_null(v[3]);
+	client_argv_free(v);
+}
+
+static void test_strip_ansi(void **state)
+{
+	char s[] = "\x1b[31mError:\x1b[0m \x1b[1;91mFailed\x1b[0m\x1b]0;title\a ok\x1b(B";
+
+	(void)state;
+	assert_int_equal(client_strip_ansi(s), strlen("Error: Failed ok"));
+	assert_string_equal(s, "Error: Failed ok");
+}
+
+static void test_parse_output(void **state)
+{
+	struct client_parsed p;
+
+	(void)state;
+	client_parse_output(CLIENT_OP_DOWNLOAD, "Fetching...\nSuccessfully downloaded data at: ab\n", &p);
+	assert_true(p.success_line);
+	client_parse_output(CLIENT_OP_DOWNLOAD, "Successfully\nDone: Successfully downloaded\n", &p);
+	assert_false(p.success_line);
+	client_parse_output(CLIENT_OP_COST, "Getting upload cost...\nTotal cost: 0.000004000000000000\n", &p);
+	assert_true(p.success_line);
+	assert_true(p.has_cost);
+	assert_true(p.cost > 3.99e-6 && p.cost < 4.01e-6);
+	client_parse_output(CLIENT_OP_COST, "Total cost: 12 AttoTokens\n", &p);
+	assert_true(p.success_line);
+	assert_true(p.cost > 1.19e-17 && p.cost < 1.21e-17);
+	client_parse_output(CLIENT_OP_COST, "Total cost: lots\n", &p);
+	assert_false(p.success_line);
+	assert_false(p.has_cost);
+	client_parse_output(CLIENT_OP_UPLOAD,
+			    "Uploading data to network...\nAt address: 00ff\nNumber of chunks uploaded: 5\n"
+			    "Number of chunks already paid/uploaded: 2\nTotal cost: 0.5\n", &p);
+	assert_true(p.success_line);
+	assert_string_equal(p.address, "00ff");
+	assert_int_equal(p.chunks_uploaded, 5);
+	assert_int_equal(p.chunks_existing, 2);
+	assert_true(p.has_cost && p.cost == 0.5);
+	client_parse_output(CLIENT_OP_UPLOAD, "At address: ../../etc/passwd\n", &p);
+	assert_false(p.success_line);
+	assert_true(p.address_invalid);
+	assert_string_equal(p.address, "");
+	client_parse_output(CLIENT_OP_UPLOAD, "All chunks already exist on the network.\n", &p);
+	assert_true(p.success_line);
+	assert_true(p.all_exist);
+	assert_int_equal(p.chunks_uploaded, -1);
+}
+
+static void test_classify_table(void **state)
+{
+	static const struct { int code; enum test_status dl, up; } t[] = {
+		{ 6, ST_CLIENT_ERROR, ST_CLIENT_ERROR }, { 12, ST_CLIENT_ERROR, ST_CLIENT_ERROR },
+		{ 13, ST_NETWORK_ERROR, ST_NETWORK_ERROR }, { 14, ST_NETWORK_ERROR, ST_NETWORK_ERROR },
+		{ 15, ST_CLIENT_ERROR, ST_CLIENT_ERROR }, { 21, ST_CLIENT_ERROR, ST_CLIENT_ERROR },
+		{ 23, ST_CLIENT_ERROR, ST_CLIENT_ERROR }, { 31, ST_DATA_LOSS, ST_NETWORK_ERROR },
+		{ 33, ST_DATA_LOSS, ST_NETWORK_ERROR }, { 34, ST_DATA_LOSS, ST_NETWORK_ERROR },
+		{ 41, ST_NETWORK_ERROR, ST_NETWORK_ERROR }, { 45, ST_NETWORK_ERROR, ST_NETWORK_ERROR },
+		{ 51, ST_NETWORK_ERROR, ST_NETWORK_ERROR }, { 60, ST_NETWORK_ERROR, ST_NETWORK_ERROR },
+		{ 61, ST_CLIENT_ERROR, ST_CLIENT_ERROR }, { 101, ST_CLIENT_ERROR, ST_CLIENT_ERROR },
+		{ 1, ST_UNKNOWN_ERROR, ST_UNKNOWN_ERROR }, { 99, ST_UNKNOWN_ERROR, ST_UNKNOWN_ERROR },
+	};
+	char why[160];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		assert_int_equal(client_classify(CLIENT_OP_DOWNLOAD, t[i].code, 0, false, false, "", why,
+						 sizeof(why)), t[i].dl);
+		assert_int_equal(client_classify(CLIENT_OP_UPLOAD, t[i].code, 0, false, false, "", why,
+						 sizeof(why)), t[i].up);
+	}
+	/* The exit code wins over the text; "Successfully" with a bad exit is
+	 * not success. */
+	assert_int_equal(client_classify(CLIENT_OP_DOWNLOAD, 13, 0, false, true,
+					 "Record could not be found", why, sizeof(why)), ST_NETWORK_ERROR);
+	/* Older clients exit 1: the text decides. */
+	assert_int_equal(client_classify(CLIENT_OP_DOWNLOAD, 1, 0, false, false,
+					 "Error: could not connect to enough peers in time", why, sizeof(why)),
+			 ST_NETWORK_ERROR);
+	assert_int_equal(client_classify(CLIENT_OP_DOWNLOAD, 1, 0, false, false,
+					 "Failed to populate our routing table", why, sizeof(why)), ST_NETWORK_ERROR);
+	assert_int_equal(client_classify(CLIENT_OP_DOWNLOAD, 1, 0, false, false,
+					 "Record could not be found", why, sizeof(why)), ST_DATA_LOSS);
+	assert_int_equal(client_classify(CLIENT_OP_UPLOAD, 1, 0, false, false,
+					 "Not enough node quotes", why, sizeof(why)), ST_NETWORK_ERROR);
+	assert_int_equal(client_classify(CLIENT_OP_COST, 1, 0, false, false,
+					 "thread 'main' panicked at src/x.rs", why, sizeof(why)), ST_CLIENT_ERROR);
+	assert_int_equal(client_classify(CLIENT_OP_COST, 0, 0, false, false, "", why, sizeof(why)),
+			 ST_UNKNOWN_ERROR);
+	assert_int_equal(client_classify(CLIENT_OP_COST, 0, 0, false, true, "", why, sizeof(why)), ST_OK);
+	assert_int_equal(client_classify(CLIENT_OP_COST, -1, SIGSEGV, false, false, "", why, sizeof(why)),
+			 ST_UNKNOWN_ERROR);
+	assert_int_equal(client_classify(CLIENT_OP_COST, 0, 0, true, true, "", why, sizeof(why)), ST_KILLED);
+	assert_int_equal(client_classify(CLIENT_OP_COST, -1, SIGTERM, true, false, "", why, sizeof(why)),
+			 ST_KILLED);
+}
+
+/* ---------------------------------------------------------------- */
+/* Real calls.                                                       */
+
+struct outcome {
+	int calls;
+	struct client_result r;
+	char out[512];
+	char err[4096];
+	size_t out_len;
+};
+
+static void on_done(const struct client_result *r, void *ud)
+{
+	struct outcome *o = ud;
+
+	o->calls++;
+	o->r = *r;
+	o->out_len = r->out_len;
+	snprintf(o->out, sizeof(o->out), "%s", r->out);
+	snprintf(o->err, sizeof(o->err), "%s", r->err);
+	o->r.out = o->r.err = NULL;
+}
+
+static struct client_call *g_to_stop;
+
+static void stop_cb(uv_timer_t *t)
+{
+	client_terminate(g_to_stop, (bool)(uintptr_t)t->data);
+}
+
+/* Run one call to its end. stop_after_ms > 0: client_terminate then. */
+static void run_call(const struct client_request *req, struct outcome *o, int stop_after_ms, bool force)
+{
+	uv_loop_t loop;
+	uv_timer_t stop;
+	char err[256];
+	struct client_call *c;
+
+	memset(o, 0, sizeof(*o));
+	assert_int_equal(uv_loop_init(&loop), 0);
+	c = client_start(&loop, req, on_done, o, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("client_start: %s", err);
+	if (stop_after_ms > 0) {
+		g_to_stop = c;
+		uv_timer_init(&loop, &stop);
+		stop.data = (void *)(uintptr_t)force;
+		uv_timer_start(&stop, stop_cb, (uint64_t)stop_after_ms, 0);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (stop_after_ms > 0) {
+		uv_close((uv_handle_t *)&stop, NULL);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	assert_int_equal(o->calls, 1);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void make_file(const char *path, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	for (size_t i = 0; i < n; i++)
+		fputc((int)(i * 31 % 251), f);
+	fclose(f);
+}
+
+/* Upload through the client module; returns the address in addr. */
+static void upload(const char *file, char *addr, size_t n)
+{
+	struct client_request req = { .op = CLIENT_OP_UPLOAD, .file = file, .public_upload = true,
+				      .timeout_ms = 30000 };
+	struct outcome o;
+
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_OK);
+	snprintf(addr, n, "%s", o.r.parsed.address);
+}
+
+static void test_ant_sim_ok_each_op(void **state)
+{
+	char file[128], dest[128], addr[CAT_ADDRESS_MAX + 1];
+	struct client_request req = { .timeout_ms = 30000 };
+	struct outcome o;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/up.bin", g_dir);
+	snprintf(dest, sizeof(dest), "%s/down.bin", g_dir);
+	make_file(file, 100000);
+	upload(file, addr, sizeof(addr));
+	assert_int_equal(strlen(addr), 64);
+
+	req.op = CLIENT_OP_DOWNLOAD;
+	req.address = addr;
+	req.dest = dest;
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_OK);
+	assert_int_equal(o.r.exit_code, 0);
+	assert_true(o.r.elapsed_s > 0.0 && o.r.elapsed_s < 30.0);
+	assert_int_equal(access(dest, F_OK), 0);
+
+	req.op = CLIENT_OP_COST;
+	req.file = file;
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_OK);
+	assert_true(o.r.parsed.has_cost);
+	assert_true(o.r.parsed.cost > 2.9e-6 && o.r.parsed.cost < 3.1e-6);
+
+	/* The same content again: all chunks exist, still a success. */
+	req.op = CLIENT_OP_UPLOAD;
+	req.public_upload = true;
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_OK);
+	assert_true(o.r.parsed.all_exist);
+	assert_string_equal(o.r.parsed.address, addr);
+}
+
+static void test_ant_sim_each_classification(void **state)
+{
+	static const struct { const char *kind; int code; enum test_status st; } t[] = {
+		{ "network", 13, ST_NETWORK_ERROR }, { "bootstrap", 51, ST_NETWORK_ERROR },
+		{ "routing", 52, ST_NETWORK_ERROR }, { "data", 33, ST_DATA_LOSS },
+		{ "decrypt", 32, ST_DATA_LOSS }, { "quotes", 41, ST_NETWORK_ERROR },
+		{ "payment", 23, ST_CLIENT_ERROR }, { "input", 6, ST_CLIENT_ERROR },
+		{ "io", 12, ST_CLIENT_ERROR }, { "protocol", 14, ST_NETWORK_ERROR },
+		{ "evm", 61, ST_CLIENT_ERROR }, { "panic", 101, ST_CLIENT_ERROR },
+		{ "legacy-network", 1, ST_NETWORK_ERROR }, { "legacy-data", 1, ST_DATA_LOSS },
+		{ "legacy", 1, ST_UNKNOWN_ERROR },
+	};
+	struct client_request req = { .op = CLIENT_OP_DOWNLOAD, .address = "abcdef", .timeout_ms = 30000 };
+	char dest[128];
+	struct outcome o;
+
+	(void)state;
+	snprintf(dest, sizeof(dest), "%s/never", g_dir);
+	req.dest = dest;
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		setenv("ANT_SIM_FAIL_KIND", t[i].kind, 1);
+		run_call(&req, &o, 0, false);
+		if (o.r.status != t[i].st || o.r.exit_code != t[i].code)
+			fail_msg("kind %s: status %s exit %d (%s)", t[i].kind, test_status_name(o.r.status),
+				 o.r.exit_code, o.r.reason);
+		/* ANSI colours are gone from what the agent looks at. */
+		assert_null(strchr(o.err, '\x1b'));
+	}
+	unsetenv("ANT_SIM_FAIL_KIND");
+	/* An address the store does not have: the real 33. */
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_DATA_LOSS);
+	assert_int_equal(o.r.exit_code, 33);
+	assert_non_null(strstr(o.err, "Record could not be found"));
+	/* Panic knob, garbage (exit 0 but no success line). */
+	setenv("ANT_SIM_PANIC", "1", 1);
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_CLIENT_ERROR);
+	assert_int_equal(o.r.exit_code, 101);
+	assert_non_null(strstr(o.err, "panicked"));
+	unsetenv("ANT_SIM_PANIC");
+	setenv("ANT_SIM_GARBAGE", "1", 1);
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.exit_code, 0);
+	assert_int_equal(o.r.status, ST_UNKNOWN_ERROR);
+	unsetenv("ANT_SIM_GARBAGE");
+}
+
+static void test_success_line_with_bad_exit(void **state)
+{
+	char file[128], dest[128], addr[CAT_ADDRESS_MAX + 1];
+	struct client_request req = { .op = CLIENT_OP_DOWNLOAD, .timeout_ms = 30000 };
+	struct outcome o;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/s.bin", g_dir);
+	snprintf(dest, sizeof(dest), "%s/s.out", g_dir);
+	make_file(file, 1000);
+	upload(file, addr, sizeof(addr));
+	req.address = addr;
+	req.dest = dest;
+	setenv("ANT_SIM_EXIT", "13", 1);
+	run_call(&req, &o, 0, false);
+	unsetenv("ANT_SIM_EXIT");
+	assert_non_null(strstr(o.out, "Successfully downloaded"));
+	assert_true(o.r.parsed.success_line);
+	assert_int_equal(o.r.status, ST_NETWORK_ERROR);
+}
+
+static bool group_gone(pid_t pgid, pid_t grandchild)
+{
+	for (int i = 0; i < 500; i++) {
+		/* We are a subreaper: the orphaned grandchild is ours to reap. */
+		if (grandchild > 0)
+			waitpid(grandchild, NULL, WNOHANG);
+		if (kill(-pgid, 0) != 0 && errno == ESRCH)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static pid_t read_pid(const char *path)
+{
+	struct buf b;
+	int64_t v = -1;
+
+	buf_init(&b, 64);
+	if (file_read_all(path, 64, &b) == 0)
+		parse_i64(b.data, 1, INT32_MAX, &v);
+	buf_free(&b);
+	return (pid_t)v;
+}
+
+struct timeout_case {
+	const char *mode;
+	bool need_kill;
+};
+
+static void test_timeout_kills_the_group(void **state)
+{
+	static const struct timeout_case cases[] = { { "fork", false }, { "stubborn", true } };
+	char file[128], pidfile[128];
+	struct client_request req = { .op = CLIENT_OP_COST };
+	uv_loop_t loop;
+	struct outcome o;
+
+	(void)state;
+	/* Schedule time runs 10x: a 5 s timeout is 0.5 s of real time and
+	 * the 1 s SIGKILL grace is 0.1 s. */
+	clock_setup(-1, 10.0);
+	snprintf(file, sizeof(file), "%s/t.bin", g_dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/grandchild.pid", g_dir);
+	make_file(file, 10);
+	req.file = file;
+	req.timeout_ms = 5000;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char err[256];
+		struct client_call *c;
+		pid_t pgid, grandchild;
+		uint64_t t0 = clock_mono_ns();
+		double real_s;
+
+		unlink(pidfile);
+		setenv("ANT_SIM_HANG", "fork", 1);
+		if (cases[i].need_kill)
+			setenv("ANT_SIM_HANG", "stubborn", 1);
+		setenv("ANT_SIM_HANG_PIDFILE", pidfile, 1);
+		memset(&o, 0, sizeof(o));
+		uv_loop_init(&loop);
+		c = client_start(&loop, &req, on_done, &o, err, sizeof(err));
+		assert_non_null(c);
+		pgid = client_pid(c);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+		real_s = (double)(clock_mono_ns() - t0) / 1e9;
+		assert_int_equal(o.calls, 1);
+		assert_int_equal(o.r.status, ST_KILLED);
+		assert_true(o.r.timed_out);
+		assert_int_equal(o.r.killed, cases[i].need_kill);
+		assert_true(real_s >= 0.45 && real_s < 20.0);
+		/* The child was reaped by libuv: no zombie left. */
+		assert_int_equal(waitpid(pgid, NULL, WNOHANG), -1);
+		grandchild = cases[i].need_kill ? 0 : read_pid(pidfile);
+		if (!cases[i].need_kill)
+			assert_true(grandchild > 0);
+		assert_true(group_gone(pgid, grandchild));
+		if (grandchild > 0)
+			assert_int_equal(kill(grandchild, 0), -1);
+	}
+	unsetenv("ANT_SIM_HANG");
+	unsetenv("ANT_SIM_HANG_PIDFILE");
+	clock_setup(-1, 1.0);
+}
+
+static void test_endless_output_is_capped(void **state)
+{
+	char file[128];
+	struct client_request req = { .op = CLIENT_OP_COST, .timeout_ms = 1500 };
+	struct outcome o;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/e.bin", g_dir);
+	make_file(file, 10);
+	req.file = file;
+	setenv("ANT_SIM_ENDLESS", "both", 1);
+	run_call(&req, &o, 0, false);
+	unsetenv("ANT_SIM_ENDLESS");
+	assert_int_equal(o.r.status, ST_KILLED);
+	assert_true(o.out_len <= CLIENT_OUTPUT_HEAD + CLIENT_OUTPUT_TAIL + 64);
+	assert_true(o.r.err_len <= CLIENT_OUTPUT_HEAD + CLIENT_OUTPUT_TAIL + 64);
+	/* It kept reading (so the child never blocked) and dropped the middle. */
+	assert_true(o.r.out_dropped > 1024 * 1024);
+	assert_true(o.r.err_dropped > 1024 * 1024);
+}
+
+static void test_terminate(void **state)
+{
+	char file[128];
+	struct client_request req = { .op = CLIENT_OP_COST, .timeout_ms = 60000 };
+	struct outcome o;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/h.bin", g_dir);
+	make_file(file, 10);
+	req.file = file;
+	setenv("ANT_SIM_HANG", "1", 1);
+	run_call(&req, &o, 200, false);
+	assert_int_equal(o.r.status, ST_KILLED);
+	assert_true(o.r.terminated);
+	assert_false(o.r.timed_out);
+	assert_int_equal(o.r.term_signal, SIGTERM);
+	setenv("ANT_SIM_HANG", "stubborn", 1);
+	run_call(&req, &o, 200, true);
+	assert_int_equal(o.r.status, ST_KILLED);
+	assert_true(o.r.killed);
+	assert_int_equal(o.r.term_signal, SIGKILL);
+	unsetenv("ANT_SIM_HANG");
+}
+
+static void test_client_path_errors(void **state)
+{
+	struct client_request req = { .op = CLIENT_OP_COST, .file = "/etc/hostname", .timeout_ms = 1000 };
+	char path[128], err[256];
+	uv_loop_t loop;
+
+	(void)state;
+	uv_loop_init(&loop);
+	set("CLIENT_PATH", g_dir);
+	assert_null(client_start(&loop, &req, on_done, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "is a directory"));
+	snprintf(path, sizeof(path), "%s/not-exec", g_dir);
+	make_file(path, 10);
+	chmod(path, 0644);
+	set("CLIENT_PATH", path);
+	assert_null(client_start(&loop, &req, on_done, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not an executable"));
+	set("CLIENT_PATH", "/nonexistent/ant");
+	assert_null(client_start(&loop, &req, on_done, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not found"));
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_version_forms(void **state)
+{
+	char out[128], err[256];
+
+	(void)state;
+	assert_int_equal(client_probe_version(SIM, 10000, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "Autonomi Client v0.3.12-sim");
+	setenv("ANT_SIM_VERSION_STYLE", "old", 1);
+	assert_int_equal(client_probe_version(SIM, 10000, out, sizeof(out), err, sizeof(err)), 0);
+	unsetenv("ANT_SIM_VERSION_STYLE");
+	assert_string_equal(out, "autonomi-cli 0.1.5");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_argv_globals_before_subcommand, setup),
+		cmocka_unit_test_setup(test_argv_refuses_hostile_input, setup),
+		cmocka_unit_test_setup(test_env_secret_only_when_given, setup),
+		cmocka_unit_test_setup(test_strip_ansi, setup),
+		cmocka_unit_test_setup(test_parse_output, setup),
+		cmocka_unit_test_setup(test_classify_table, setup),
+		cmocka_unit_test_setup(test_ant_sim_ok_each_op, setup),
+		cmocka_unit_test_setup(test_ant_sim_each_classification, setup),
+		cmocka_unit_test_setup(test_success_line_with_bad_exit, setup),
+		cmocka_unit_test_setup(test_timeout_kills_the_group, setup),
+		cmocka_unit_test_setup(test_endless_output_is_capped, setup),
+		cmocka_unit_test_setup(test_terminate, setup),
+		cmocka_unit_test_setup(test_client_path_errors, setup),
+		cmocka_unit_test_setup(test_version_forms, setup),
+	};
+	char cmd[128];
+	int rc;
+
+	log_set_console(0);
+	/* Orphaned grandchildren of the client come back to this process, so
+	 * the tests can see them die and reap them. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	snprintf(g_dir, sizeof(g_dir), "/tmp/ant-test-client-XXXXXX");
+	if (mkdtemp(g_dir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+	if (system(cmd) != 0)
+		rc = rc ? rc : 1;
+	return rc;
+}
