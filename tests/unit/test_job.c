@@ -1,0 +1,568 @@
+/* One test iteration end to end with ant-sim as the client: downloads
+ * (MD5 match and mismatch, archives, cleanup in every outcome, hostile
+ * catalogue rows), quotes, uploads (opt-in, SECRET_KEY only for uploads,
+ * verify), the disk guard, terminate and a client that cannot run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "clock.h"
+#include "config.h"
+#include "digest.h"
+#include "job.h"
+#include "log.h"
+#include "seedfile.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SIM ANT_BUILD_DIR "/ant-sim"
+
+static char g_dir[64];
+static char g_dl[128];
+static char g_log[128];
+static char g_seed[128];
+
+static void set(const char *k, const char *v)
+{
+	char err[256];
+
+	assert_int_equal(config_set(k, v, CFG_SRC_CLI, err, sizeof(err)), 0);
+}
+
+static int setup(void **state)
+{
+	static const char *const knobs[] = { "ANT_SIM_FAIL_KIND", "ANT_SIM_HANG", "ANT_SIM_CORRUPT",
+		"ANT_SIM_EXIT", "ANT_SIM_ARCHIVE", "SECRET_KEY", NULL };
+	char store[128];
+
+	(void)state;
+	config_reset();
+	clock_setup(-1, 1.0);
+	set("CLIENT_PATH", SIM);
+	set("CLIENT_DOWNLOAD_PATH", g_dl);
+	set("MIN_FREE_DISK_GB", "0");
+	set("CLIENT_KILL_GRACE_SECS", "1");
+	for (int i = 0; knobs[i]; i++)
+		unsetenv(knobs[i]);
+	snprintf(store, sizeof(store), "%s/store", g_dir);
+	setenv("ANT_SIM_STORE", store, 1);
+	setenv("ANT_SIM_LOG", g_log, 1);
+	unlink(g_log);
+	return 0;
+}
+
+static struct task make_task(enum test_type type, int timeout_secs)
+{
+	struct task t;
+
+	memset(&t, 0, sizeof(t));
+	t.ref = 7;
+	t.type = type;
+	t.size = SIZE_TINY;
+	t.workers = 1;
+	t.timeout_secs = timeout_secs;
+	return t;
+}
+
+struct outcome {
+	int calls;
+	struct test_result r;
+};
+
+static void on_done(const struct test_result *r, void *ud)
+{
+	struct outcome *o = ud;
+
+	o->calls++;
+	o->r = *r;
+}
+
+static struct job *g_stop;
+
+static void stop_cb(uv_timer_t *t)
+{
+	(void)t;
+	job_terminate(g_stop, false);
+}
+
+static struct test_result run_job(const struct job_spec *spec, int stop_after_ms)
+{
+	uv_loop_t loop;
+	uv_timer_t stop;
+	struct outcome o = { 0 };
+	struct job *j;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	j = job_start(&loop, spec, on_done, &o);
+	assert_non_null(j);
+	assert_int_equal(o.calls, 0); /* never inside job_start */
+	if (stop_after_ms > 0) {
+		g_stop = j;
+		uv_timer_init(&loop, &stop);
+		uv_timer_start(&stop, stop_cb, (uint64_t)stop_after_ms, 0);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (stop_after_ms > 0) {
+		uv_close((uv_handle_t *)&stop, NULL);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	return o.r;
+}
+
+/* Entries left in the download directory: must be none after a job. */
+static int leftovers(void)
+{
+	DIR *d = opendir(g_dl);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int log_lines(void)
+{
+	FILE *f = fopen(g_log, "r");
+	int n = 0, c;
+
+	if (f == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static void read_log(char *out, size_t n)
+{
+	struct buf b;
+
+	buf_init(&b, n);
+	out[0] = '\0';
+	if (file_read_all(g_log, n - 1, &b) == 0)
+		str_copy(out, b.data, n);
+	buf_free(&b);
+}
+
+static void write_file(const char *path, const char *text, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, n, f), n);
+	fclose(f);
+}
+
+/* Store a file or directory with ant-sim itself; returns the address. */
+static void sim_upload(const char *path, char *addr, size_t n)
+{
+	char cmd[512], line[512];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "'%s' file upload '%s' --public", SIM, path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	addr[0] = '\0';
+	while (fgets(line, sizeof(line), p))
+		if (strncmp(line, "At address: ", 12) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			str_copy(addr, line + 12, n);
+		}
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(strlen(addr), 64);
+}
+
+static struct dl_row row_for(const char *addr, const char *name, const char *md5)
+{
+	struct dl_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.size = SIZE_TINY;
+	str_copy(r.address, addr, sizeof(r.address));
+	str_copy(r.name, name, sizeof(r.name));
+	str_copy(r.md5, md5, sizeof(r.md5));
+	r.line = 12;
+	return r;
+}
+
+static void test_download_md5_match_and_mismatch(void **state)
+{
+	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE];
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row;
+	struct job_spec spec = { .task = &t, .worker = 2, .attempt = 1 };
+	struct test_result r;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/tiny.bin", g_dir);
+	assert_int_equal(seedfile_write_path(file, 99, 50000, md5, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	row = row_for(addr, "tiny.bin", md5);
+	spec.download = &row;
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	assert_true(r.md5_checked);
+	assert_true(r.md5_valid);
+	assert_int_equal(r.bytes, 50000);
+	assert_int_equal(r.exit_code, 0);
+	assert_true(r.exec_time > 0.0);
+	assert_int_equal(r.type, TEST_DOWNLOAD);
+	assert_int_equal(r.task_ref, 7);
+	assert_int_equal(r.worker, 2);
+	assert_int_equal(r.attempt, 1);
+	assert_int_equal(leftovers(), 0);
+
+	setenv("ANT_SIM_CORRUPT", "1", 1);
+	r = run_job(&spec, 0);
+	unsetenv("ANT_SIM_CORRUPT");
+	assert_int_equal(r.status, ST_DATA_LOSS);
+	assert_true(r.md5_checked);
+	assert_false(r.md5_valid);
+	assert_int_equal(leftovers(), 0);
+
+	/* No MD5 in the row: nothing to check, still a success. */
+	row.md5[0] = '\0';
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	assert_false(r.md5_checked);
+	assert_int_equal(leftovers(), 0);
+}
+
+static void test_download_archive(void **state)
+{
+	char dir[128], path[160], addr[80], md5_target[DIGEST_MD5_HEX_SIZE];
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row;
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
+	struct test_result r;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/album", g_dir);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/cover.txt", dir);
+	write_file(path, "a cover\n", 8);
+	snprintf(path, sizeof(path), "%s/target.bin", dir);
+	assert_int_equal(seedfile_write_path(path, 5, 3000, md5_target, NULL), 0);
+	sim_upload(dir, addr, sizeof(addr));
+
+	/* The file named like the row carries the MD5. */
+	row = row_for(addr, "target.bin", md5_target);
+	spec.download = &row;
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	assert_true(r.md5_valid);
+	assert_int_equal(r.bytes, 3008);
+	assert_int_equal(leftovers(), 0);
+	/* Several files, none named like the row: one MD5 cannot vouch. */
+	row = row_for(addr, "other-name", md5_target);
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_DATA_LOSS);
+	assert_false(r.md5_valid);
+	/* Corrupted archive member. */
+	row = row_for(addr, "target.bin", md5_target);
+	setenv("ANT_SIM_CORRUPT", "1", 1);
+	r = run_job(&spec, 0);
+	unsetenv("ANT_SIM_CORRUPT");
+	assert_int_equal(r.status, ST_DATA_LOSS);
+	assert_int_equal(leftovers(), 0);
+
+	/* A one-file archive (as newer clients make of a public upload): the
+	 * single file counts whatever its name. */
+	setenv("ANT_SIM_ARCHIVE", "1", 1);
+	sim_upload(path, addr, sizeof(addr));
+	unsetenv("ANT_SIM_ARCHIVE");
+	row = row_for(addr, "renamed-in-catalogue", md5_target);
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	assert_true(r.md5_valid);
+	assert_int_equal(leftovers(), 0);
+}
+
+static void test_download_cleanup_in_every_outcome(void **state)
+{
+	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE];
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row;
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
+	struct test_result r;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/c.bin", g_dir);
+	assert_int_equal(seedfile_write_path(file, 3, 20000, md5, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	row = row_for(addr, "c.bin", md5);
+	spec.download = &row;
+
+	/* The client wrote the file and printed success, then exited 13. */
+	setenv("ANT_SIM_EXIT", "13", 1);
+	r = run_job(&spec, 0);
+	unsetenv("ANT_SIM_EXIT");
+	assert_int_equal(r.status, ST_NETWORK_ERROR);
+	assert_int_equal(r.exit_code, 13);
+	assert_int_equal(leftovers(), 0);
+
+	setenv("ANT_SIM_FAIL_KIND", "bootstrap", 1);
+	r = run_job(&spec, 0);
+	unsetenv("ANT_SIM_FAIL_KIND");
+	assert_int_equal(r.status, ST_NETWORK_ERROR);
+	assert_int_equal(leftovers(), 0);
+
+	/* Timed out (schedule time at 10x: 3 s is 0.3 s real). */
+	clock_setup(-1, 10.0);
+	t.timeout_secs = 3;
+	setenv("ANT_SIM_HANG", "fork", 1);
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_KILLED);
+	assert_int_equal(r.exit_code, -1);
+	assert_int_equal(leftovers(), 0);
+	clock_setup(-1, 1.0);
+
+	/* Stopped by the agent. */
+	t.timeout_secs = 60;
+	r = run_job(&spec, 200);
+	unsetenv("ANT_SIM_HANG");
+	assert_int_equal(r.status, ST_KILLED);
+	assert_int_equal(leftovers(), 0);
+
+	/* Unknown address. */
+	row = row_for("00112233", "x", "");
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_DATA_LOSS);
+	assert_int_equal(leftovers(), 0);
+}
+
+static void test_hostile_rows(void **state)
+{
+	static const char *const bad_addresses[] = { "../../etc/passwd", "a/b", "", "ab cd",
+		"abc;rm -rf /", "$(touch /tmp/pwned)", "`id`", "abc|cat", "-rf", NULL };
+	static const char *const names[] = { "../../etc/passwd", "a/b", "", "$(id); rm -rf ~", NULL };
+	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE], longname[CAT_NAME_MAX + 1];
+	char logtext[8192];
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row;
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
+	struct test_result r;
+
+	(void)state;
+	for (int i = 0; bad_addresses[i]; i++) {
+		row = row_for(bad_addresses[i], "ok.bin", "");
+		spec.download = &row;
+		r = run_job(&spec, 0);
+		assert_int_equal(r.status, ST_SKIPPED);
+		assert_non_null(strstr(r.reason, "address"));
+	}
+	/* The client never ran and nothing was created. */
+	assert_int_equal(log_lines(), 0);
+	assert_int_equal(leftovers(), 0);
+	row = row_for("abcdef", "x", "not-an-md5");
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_SKIPPED);
+
+	/* Hostile names never become paths: the destination is fixed. */
+	snprintf(file, sizeof(file), "%s/n.bin", g_dir);
+	assert_int_equal(seedfile_write_path(file, 4, 1000, md5, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	unlink(g_log);
+	memset(longname, '.', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	for (int i = 0; names[i] || i == 4; i++) {
+		row = row_for(addr, names[i] ? names[i] : longname, md5);
+		r = run_job(&spec, 0);
+		assert_int_equal(r.status, ST_OK);
+		assert_true(r.md5_valid);
+		if (!names[i])
+			break;
+	}
+	read_log(logtext, sizeof(logtext));
+	assert_null(strstr(logtext, "passwd"));
+	assert_null(strstr(logtext, "rm"));
+	assert_non_null(strstr(logtext, "/ant-dl-"));
+	assert_non_null(strstr(logtext, "/data"));
+	assert_int_equal(leftovers(), 0);
+}
+
+static void test_quote(void **state)
+{
+	struct task t = make_task(TEST_QUOTE, 30);
+	struct seed_row seed = { .size = SIZE_SMALL, .seed = 33643, .bytes = 3145728 };
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1, .seed = &seed, .seed_file = g_seed };
+	struct test_result r;
+
+	(void)state;
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	assert_true(r.has_cost);
+	/* ant-sim: 10^12 atto per record, 3 records for 3 MiB. */
+	assert_true(r.cost > 2.99e-6 && r.cost < 3.01e-6);
+	assert_int_equal(r.bytes, 3145728);
+	setenv("ANT_SIM_FAIL_KIND", "quotes", 1);
+	r = run_job(&spec, 0);
+	unsetenv("ANT_SIM_FAIL_KIND");
+	assert_int_equal(r.status, ST_NETWORK_ERROR);
+	assert_false(r.has_cost);
+	/* A seed file that is gone is reported, not crashed on. */
+	spec.seed_file = "/nonexistent/seed.bin";
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_CLIENT_ERROR);
+}
+
+static void test_upload_opt_in_and_secret(void **state)
+{
+	struct task t = make_task(TEST_UPLOAD, 30);
+	struct seed_row seed = { .size = SIZE_SMALL, .seed = 33643, .bytes = 3145728 };
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1, .seed = &seed, .seed_file = g_seed };
+	char logtext[8192], file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE];
+	struct task dt = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row;
+	struct job_spec dspec = { .task = &dt, .worker = 1, .attempt = 1, .download = &row };
+	struct test_result r;
+
+	(void)state;
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_SKIPPED);
+	assert_non_null(strstr(r.reason, "uploads not allowed"));
+	assert_int_equal(log_lines(), 0);
+
+	set("ALLOW_UPLOADS", "true");
+	set("SECRET_KEY", "0xsecret-wallet-key");
+	/* The agent's own environment has one too; it must not leak. */
+	setenv("SECRET_KEY", "0xfrom-the-environment", 1);
+	setenv("ANT_SIM_REQUIRE_KEY", "1", 1);
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	assert_true(r.has_cost);
+	assert_int_equal(strlen(r.address), 64);
+	assert_int_equal(r.bytes, 3145728);
+
+	snprintf(file, sizeof(file), "%s/k.bin", g_dir);
+	assert_int_equal(seedfile_write_path(file, 8, 100, md5, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	unlink(g_log);
+	row = row_for(addr, "k.bin", md5);
+	r = run_job(&dspec, 0);
+	assert_int_equal(r.status, ST_OK);
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	read_log(logtext, sizeof(logtext));
+	assert_non_null(strstr(logtext, "secret_key=no argv: file download"));
+	assert_non_null(strstr(logtext, "secret_key=yes argv: file upload"));
+	assert_non_null(strstr(logtext, "--public"));
+
+	/* Without a key in the settings the upload child has none either. */
+	set("SECRET_KEY", "");
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_CLIENT_ERROR);
+	assert_int_equal(r.exit_code, 22);
+	unsetenv("ANT_SIM_REQUIRE_KEY");
+	unsetenv("SECRET_KEY");
+}
+
+static void test_upload_verify(void **state)
+{
+	struct task t = make_task(TEST_UPLOAD, 30);
+	struct seed_row seed = { .size = SIZE_SMALL, .seed = 33643, .bytes = 3145728 };
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1, .seed = &seed, .seed_file = g_seed };
+	struct test_result r;
+
+	(void)state;
+	set("ALLOW_UPLOADS", "true");
+	t.verify = true;
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	assert_true(r.md5_checked);
+	assert_true(r.md5_valid);
+	assert_int_equal(leftovers(), 0);
+	setenv("ANT_SIM_CORRUPT", "1", 1);
+	r = run_job(&spec, 0);
+	unsetenv("ANT_SIM_CORRUPT");
+	assert_int_equal(r.status, ST_DATA_LOSS);
+	assert_true(r.md5_checked);
+	assert_false(r.md5_valid);
+	assert_int_equal(leftovers(), 0);
+}
+
+static void test_disk_guard(void **state)
+{
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row = row_for("abcdef", "x", "");
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1, .download = &row };
+	struct test_result r;
+
+	(void)state;
+	set("MIN_FREE_DISK_GB", "1000000");
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_SKIPPED);
+	assert_non_null(strstr(r.reason, "disk guard"));
+	assert_int_equal(log_lines(), 0);
+}
+
+static void test_client_cannot_run(void **state)
+{
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row = row_for("abcdef", "x", "");
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1, .download = &row };
+	struct test_result r;
+	char path[160];
+
+	(void)state;
+	set("CLIENT_PATH", g_dir);
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_CLIENT_ERROR);
+	assert_non_null(strstr(r.reason, "directory"));
+	assert_int_equal(leftovers(), 0);
+	snprintf(path, sizeof(path), "%s/plain", g_dir);
+	write_file(path, "x", 1);
+	chmod(path, 0644);
+	set("CLIENT_PATH", path);
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_CLIENT_ERROR);
+	assert_non_null(strstr(r.reason, "not an executable"));
+	assert_int_equal(leftovers(), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_download_md5_match_and_mismatch, setup),
+		cmocka_unit_test_setup(test_download_archive, setup),
+		cmocka_unit_test_setup(test_download_cleanup_in_every_outcome, setup),
+		cmocka_unit_test_setup(test_hostile_rows, setup),
+		cmocka_unit_test_setup(test_quote, setup),
+		cmocka_unit_test_setup(test_upload_opt_in_and_secret, setup),
+		cmocka_unit_test_setup(test_upload_verify, setup),
+		cmocka_unit_test_setup(test_disk_guard, setup),
+		cmocka_unit_test_setup(test_client_cannot_run, setup),
+	};
+	char cmd[128];
+	int rc;
+
+	log_set_console(0);
+	snprintf(g_dir, sizeof(g_dir), "/tmp/ant-test-job-XXXXXX");
+	if (mkdtemp(g_dir) == NULL)
+		return 1;
+	snprintf(g_dl, sizeof(g_dl), "%s/dl", g_dir);
+	snprintf(g_log, sizeof(g_log), "%s/sim.log", g_dir);
+	snprintf(g_seed, sizeof(g_seed), "%s/seed-33643.bin", g_dir);
+	if (seedfile_write_path(g_seed, 33643, 3145728, NULL, NULL) != 0)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+	if (system(cmd) != 0)
+		rc = rc ? rc : 1;
+	return rc;
+}
