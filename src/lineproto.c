@@ -14,6 +14,19 @@
  * buf_append per byte would dominate the time of a large flush. */
 #define LP_CHUNK 256
 
+/* buf_append with the common case inline: room already there. A flush of
+ * a million lines makes some thirty appends per line. */
+static inline int app(struct buf *b, const void *p, size_t n)
+{
+	if (b->data && b->len + n < b->alloc) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_append(b, p, n);
+}
+
 struct chunk {
 	char d[LP_CHUNK];
 	size_t n;
@@ -25,7 +38,7 @@ struct chunk {
 static void chunk_put(struct chunk *c, const char *p, size_t n)
 {
 	if (c->n + n > sizeof(c->d)) {
-		if (buf_append(c->b, c->d, c->n) != 0)
+		if (app(c->b, c->d, c->n) != 0)
 			c->err = 1;
 		c->n = 0;
 	}
@@ -66,6 +79,12 @@ static size_t utf8_seq(const unsigned char *s)
 	return n;
 }
 
+/* Bytes that need a look in any position: controls, space, non-ASCII,
+ * and , = " \\. One table load per byte keeps the common case fast. */
+static const unsigned char special[256] = {
+	[0 ... 0x20] = 1, [','] = 1, ['='] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1,
+};
+
 static bool is_name(enum lp_kind kind)
 {
 	return kind == LP_MEASUREMENT || kind == LP_TAG_KEY || kind == LP_FIELD_KEY;
@@ -74,24 +93,24 @@ static bool is_name(enum lp_kind kind)
 int lp_escape(struct buf *b, const char *s, enum lp_kind kind)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	struct chunk c = { .n = 0, .b = b, .total = 0, .err = 0 };
+	struct chunk c; /* not zeroed: d is written before it is read */
 	size_t n;
 
 	if (is_name(kind))
 		while (*p == '_')
 			p++;
 	/* Fast path: most text (our own keys, tag values) needs no change. */
-	for (n = 0; p[n]; n++) {
-		unsigned char ch = p[n];
-
-		if (ch < 0x21 || ch >= 0x7f || ch == ',' || ch == '=' || ch == '"' || ch == '\\')
-			break;
-	}
+	for (n = 0; p[n] && !special[p[n]]; n++)
+		;
 	if (p[n] == '\0') {
-		if (n > 0 && buf_append(b, p, n) != 0)
+		if (n > 0 && app(b, p, n) != 0)
 			return -1;
 		return (int)n;
 	}
+	c.n = 0;
+	c.b = b;
+	c.total = 0;
+	c.err = 0;
 	while (*p) {
 		unsigned char ch = *p;
 		char esc[2] = { '\\', 0 };
@@ -125,7 +144,7 @@ int lp_escape(struct buf *b, const char *s, enum lp_kind kind)
 		}
 		chunk_put(&c, (const char *)&ch, 1);
 	}
-	if (c.n > 0 && buf_append(b, c.d, c.n) != 0)
+	if (c.n > 0 && app(b, c.d, c.n) != 0)
 		c.err = 1;
 	return c.err ? -1 : c.total;
 }
@@ -151,8 +170,8 @@ void lp_tag(struct lp_line *l, const char *key, const char *value)
 		l->bad = true; /* a tag after a field is a bug in the caller */
 		return;
 	}
-	if (buf_append(l->b, ",", 1) != 0 || lp_escape(l->b, key, LP_TAG_KEY) <= 0 ||
-	    buf_append(l->b, "=", 1) != 0) {
+	if (app(l->b, ",", 1) != 0 || lp_escape(l->b, key, LP_TAG_KEY) <= 0 ||
+	    app(l->b, "=", 1) != 0) {
 		l->bad = true;
 		return;
 	}
@@ -169,17 +188,37 @@ void lp_raw_tags(struct lp_line *l, const char *escaped, size_t n)
 {
 	if (l->bad)
 		return;
-	if (l->nfields > 0 || buf_append(l->b, escaped, n) != 0)
+	if (l->nfields > 0 || app(l->b, escaped, n) != 0)
 		l->bad = true;
 }
 
-/* Separator and escaped key of the next field. */
+/* Separator and escaped key of the next field. Keys are nearly always
+ * plain words: those go in with one copy. */
 static int field_key(struct lp_line *l, const char *key)
 {
+	const unsigned char *k = (const unsigned char *)key;
+	char tmp[66];
+	size_t n = 0;
+
 	if (l->bad)
 		return -1;
-	if (buf_append(l->b, l->nfields ? "," : " ", 1) != 0 ||
-	    lp_escape(l->b, key, LP_FIELD_KEY) <= 0 || buf_append(l->b, "=", 1) != 0) {
+	if (k[0] != '_') {
+		while (n < 64 && k[n] && !special[k[n]])
+			n++;
+		if (n > 0 && k[n] == '\0') {
+			tmp[0] = l->nfields ? ',' : ' ';
+			memcpy(tmp + 1, key, n);
+			tmp[n + 1] = '=';
+			if (app(l->b, tmp, n + 2) != 0) {
+				l->bad = true;
+				return -1;
+			}
+			l->nfields++;
+			return 0;
+		}
+	}
+	if (app(l->b, l->nfields ? "," : " ", 1) != 0 ||
+	    lp_escape(l->b, key, LP_FIELD_KEY) <= 0 || app(l->b, "=", 1) != 0) {
 		l->bad = true;
 		return -1;
 	}
@@ -199,19 +238,16 @@ static char *fmt_u64(char *end, uint64_t v)
 	return p;
 }
 
-static void put_int(struct lp_line *l, bool neg, uint64_t mag, const char *suffix)
+static void put_int(struct lp_line *l, bool neg, uint64_t mag, char suffix)
 {
 	char tmp[32];
-	char *end = tmp + sizeof(tmp) - 2;
+	char *end = tmp + sizeof(tmp) - 1;
 	char *p = fmt_u64(end, mag);
-	size_t n;
 
 	if (neg)
 		*--p = '-';
-	n = (size_t)(end - p);
-	memcpy(end, suffix, strlen(suffix));
-	n += strlen(suffix);
-	if (buf_append(l->b, p, n) != 0)
+	*end = suffix;
+	if (app(l->b, p, (size_t)(end - p) + 1) != 0)
 		l->bad = true;
 }
 
@@ -220,7 +256,7 @@ void lp_field_int(struct lp_line *l, const char *key, int64_t v)
 	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
 	if (field_key(l, key) == 0)
-		put_int(l, v < 0, mag, "i");
+		put_int(l, v < 0, mag, 'i');
 }
 
 void lp_field_uint(struct lp_line *l, const char *key, uint64_t v)
@@ -230,17 +266,64 @@ void lp_field_uint(struct lp_line *l, const char *key, uint64_t v)
 	if (v > (uint64_t)INT64_MAX)
 		v = (uint64_t)INT64_MAX;
 	if (field_key(l, key) == 0)
-		put_int(l, false, v, "i");
+		put_int(l, false, v, 'i');
+}
+
+/* Exact decimal with at most 6 decimals, without printf: when v is the
+ * double nearest to m / 10^6 (the division below is correctly rounded),
+ * "%.15g" would print exactly those digits too, so the output is the
+ * same, only much faster. */
+static size_t fast_float(char *out, size_t n, double v)
+{
+	double a = fabs(v);
+	char digits[24];
+	char *end = digits + sizeof(digits), *p;
+	int64_t m;
+	size_t k = 0, len;
+	int frac;
+
+	if (!(a >= 1e-4 && a < 1e9) || n < 24)
+		return 0;
+	m = llround(a * 1e6);
+	if ((double)m / 1e6 != a)
+		return 0;
+	if (v < 0)
+		out[k++] = '-';
+	frac = (int)(m % 1000000);
+	p = fmt_u64(end, (uint64_t)(m / 1000000));
+	len = (size_t)(end - p);
+	memcpy(out + k, p, len);
+	k += len;
+	out[k++] = '.';
+	if (frac == 0) {
+		out[k++] = '0';
+	} else {
+		char f[6];
+		int last = 5;
+
+		for (int i = 5; i >= 0; i--, frac /= 10)
+			f[i] = (char)('0' + frac % 10);
+		while (last > 0 && f[last] == '0')
+			last--;
+		memcpy(out + k, f, (size_t)last + 1);
+		k += (size_t)last + 1;
+	}
+	out[k] = '\0';
+	return k;
 }
 
 size_t lp_format_float(char *out, size_t n, double v)
 {
+	size_t fast;
 	int len;
 
 	if (v == 0.0) { /* also turns -0 into 0 */
 		str_copy(out, "0.0", n);
 		return 3;
 	}
+	fast = fast_float(out, n, v);
+	if (fast)
+		return fast;
 	/* 15 significant digits print any decimal input back as written (0.1
 	 * stays "0.1") while keeping everything a measurement can carry. */
 	len = snprintf(out, n, "%.15g", v);
@@ -263,7 +346,7 @@ void lp_field_float(struct lp_line *l, const char *key, double v)
 	n = lp_format_float(tmp, sizeof(tmp), v);
 	if (n == 0 || field_key(l, key) != 0)
 		return;
-	if (buf_append(l->b, tmp, n) != 0)
+	if (app(l->b, tmp, n) != 0)
 		l->bad = true;
 }
 
@@ -271,15 +354,15 @@ void lp_field_str(struct lp_line *l, const char *key, const char *v)
 {
 	if (field_key(l, key) != 0)
 		return;
-	if (buf_append(l->b, "\"", 1) != 0 || lp_escape(l->b, v, LP_STRING) < 0 ||
-	    buf_append(l->b, "\"", 1) != 0)
+	if (app(l->b, "\"", 1) != 0 || lp_escape(l->b, v, LP_STRING) < 0 ||
+	    app(l->b, "\"", 1) != 0)
 		l->bad = true;
 }
 
 int lp_end(struct lp_line *l, int64_t ts_ns)
 {
-	if (!l->bad && l->nfields > 0 && buf_append(l->b, " ", 1) == 0) {
-		put_int(l, ts_ns < 0, ts_ns < 0 ? (uint64_t)0 - (uint64_t)ts_ns : (uint64_t)ts_ns, "\n");
+	if (!l->bad && l->nfields > 0 && app(l->b, " ", 1) == 0) {
+		put_int(l, ts_ns < 0, ts_ns < 0 ? (uint64_t)0 - (uint64_t)ts_ns : (uint64_t)ts_ns, '\n');
 		if (!l->bad)
 			return 0;
 	}

@@ -71,6 +71,9 @@ static struct {
 	char agent_id[METRICS_AGENT_ID_MAX + 1];
 	char tags[TAGS_MAX];     /* escaped common tag set */
 	size_t tags_len;
+	/* ",type=..,filesize=.." and ",status=..": built once, not per line. */
+	char kind_tags[TEST__COUNT][SIZE__COUNT][48];
+	char status_tags[ST__COUNT][32];
 	char *metrics_file, *summary_file;
 	uint64_t max_bytes;
 	int keep;
@@ -191,6 +194,13 @@ static int build_tags(void)
 	}
 	memcpy(g.tags, b.data, b.len + 1);
 	g.tags_len = b.len;
+	for (int t = 0; t < TEST__COUNT; t++)
+		for (int s = 0; s < SIZE__COUNT; s++)
+			snprintf(g.kind_tags[t][s], sizeof(g.kind_tags[t][s]), ",type=%s,filesize=%s",
+				 test_type_name((enum test_type)t), size_class_name((enum size_class)s));
+	for (int s = 0; s < ST__COUNT; s++)
+		snprintf(g.status_tags[s], sizeof(g.status_tags[s]), ",status=%s",
+			 test_status_name((enum test_status)s));
 	rc = 0;
 out:
 	buf_free(&b);
@@ -248,7 +258,8 @@ int metrics_record_at(const struct test_result *r, int64_t now_ms)
 	m = &g.recs[g.n++];
 	memset(m, 0, sizeof(*m));
 	m->ts_ns = r->start_ms * NS_PER_MS + (int64_t)(g.seq++ % 1000000u);
-	m->exec_time = isfinite(r->exec_time) && r->exec_time > 0 ? r->exec_time : 0.0;
+	/* Microseconds: finer than any client call can be timed. */
+	m->exec_time = isfinite(r->exec_time) && r->exec_time > 0 ? round(r->exec_time * 1e6) / 1e6 : 0.0;
 	m->cost = r->cost;
 	m->bytes = r->bytes;
 	m->end_min = (int32_t)floor_div(now_ms, MS_PER_MIN);
@@ -280,27 +291,26 @@ int metrics_record(const struct test_result *r)
 
 static int format_record(struct buf *b, const struct mrec *m)
 {
-	static const char *const task_digits = "0123456789";
-	char task[8];
-	struct lp_line l;
+	char task[16] = ",task=";
+	const char *kind = g.kind_tags[m->type][m->size];
+	const char *stat = g.status_tags[m->status];
 	enum test_status st = (enum test_status)m->status;
+	struct lp_line l;
 	int t = m->task;
+	size_t tn = 6;
 
-	/* %03d without printf: this runs a million times in the benchmark. */
-	if (t < 1000) {
-		task[0] = task_digits[t / 100];
-		task[1] = task_digits[t / 10 % 10];
-		task[2] = task_digits[t % 10];
-		task[3] = '\0';
-	} else {
-		snprintf(task, sizeof(task), "%d", t);
-	}
+	/* ",task=%03d" without printf: this runs a million times in the
+	 * benchmark. Tag names and values here are plain ASCII words. */
+	if (t >= 1000)
+		task[tn++] = (char)('0' + t / 10000 % 10), task[tn++] = (char)('0' + t / 1000 % 10);
+	task[tn++] = (char)('0' + t / 100 % 10);
+	task[tn++] = (char)('0' + t / 10 % 10);
+	task[tn++] = (char)('0' + t % 10);
 	lp_begin(&l, b, METRICS_MEASUREMENT);
 	lp_raw_tags(&l, g.tags, g.tags_len);
-	lp_tag(&l, "type", test_type_name((enum test_type)m->type));
-	lp_tag(&l, "filesize", size_class_name((enum size_class)m->size));
-	lp_tag(&l, "task", task);
-	lp_tag(&l, "status", test_status_name(st));
+	lp_raw_tags(&l, kind, strlen(kind));
+	lp_raw_tags(&l, task, tn);
+	lp_raw_tags(&l, stat, strlen(stat));
 	lp_field_float(&l, "exec_time", m->exec_time);
 	lp_field_int(&l, "ok", st == ST_OK);
 	lp_field_int(&l, "md5checker", (m->flags & MREC_MD5_CHECKED) != 0);
@@ -317,8 +327,10 @@ static int format_record(struct buf *b, const struct mrec *m)
 	lp_field_int(&l, "exit_code", m->exit_code);
 	lp_field_int(&l, "attempt", m->attempt);
 	lp_field_int(&l, "worker", m->worker);
+	/* Milli-bytes per second are more than enough, and round numbers
+	 * print fast (see lp_format_float). */
 	if (m->bytes > 0 && m->exec_time > 0)
-		lp_field_float(&l, "throughput", (double)m->bytes / m->exec_time);
+		lp_field_float(&l, "throughput", round((double)m->bytes / m->exec_time * 1000.0) / 1000.0);
 	if (m->addr)
 		lp_field_str(&l, "address", g.arena + m->addr - 1);
 	return lp_end(&l, m->ts_ns);
@@ -480,18 +492,47 @@ static int flush_lines(struct buf *b)
 }
 
 struct sumkey {
-	uint64_t key;   /* minute << 16 | type << 8 | size */
+	uint64_t key;       /* minute << 16 | type << 8 | size */
 	double t;
-	uint32_t idx;
+	uint32_t idx;       /* the record */
+	uint32_t t_bucket;  /* counting-sort bucket of the key */
 };
 
 static int cmp_sumkey(const void *a, const void *b)
 {
 	const struct sumkey *x = a, *y = b;
 
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return (x->t > y->t) - (x->t < y->t);
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+/* Group by key. The minutes of one flush are nearly always a handful, so a
+ * counting sort over (minute, type, size) does it in two passes; a wide
+ * spread of minutes (records held through a long disk failure) falls back
+ * to qsort. */
+#define KINDS (TEST__COUNT * SIZE__COUNT)
+#define COUNTING_MINUTES 1440
+
+static void group_keys(struct sumkey *keys, size_t nk, int32_t lo, int32_t hi)
+{
+	size_t nb, *pos, i;
+	struct sumkey *tmp;
+
+	if ((int64_t)hi - lo >= COUNTING_MINUTES) {
+		qsort(keys, nk, sizeof(*keys), cmp_sumkey);
+		return;
+	}
+	nb = ((size_t)(hi - lo) + 1) * KINDS;
+	pos = xcalloc(nb + 1, sizeof(*pos));
+	tmp = xmalloc(nk * sizeof(*tmp));
+	for (i = 0; i < nk; i++)
+		pos[keys[i].t_bucket + 1]++;
+	for (i = 1; i <= nb; i++)
+		pos[i] += pos[i - 1];
+	for (i = 0; i < nk; i++)
+		tmp[pos[keys[i].t_bucket]++] = keys[i];
+	memcpy(keys, tmp, nk * sizeof(*keys));
+	free(tmp);
+	free(pos);
 }
 
 static int format_summary(struct buf *b, const struct sumkey *k, size_t n, double *scratch)
@@ -509,21 +550,21 @@ static int format_summary(struct buf *b, const struct sumkey *k, size_t n, doubl
 		ok += m->status == ST_OK;
 		bytes += m->bytes;
 	}
+	stats_sort(scratch, n);
 	lp_begin(&l, b, METRICS_SUMMARY_MEASUREMENT);
 	lp_raw_tags(&l, g.tags, g.tags_len);
-	lp_tag(&l, "type", test_type_name((enum test_type)m0->type));
-	lp_tag(&l, "filesize", size_class_name((enum size_class)m0->size));
+	lp_raw_tags(&l, g.kind_tags[m0->type][m0->size], strlen(g.kind_tags[m0->type][m0->size]));
 	lp_field_uint(&l, "count", n);
 	lp_field_uint(&l, "ok", ok);
 	lp_field_uint(&l, "failed", n - ok);
 	lp_field_float(&l, "min", scratch[0]);
 	lp_field_float(&l, "max", scratch[n - 1]);
-	lp_field_float(&l, "mean", sum / (double)n);
+	lp_field_float(&l, "mean", round(sum / (double)n * 1e6) / 1e6);
 	lp_field_float(&l, "p50", stats_percentile(scratch, n, 50));
 	lp_field_float(&l, "p90", stats_percentile(scratch, n, 90));
 	lp_field_float(&l, "p95", stats_percentile(scratch, n, 95));
 	lp_field_float(&l, "p99", stats_percentile(scratch, n, 99));
-	lp_field_float(&l, "sum", sum);
+	lp_field_float(&l, "sum", round(sum * 1e6) / 1e6);
 	lp_field_uint(&l, "bytes", bytes);
 	return lp_end(&l, (int64_t)m0->end_min * MS_PER_MIN * NS_PER_MS +
 			      (int64_t)(g.seq++ % 1000000u));
@@ -537,6 +578,7 @@ static int flush_summaries(struct buf *b, int64_t now_ms, bool all)
 	struct sumkey *keys = NULL;
 	double *scratch = NULL;
 	size_t nk = 0, i, j, nlines = 0;
+	int32_t lo = INT32_MAX, hi = INT32_MIN;
 	int rc = 0;
 
 	keys = xmalloc((g.n ? g.n : 1) * sizeof(*keys));
@@ -548,11 +590,19 @@ static int flush_summaries(struct buf *b, int64_t now_ms, bool all)
 		keys[nk].key = ((uint64_t)(uint32_t)m->end_min << 16) | ((uint64_t)m->type << 8) | m->size;
 		keys[nk].t = m->exec_time;
 		keys[nk].idx = (uint32_t)i;
+		lo = m->end_min < lo ? m->end_min : lo;
+		hi = m->end_min > hi ? m->end_min : hi;
 		nk++;
 	}
 	if (nk == 0)
 		goto out;
-	qsort(keys, nk, sizeof(*keys), cmp_sumkey);
+	for (i = 0; i < nk; i++) {
+		const struct mrec *m = &g.recs[keys[i].idx];
+
+		keys[i].t_bucket = (uint32_t)(((int64_t)m->end_min - lo) * KINDS +
+					      m->type * SIZE__COUNT + m->size);
+	}
+	group_keys(keys, nk, lo, hi);
 	scratch = xmalloc(nk * sizeof(*scratch));
 	for (i = 0; i < nk; i = j) {
 		for (j = i + 1; j < nk && keys[j].key == keys[i].key; j++)

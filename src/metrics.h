@@ -30,7 +30,7 @@
  * disk lets them pile up to this, new records are dropped and counted. */
 #define METRICS_CACHE_MAX 262144
 /* Bytes handed to write() at once; larger flushes are cut at line ends. */
-#define METRICS_WRITE_CHUNK (4 * 1024 * 1024)
+#define METRICS_WRITE_CHUNK (256 * 1024)
 #define METRICS_AGENT_ID_MAX 64
 
 struct metrics_counters {

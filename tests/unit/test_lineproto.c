@@ -145,6 +145,24 @@ static void test_float_format(void **state)
 	assert_string_equal(s, "1.5e-07");
 	lp_format_float(s, sizeof(s), 123456789.25);
 	assert_string_equal(s, "123456789.25");
+	lp_format_float(s, sizeof(s), 0.0001);
+	assert_string_equal(s, "0.0001");
+	lp_format_float(s, sizeof(s), -2.000001);
+	assert_string_equal(s, "-2.000001");
+
+	/* The fast path for short decimals prints what "%.15g" prints. */
+	for (int i = 0; i < 200000; i++) {
+		double v = (double)((i * 7919) % 100000000) / (i % 3 ? 1000.0 : 1e6);
+		char ref[40];
+
+		if (v == 0)
+			continue;
+		lp_format_float(s, sizeof(s), v);
+		snprintf(ref, sizeof(ref), "%.15g", v);
+		if (!strpbrk(ref, ".e"))
+			memcpy(ref + strlen(ref), ".0", 3);
+		assert_string_equal(s, ref);
+	}
 }
 
 static struct lp_point pt;
