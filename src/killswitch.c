@@ -97,7 +97,8 @@ int killswitch_parse(const char *json, size_t len, bool *on, struct killswitch_c
 		snprintf(err, errlen, "the answer is empty");
 		goto out_noroot;
 	}
-	root = json_loadb(json, len, 0, &jerr);
+	/* Any value, so a bare string or number gets a precise message. */
+	root = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
 	if (root == NULL) {
 		snprintf(err, errlen, "the answer is not valid JSON (line %d, column %d: %s)", jerr.line,
 			 jerr.column, jerr.text);

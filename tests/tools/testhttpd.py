@@ -10,10 +10,14 @@ killed. Routes:
   GET  /files/NAME             a file from --root, with an ETag; 304 when
                                If-None-Match matches
   GET  /status/CODE            that status with a short body
-  GET  /ratelimit              403 with X-RateLimit-Remaining: 0 and a Reset
-                               60 s ahead (GitHub's answer when over limit)
+  GET  /ratelimit[/SECS]       403 with X-RateLimit-Remaining: 0 and a Reset
+                               SECS (300) ahead (GitHub's answer when over limit)
   GET  /retry-after/SECS       503 with Retry-After: SECS
   GET  /ok-ratelimit/NAME      the file, 200, with X-RateLimit-Remaining: 0
+                               and a Reset 300 s ahead
+  GET  /auth/NAME              the file, but 401 unless the request carries
+                               "Authorization: Bearer test-token-123", the
+                               GitHub Accept header and an ant-agent User-Agent
   GET  /html                   an HTML page (a captive portal)
   GET  /hang                   reads the request and never answers
   GET  /big/BYTES              a body of BYTES bytes with Content-Length
@@ -23,7 +27,8 @@ killed. Routes:
   GET  /redirect-file          a redirect to file:///etc/passwd
   GET  /headers                the request headers as JSON
   POST /echo                   the body and headers back as JSON
-  GET  /_count                 {"path": hits, ...} for every route so far
+  GET  /_count                 {"path": hits, ...} for every route so far;
+                               "PATH 304" counts the 304 answers
   GET  /_reset                 forget the counts and the overrides
   GET  /_set?path=P&mode=M     from now on answer P with route M instead,
                                e.g. mode=status/500, mode=hang, mode=endless
@@ -125,14 +130,25 @@ class Handler(BaseHTTPRequestHandler):
         headers = {"ETag": etag}
         headers.update(extra or {})
         if self.headers.get("If-None-Match") == etag:
+            with counts_lock:
+                key = self.path + " 304"
+                counts[key] = counts.get(key, 0) + 1
             return self.send_body(304, b"", headers=headers)
         return self.send_body(200, data, headers=headers)
 
     def r_files(self, arg):
         return self.file_answer(arg)
 
+    def r_auth(self, arg):
+        h = self.headers
+        if (h.get("Authorization") != "Bearer test-token-123"
+                or h.get("Accept") != "application/vnd.github+json"
+                or not (h.get("User-Agent") or "").startswith("ant-agent/")):
+            return self.send_body(401, b'{"message": "Bad credentials"}\n', "application/json")
+        return self.file_answer(arg)
+
     def r_ok_ratelimit(self, arg):
-        reset = str(int(time.time()) + 60)
+        reset = str(int(time.time()) + 300)
         return self.file_answer(arg, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
 
     def r_status(self, arg):
@@ -140,7 +156,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.send_body(code, b'{"message": "status %d"}\n' % code, "application/json")
 
     def r_ratelimit(self, arg):
-        reset = str(int(time.time()) + 60)
+        reset = str(int(time.time()) + int(arg or "300"))
         body = b'{"message": "API rate limit exceeded"}\n'
         return self.send_body(403, body, "application/json",
                               {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})

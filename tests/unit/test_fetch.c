@@ -105,7 +105,7 @@ static void test_rate_limit_headers(void **state)
 	int64_t now = (int64_t)time(NULL);
 
 	(void)state;
-	get("/ratelimit", FETCH_CAP_JSON, 0, NULL, &res);
+	get("/ratelimit/60", FETCH_CAP_JSON, 0, NULL, &res);
 	assert_false(res.ok);
 	assert_int_equal(res.status, 403);
 	assert_int_equal(res.ratelimit_remaining, 0);
