@@ -708,18 +708,24 @@ static bool is_subcommand(const char *s)
 	return false;
 }
 
-static void log_to_dest(const char *dir, int argc, char **argv)
+/* Like the real client, leave a trace in the log directory it was given. */
+static void log_to_dest(const char *dir, int first, int argc, char **argv)
 {
-	char path[PATH_MAX], line[512];
-	int n;
+	char path[PATH_MAX];
+	struct buf b;
 
 	if (mkdir_p(dir, 0755) != 0 ||
 	    snprintf(path, sizeof(path), "%s/ant-sim.log", dir) >= (int)sizeof(path))
 		return;
-	n = snprintf(line, sizeof(line), "pid %d: %s %s\n", (int)getpid(),
-		     argc > 1 ? argv[argc - 2] : "", argc > 0 ? argv[argc - 1] : "");
-	if (n > 0 && n < (int)sizeof(line))
-		append_line(path, line, (size_t)n);
+	buf_init(&b, 4096);
+	buf_printf(&b, "pid %d:", (int)getpid());
+	for (int k = first; k < argc; k++)
+		buf_printf(&b, " %s", argv[k]);
+	if (b.truncated)
+		b.len = b.cap - 2;
+	b.data[b.len++] = '\n';
+	append_line(path, b.data, b.len);
+	buf_free(&b);
 }
 
 int main(int argc, char **argv)
@@ -773,7 +779,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE_CLAP;
 	}
 	if (log_dest)
-		log_to_dest(log_dest, argc, argv);
+		log_to_dest(log_dest, i, argc, argv);
 	sleep_ms(knob_int("ANT_SIM_LATENCY_MS", 0, 0, INT64_C(86400000)));
 	if ((mode = knob("ANT_SIM_HANG")) != NULL && *mode && strcmp(mode, "0") != 0)
 		hang(mode);
