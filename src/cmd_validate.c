@@ -83,7 +83,6 @@ static int check_control(const char *src)
 	printf("Control file: %s\n", src);
 	if (load_source(src, FETCH_CAP_XML, &b, err, sizeof(err)) != 0) {
 		printf("%s: %s\n", src, err);
-		fprintf(stderr, "ant-agent: %s: %s\n", src, err);
 		return V_UNREADABLE;
 	}
 	control_limits_from_config(&lim);
@@ -135,7 +134,6 @@ static int check_catalog(enum catalog_kind kind, const char *src)
 	       kind == CATALOG_DOWNLOADS ? " catalogue" : " catalogue", src);
 	if (load_source(src, FETCH_CAP_CSV, &b, err, sizeof(err)) != 0) {
 		printf("%s: %s\n", src, err);
-		fprintf(stderr, "ant-agent: %s: %s\n", src, err);
 		return V_UNREADABLE;
 	}
 	rc = catalog_parse(kind, b.data, b.len, &c);

@@ -681,6 +681,29 @@ static void fail_document(struct parser *ps, int line, int col, const char *deta
 	r->problems[0].column = col;
 }
 
+/* Problems in file order (a task's checks run at its end tag, after the
+ * warnings raised while reading it); ones without a line go last. A
+ * stable insertion sort: the list is short and capped. */
+static void sort_problems(struct control_result *r)
+{
+	for (size_t i = 1; i < r->nproblems; i++) {
+		struct control_problem p = r->problems[i];
+		unsigned key = p.line > 0 ? (unsigned)p.line : UINT32_MAX;
+		size_t j = i;
+
+		while (j > 0) {
+			const struct control_problem *q = &r->problems[j - 1];
+			unsigned qk = q->line > 0 ? (unsigned)q->line : UINT32_MAX;
+
+			if (qk <= key)
+				break;
+			r->problems[j] = *q;
+			j--;
+		}
+		r->problems[j] = p;
+	}
+}
+
 int control_parse(const char *data, size_t len, const struct control_limits *limits,
 		  struct control_result *out)
 {
@@ -731,6 +754,7 @@ int control_parse(const char *data, size_t len, const struct control_limits *lim
 			add_problem(ps, CONTROL_WARNING, 0, NULL, "",
 				    "the control file lists no tasks: nothing runs this hour");
 	}
+	sort_problems(out);
 	XML_ParserFree(ps->xp);
 done:
 	free(ps);
