@@ -84,7 +84,7 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 if [ "$ms" -ge 300 ]; then ok; else bad "latency 300 ms took $ms ms"; fi
 
 # Config file; the environment wins over it.
-printf 'ANT_SIM_FAIL_KIND=payment\n' > sim.conf
+printf '# knobs\r\nANT_SIM_LATENCY_MS=1\nANT_SIM_FAIL_KIND=payment\n' > sim.conf
 ANT_SIM_CONFIG=sim.conf "$sim" file cost data.bin > /dev/null 2>&1
 expect_eq "$?" 23 "knob from ANT_SIM_CONFIG"
 ANT_SIM_CONFIG=sim.conf ANT_SIM_FAIL_KIND=io "$sim" file cost data.bin > /dev/null 2>&1

@@ -135,22 +135,28 @@ static const char *knob(const char *name)
 {
 	const char *v = getenv(name);
 	size_t nlen = strlen(name);
-	const char *p;
 
 	if (v != NULL)
 		return v;
-	for (p = g_config.data; p && *p;) {
-		const char *nl = strchr(p, '\n');
+	/* load_config() turned the file into NUL-separated lines. */
+	for (size_t off = 0; off < g_config.len; off += strlen(g_config.data + off) + 1) {
+		const char *line = g_config.data + off;
 
-		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
-			/* Terminate the value in place: the buffer is ours. */
-			if (nl)
-				*(char *)(uintptr_t)nl = '\0';
-			return p + nlen + 1;
-		}
-		p = nl ? nl + 1 : NULL;
+		if (strncmp(line, name, nlen) == 0 && line[nlen] == '=')
+			return line + nlen + 1;
 	}
 	return NULL;
+}
+
+static int load_config(const char *path)
+{
+	buf_init(&g_config, SIM_CONFIG_CAP);
+	if (file_read_all(path, SIM_CONFIG_CAP, &g_config) != 0)
+		return -1;
+	for (size_t i = 0; i < g_config.len; i++)
+		if (g_config.data[i] == '\n' || g_config.data[i] == '\r')
+			g_config.data[i] = '\0';
+	return 0;
 }
 
 static bool knob_on(const char *name)
@@ -736,8 +742,7 @@ int main(int argc, char **argv)
 	int64_t exit_override;
 
 	if ((cfg = getenv("ANT_SIM_CONFIG")) != NULL && *cfg) {
-		buf_init(&g_config, SIM_CONFIG_CAP);
-		if (file_read_all(cfg, SIM_CONFIG_CAP, &g_config) != 0) {
+		if (load_config(cfg) != 0) {
 			fprintf(stderr, "ant-sim: cannot read ANT_SIM_CONFIG '%s'\n", cfg);
 			return EXIT_USAGE_CLAP;
 		}
