@@ -149,7 +149,7 @@ static void refuse(struct parser *ps, const char *why)
 	XML_StopParser(ps->xp, XML_FALSE);
 }
 
-/* ---- value helpers -------------------------------------------------- */
+/* ---- values ---------------------------------------------------------- */
 
 /* Text for a message: at most 40 bytes, control characters shown as '?',
  * so a hostile value cannot spill into the terminal or the log. */
