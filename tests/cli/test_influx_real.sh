@@ -113,4 +113,19 @@ expect_eq "$?" 0 "the second run sent the old spool and its own lines"
 expect_eq "$(influx_count ant_spool ant_agent exec_time)" "$(lines "$METRICS_FILE")" "points of both runs"
 expect_eq "$(influx_count ant_spool ant_agent_summary count)" "$(lines "$SUMMARY_FILE")" "summaries of both runs"
 
+# --- 5. Bad data is dropped with a count, not retried for ever ---
+# An integer exec_time written first makes our float lines a type
+# conflict: the server answers 400 for those batches.
+create_db ant_conflict
+curl -fsS -XPOST "$INFLUX_TEST_URL/write?db=ant_conflict&precision=ns" \
+  --data-binary 'ant_agent exec_time=1i 1704103200000000000' || bad "conflicting point not written"
+export CACHE_DIR="$work/conflict" METRICS_FILE="$work/conflict/metrics.csv" \
+       SUMMARY_FILE="$work/conflict/summary.csv" INFLUX_DB=ant_conflict
+"$feed" --minutes 3 --per-minute 10 --drain-secs 20 >"$work/conflict.out" 2>"$work/conflict.err"
+expect_eq "$?" 0 "rejected batches leave the spool empty"
+rejected=$(kv influx_rejected "$work/conflict.out")
+if [ "${rejected:-0}" -gt 0 ]; then ok; else bad "the type conflict should be counted as rejected"; fi
+expect_grep 'rejected a batch of [0-9]+ lines \(HTTP 400' "$work/conflict.err" "rejection logged with the status"
+expect_eq "$(kv influx_retries "$work/conflict.out")" 0 "bad data is not retried"
+
 finish
