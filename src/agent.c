@@ -6,7 +6,10 @@
 #include "client.h"
 #include "clock.h"
 #include "config.h"
+#include "console.h"
 #include "log.h"
+#include "metrics.h"
+#include "scheduler.h"
 #include "util.h"
 #include "version.h"
 
@@ -20,13 +23,17 @@
 #include <unistd.h>
 
 #define CLIENT_PROBE_TIMEOUT_MS 10000
+/* The housekeeping tick (schedule time): metrics flush, kill-switch. */
+#define AGENT_TICK_MS (60 * 1000)
 
 struct agent {
 	uv_loop_t *loop;
 	uv_signal_t sig_int, sig_term, sig_hup, sig_usr1;
 	uv_timer_t run_for;
+	uv_timer_t tick;
+	struct scheduler *sched;
+	struct console *console;
 	bool stopping;
-	bool run_for_armed;
 	int64_t started_ms;
 	char client_version[128];
 };
@@ -42,17 +49,36 @@ static void close_handle(uv_handle_t *h)
 		uv_close(h, NULL);
 }
 
+/* Everything has stopped running: write what is cached and let the loop
+ * end by closing the last handles. */
+static void on_stopped(void *ud)
+{
+	struct agent *a = ud;
+	struct metrics_counters mc;
+
+	metrics_shutdown();
+	metrics_get_counters(&mc);
+	log_info("Metrics: %llu test(s) recorded, %llu line(s) written this run",
+		 (unsigned long long)mc.recorded, (unsigned long long)mc.lines_written);
+	scheduler_free(a->sched);
+	a->sched = NULL;
+	close_handle((uv_handle_t *)&a->sig_int);
+	close_handle((uv_handle_t *)&a->sig_term);
+	close_handle((uv_handle_t *)&a->sig_hup);
+	close_handle((uv_handle_t *)&a->sig_usr1);
+}
+
 void agent_stop(struct agent *a, const char *why)
 {
 	if (a->stopping)
 		return;
 	a->stopping = true;
 	log_info("Stopping agent: %s", why);
-	close_handle((uv_handle_t *)&a->sig_int);
-	close_handle((uv_handle_t *)&a->sig_term);
-	close_handle((uv_handle_t *)&a->sig_hup);
-	close_handle((uv_handle_t *)&a->sig_usr1);
+	console_stop(a->console);
+	a->console = NULL;
 	close_handle((uv_handle_t *)&a->run_for);
+	close_handle((uv_handle_t *)&a->tick);
+	scheduler_shutdown(a->sched, on_stopped, a);
 }
 
 static int open_log_file(void)
@@ -92,12 +118,24 @@ static void log_rate_limits(void)
 
 static void log_status(struct agent *a)
 {
-	char now[32];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
 
-	clock_format_iso(clock_now_ms(), now, sizeof(now));
-	log_info("Status: up %llds (schedule time %s, speed %g) | client %s",
-		 (long long)((clock_now_ms() - a->started_ms) / 1000), now, clock_speed(),
+	log_info("Status: up %llds (speed %g) | client %s",
+		 (long long)((clock_now_ms() - a->started_ms) / 1000), clock_speed(),
 		 a->client_version);
+	if (a->sched == NULL || (f = open_memstream(&text, &len)) == NULL)
+		return;
+	scheduler_status(a->sched, f);
+	fclose(f);
+	for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		log_info("%s", line);
+	}
+	free(text);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -116,15 +154,60 @@ static void on_signal(uv_signal_t *h, int signum)
 		} else {
 			config_register_secrets();
 			apply_log_level();
+			scheduler_reconfigure(a->sched);
 		}
 		if (open_log_file() == 0)
 			log_reopen();
+		scheduler_refresh(a->sched, "SIGHUP");
 		break;
 	case SIGUSR1:
 		log_status(a);
 		break;
 	}
 }
+
+static void on_tick(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	metrics_flush(clock_now_ms());
+	scheduler_tick(a->sched);
+	clock_timer_start(&a->tick, on_tick, AGENT_TICK_MS);
+}
+
+/* Console keys. */
+static void key_quit(void *ud)
+{
+	agent_stop(ud, "[q] pressed");
+}
+
+static void key_fetch(void *ud)
+{
+	struct agent *a = ud;
+
+	scheduler_refresh(a->sched, "[f] pressed");
+}
+
+static void key_status(void *ud)
+{
+	struct agent *a = ud;
+
+	scheduler_status(a->sched, stdout);
+}
+
+static void key_run(void *ud, int ref)
+{
+	struct agent *a = ud;
+
+	scheduler_run_now(a->sched, ref);
+}
+
+static const struct console_ops console_ops = {
+	.quit = key_quit,
+	.fetch = key_fetch,
+	.status = key_status,
+	.run_task = key_run,
+};
 
 static void on_run_for(uv_timer_t *t)
 {
@@ -179,6 +262,13 @@ int cmd_run(const struct cli *c)
 
 	a.loop = uv_default_loop();
 	a.started_ms = clock_now_ms();
+	if (metrics_init(a.loop) != 0)
+		return EXIT_FAIL;
+	a.sched = scheduler_new(a.loop);
+	if (a.sched == NULL) {
+		metrics_shutdown();
+		return EXIT_FAIL;
+	}
 	start_signal(&a, &a.sig_int, SIGINT);
 	start_signal(&a, &a.sig_term, SIGTERM);
 	start_signal(&a, &a.sig_hup, SIGHUP);
@@ -187,6 +277,15 @@ int cmd_run(const struct cli *c)
 	a.run_for.data = &a;
 	if (c->run_for_ms > 0)
 		clock_timer_start(&a.run_for, on_run_for, c->run_for_ms);
+	uv_timer_init(a.loop, &a.tick);
+	a.tick.data = &a;
+	/* Tick on the minute, so flushes line up with summary minutes. */
+	clock_timer_start(&a.tick, on_tick, AGENT_TICK_MS - clock_now_ms() % AGENT_TICK_MS);
+	if (!c->no_console)
+		a.console = console_start(a.loop, 0, &console_ops, &a);
+	if (a.console)
+		log_info("%s", console_help());
+	scheduler_start(a.sched);
 
 	uv_run(a.loop, UV_RUN_DEFAULT);
 

@@ -118,8 +118,9 @@ struct catalog_load_info {
 	char error[300];          /* why the refresh failed, when it did */
 };
 
-/* cat is the caller's to catalog_free (and is empty with failed set when
- * origin is CATALOG_NONE). */
+/* cat belongs to the loader and is freed after the callback returns; to
+ * keep it, move it out (copy the struct, then zero *cat). It is empty with
+ * failed set when origin is CATALOG_NONE. */
 typedef void (*catalog_load_cb)(struct catalog *cat, const struct catalog_load_info *info,
 				void *ud);
 

@@ -72,11 +72,17 @@ uint64_t clock_real_delay_ms(int64_t virtual_ms)
 {
 	if (virtual_ms <= 0)
 		return 0;
-	return (uint64_t)ceil((double)virtual_ms / g_clock.speed);
+	/* One extra millisecond: libuv counts time in whole milliseconds
+	 * (truncated), so a timer can fire up to 1 ms of real time early;
+	 * at speed N that would be N ms early on the schedule clock. */
+	return (uint64_t)ceil((double)virtual_ms / g_clock.speed) + 1;
 }
 
 int clock_timer_start(uv_timer_t *t, uv_timer_cb cb, int64_t virtual_ms)
 {
+	/* The loop's idea of "now" is taken at the start of each iteration;
+	 * refresh it so a timer armed late in an iteration is not early. */
+	uv_update_time(t->loop);
 	return uv_timer_start(t, cb, clock_real_delay_ms(virtual_ms), 0);
 }
 

@@ -1,0 +1,866 @@
+/*
+ * scheduler.c - the hour.
+ *
+ * A refresh runs as a chain of callbacks on the loop:
+ *   kill-switch answer -> control file -> both catalogues -> plan
+ * and ends by arming three timers: the next task start (one timer for the
+ * whole plan, re-armed after each start), the next phase of the hour
+ * (:55 cooldown, :58 SIGTERM, :59 SIGKILL) and the next refresh (:00 plus
+ * jitter). A control file that cannot be fetched or parsed leaves the hour
+ * with no tasks; a catalogue that cannot be refreshed falls back to its
+ * cached copy.
+ */
+#include "scheduler.h"
+#include "catalog.h"
+#include "clock.h"
+#include "config.h"
+#include "control.h"
+#include "diskguard.h"
+#include "fetch.h"
+#include "hour.h"
+#include "killswitch.h"
+#include "limiter.h"
+#include "log.h"
+#include "metrics.h"
+#include "runner.h"
+#include "seedfile.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Real time a shutdown gives running clients after SIGTERM before SIGKILL,
+ * and the most it waits for fetches in flight. */
+#define SHUTDOWN_GRACE_MS 3000
+#define SHUTDOWN_LOAD_WAIT_MS 5000
+
+struct plan_item {
+	struct task task;
+	int64_t due;
+	enum plan_state state;
+	bool started;
+};
+
+struct scheduler {
+	uv_loop_t *loop;
+	struct fetcher *fetcher;
+	struct killswitch *ks;
+	char ks_url[2048];
+	struct limiter *limiter;
+	struct runner *runner;
+	struct catalog downloads;
+	struct catalog seeds;
+	struct task *tasks;           /* the control file's valid tasks */
+	size_t ntasks;
+	struct plan_item *plan;
+	size_t nplan;
+	uv_timer_t plan_timer;
+	uv_timer_t phase_timer;
+	uv_timer_t refresh_timer;
+	uv_timer_t shutdown_timer;
+	int open_handles;
+	enum hour_phase armed_phase;
+	int64_t next_refresh;
+	int64_t last_refresh;
+	bool refreshing;
+	bool awaiting_switch;
+	bool switch_stopped;
+	bool shutting_down;
+	bool shutdown_forced;
+	int loads_pending;
+	char seed_dir[PATH_MAX];
+	void (*done)(void *ud);
+	void *done_ud;
+};
+
+static void refresh_after_switch(struct scheduler *s, bool on);
+static void check_shutdown_done(struct scheduler *s);
+
+/* ---- runner environment ---- */
+
+static bool env_may_start(void *ud, int64_t now)
+{
+	struct scheduler *s = ud;
+
+	if (s->shutting_down || s->switch_stopped || !hour_may_start(now))
+		return false;
+	return !killswitch_check(s->ks);
+}
+
+static int64_t env_cooldown_at(void *ud, int64_t now)
+{
+	(void)ud;
+	return hour_cooldown_at(now);
+}
+
+static bool env_pick_download(void *ud, enum size_class sz, struct dl_row *out)
+{
+	struct scheduler *s = ud;
+	const struct dl_row *r = catalog_pick_download(&s->downloads, sz, (uint32_t)rng_u64());
+
+	if (r == NULL)
+		return false;
+	*out = *r;
+	return true;
+}
+
+static bool env_pick_seed(void *ud, enum size_class sz, struct seed_row *out)
+{
+	struct scheduler *s = ud;
+	const struct seed_row *r = catalog_pick_seed(&s->seeds, sz, (uint32_t)rng_u64());
+
+	if (r == NULL)
+		return false;
+	*out = *r;
+	return true;
+}
+
+struct prep_ctx {
+	runner_prepared_cb done;
+	void *arg;
+	char md5[MD5_HEX_LEN + 1];
+	uint64_t seed;
+};
+
+static void on_seed_file(int status, const char *path, const char *md5_hex, void *ud)
+{
+	struct prep_ctx *c = ud;
+	int ok = status == 0;
+
+	if (!ok)
+		log_error("Seeded file %s: generation failed: %s", path, strerror(-status));
+	else if (c->md5[0] && strcmp(c->md5, md5_hex) != 0) {
+		log_error("Seeded file for seed %" PRIu64 " has MD5 %s but the catalogue says %s: "
+			  "not used", c->seed, md5_hex, c->md5);
+		ok = 0;
+	}
+	c->done(c->arg, ok);
+	free(c);
+}
+
+static int env_prepare_seed(void *ud, const struct seed_row *row, const char *path,
+			    runner_prepared_cb done, void *arg)
+{
+	struct scheduler *s = ud;
+	struct prep_ctx *c;
+	char reason[256];
+
+	if (diskguard_check(s->seed_dir, row->bytes, cfg_float(CFG_MIN_FREE_DISK_GB), reason,
+			    sizeof(reason)) != 0) {
+		log_warn("Not generating a %" PRIu64 "-byte seeded file: %s", row->bytes, reason);
+		return -1;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->done = done;
+	c->arg = arg;
+	c->seed = row->seed;
+	str_copy(c->md5, row->md5, sizeof(c->md5));
+	if (seedfile_prepare(s->loop, path, row->seed, row->bytes, on_seed_file, c) == NULL) {
+		free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void env_record(void *ud, const struct test_result *r)
+{
+	(void)ud;
+	if (r->status == ST_OK)
+		log_info("Task %03d worker %d: %s %s ok in %.2f s%s%s", r->task_ref, r->worker,
+			 test_type_name(r->type), size_class_name(r->size), r->exec_time,
+			 r->md5_checked ? (r->md5_valid ? ", MD5 good" : ", MD5 BAD") : "",
+			 r->attempt > 1 ? " (retry)" : "");
+	else
+		log_warn("Task %03d worker %d attempt %d: %s %s %s after %.2f s (exit %d)%s%s",
+			 r->task_ref, r->worker, r->attempt, test_type_name(r->type),
+			 size_class_name(r->size), test_status_name(r->status), r->exec_time,
+			 r->exit_code, r->reason[0] ? ": " : "", r->reason);
+	metrics_record(r);
+}
+
+/* ---- construction ---- */
+
+static void on_runner_idle(void *ud)
+{
+	struct scheduler *s = ud;
+
+	if (s->shutting_down)
+		check_shutdown_done(s);
+}
+
+static void limits_from_config(int64_t per_hour[TEST__COUNT])
+{
+	per_hour[TEST_DOWNLOAD] = cfg_int(CFG_DOWNLOAD_RATE_LIMIT);
+	per_hour[TEST_QUOTE] = cfg_int(CFG_QUOTE_RATE_LIMIT);
+	per_hour[TEST_UPLOAD] = cfg_int(CFG_UPLOAD_RATE_LIMIT);
+}
+
+static void on_switch(bool on, void *ud);
+
+struct scheduler *scheduler_new(uv_loop_t *loop)
+{
+	struct scheduler *s = xcalloc(1, sizeof(*s));
+	struct killswitch_options ko;
+	struct runner_env env;
+	int64_t per_hour[TEST__COUNT];
+
+	s->loop = loop;
+	if (killswitch_options_from_config(&ko, s->ks_url, sizeof(s->ks_url)) != 0) {
+		free(s);
+		return NULL;
+	}
+	snprintf(s->seed_dir, sizeof(s->seed_dir), "%s/seeds", cfg_str(CFG_CACHE_DIR));
+	if (mkdir_p(s->seed_dir, 0700) != 0) {
+		log_crit("Cannot create %s: %s", s->seed_dir, strerror(errno));
+		free(s);
+		return NULL;
+	}
+	s->fetcher = fetcher_new(loop);
+	s->ks = killswitch_new(s->fetcher, &ko);
+	killswitch_set_listener(s->ks, on_switch, s);
+	limits_from_config(per_hour);
+	s->limiter = limiter_new(per_hour, LIMITER_WINDOW_MS, (int)cfg_int(CFG_MAX_CLIENTS));
+	memset(&env, 0, sizeof(env));
+	env.loop = loop;
+	env.limiter = s->limiter;
+	env.ud = s;
+	env.may_start = env_may_start;
+	env.cooldown_at = env_cooldown_at;
+	env.pick_download = env_pick_download;
+	env.pick_seed = env_pick_seed;
+	env.prepare_seed = env_prepare_seed;
+	env.seed_dir = s->seed_dir;
+	env.record = env_record;
+	env.yield_ms[TEST_DOWNLOAD] = cfg_int(CFG_DOWNLOAD_YIELD_SECS) * 1000;
+	env.yield_ms[TEST_QUOTE] = cfg_int(CFG_QUOTE_YIELD_SECS) * 1000;
+	env.yield_ms[TEST_UPLOAD] = cfg_int(CFG_QUOTE_YIELD_SECS) * 1000;
+	s->runner = runner_new(&env);
+	runner_on_idle(s->runner, on_runner_idle, s);
+	uv_timer_init(loop, &s->plan_timer);
+	uv_timer_init(loop, &s->phase_timer);
+	uv_timer_init(loop, &s->refresh_timer);
+	uv_timer_init(loop, &s->shutdown_timer);
+	s->open_handles = 4;
+	s->plan_timer.data = s->phase_timer.data = s->refresh_timer.data = s;
+	s->shutdown_timer.data = s;
+	return s;
+}
+
+void scheduler_reconfigure(struct scheduler *s)
+{
+	int64_t per_hour[TEST__COUNT];
+
+	limits_from_config(per_hour);
+	limiter_configure(s->limiter, per_hour, (int)cfg_int(CFG_MAX_CLIENTS));
+	runner_kick(s->runner);
+}
+
+/* ---- the plan ---- */
+
+static void start_item(struct scheduler *s, struct plan_item *it, int64_t now)
+{
+	it->started = true;
+	if (!env_may_start(s, now)) {
+		log_warn("Task %s not started at %02d:%02d: %s", it->task.ref_text,
+			 clock_minute_of(now), clock_second_of_hour(now) % 60,
+			 s->switch_stopped || killswitch_check(s->ks) ? "the kill-switch is ON"
+								       : "outside the test window");
+		return;
+	}
+	if (runner_start_task(s->runner, &it->task) != 0)
+		log_warn("Task %s not started: it is still running", it->task.ref_text);
+}
+
+static void on_plan_timer(uv_timer_t *t);
+
+static void arm_plan_timer(struct scheduler *s)
+{
+	int64_t next = INT64_MAX;
+
+	uv_timer_stop(&s->plan_timer);
+	for (size_t i = 0; i < s->nplan; i++)
+		if (s->plan[i].state == PLAN_WAITING && !s->plan[i].started && s->plan[i].due < next)
+			next = s->plan[i].due;
+	if (next != INT64_MAX && !s->shutting_down)
+		clock_timer_at(&s->plan_timer, on_plan_timer, next);
+}
+
+static void on_plan_timer(uv_timer_t *t)
+{
+	struct scheduler *s = t->data;
+	int64_t now = clock_now_ms();
+
+	for (size_t i = 0; i < s->nplan; i++) {
+		struct plan_item *it = &s->plan[i];
+
+		if (it->state == PLAN_WAITING && !it->started && it->due <= now)
+			start_item(s, it, now);
+	}
+	arm_plan_timer(s);
+}
+
+static void drop_plan(struct scheduler *s)
+{
+	uv_timer_stop(&s->plan_timer);
+	free(s->plan);
+	s->plan = NULL;
+	s->nplan = 0;
+}
+
+static void log_table(const struct task *tasks, size_t n)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		return;
+	control_print_table(f, tasks, n);
+	fclose(f);
+	for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		log_info("%s", line);
+	}
+	free(text);
+}
+
+static void build_plan(struct scheduler *s)
+{
+	int64_t now = clock_now_ms();
+	int64_t *offsets;
+	struct plan_entry *entries;
+	size_t waiting = 0;
+
+	drop_plan(s);
+	if (s->ntasks == 0) {
+		log_info("No tasks for this hour");
+		return;
+	}
+	offsets = xcalloc(s->ntasks, sizeof(*offsets));
+	entries = xcalloc(s->ntasks, sizeof(*entries));
+	for (size_t i = 0; i < s->ntasks; i++)
+		offsets[i] = (int64_t)rng_below((uint64_t)s->tasks[i].time_offset * MINUTE_MS + 1);
+	hour_plan(s->tasks, s->ntasks, offsets, now, entries);
+	s->plan = xcalloc(s->ntasks, sizeof(*s->plan));
+	s->nplan = s->ntasks;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct plan_item *it = &s->plan[i];
+		char when[32];
+
+		it->task = s->tasks[entries[i].task];
+		it->due = entries[i].due;
+		it->state = entries[i].state;
+		clock_format_iso(it->due, when, sizeof(when));
+		switch (it->state) {
+		case PLAN_WAITING:
+			waiting++;
+			log_debug("Task %s planned for %s", it->task.ref_text, when);
+			break;
+		case PLAN_MISSED:
+			log_info("Task %s skipped this hour: its minute (:%02d) has passed",
+				 it->task.ref_text, it->task.period);
+			break;
+		case PLAN_TOO_LATE:
+			log_warn("Task %s skipped this hour: with its offset it would start at "
+				 ":%02d, in the cooldown", it->task.ref_text, clock_minute_of(it->due));
+			break;
+		}
+	}
+	free(offsets);
+	free(entries);
+	log_info("Plan for this hour: %zu of %zu task(s) to start", waiting, s->ntasks);
+	arm_plan_timer(s);
+}
+
+/* ---- phases ---- */
+
+static void on_phase_timer(uv_timer_t *t);
+
+static void arm_phase_timer(struct scheduler *s)
+{
+	int64_t now = clock_now_ms();
+	const struct {
+		enum hour_phase phase;
+		int64_t at;
+	} marks[] = {
+		{ PHASE_COOLDOWN, hour_cooldown_at(now) },
+		{ PHASE_TERM, hour_term_at(now) },
+		{ PHASE_KILL, hour_kill_at(now) },
+	};
+
+	uv_timer_stop(&s->phase_timer);
+	if (s->shutting_down)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(marks); i++) {
+		if (marks[i].at > now) {
+			s->armed_phase = marks[i].phase;
+			clock_timer_at(&s->phase_timer, on_phase_timer, marks[i].at);
+			return;
+		}
+	}
+}
+
+static void enter_phase(struct scheduler *s, enum hour_phase p)
+{
+	size_t clients = runner_clients(s->runner);
+
+	switch (p) {
+	case PHASE_COOLDOWN:
+		log_info("Cooldown (:55): no new tests; repeating workers stop after their current test");
+		runner_cooldown(s->runner);
+		break;
+	case PHASE_TERM:
+		runner_cooldown(s->runner);
+		if (clients)
+			log_warn(":58 - asking %zu running client(s) to stop (SIGTERM)", clients);
+		runner_terminate(s->runner, false);
+		break;
+	case PHASE_KILL:
+		if (clients)
+			log_warn(":59 - killing %zu client(s) still running (SIGKILL)", clients);
+		runner_terminate(s->runner, true);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_phase_timer(uv_timer_t *t)
+{
+	struct scheduler *s = t->data;
+
+	enter_phase(s, s->armed_phase);
+	arm_phase_timer(s);
+}
+
+/* ---- refresh ---- */
+
+static void on_refresh_timer(uv_timer_t *t)
+{
+	scheduler_refresh(t->data, "hourly refresh");
+}
+
+static void refresh_done(struct scheduler *s)
+{
+	int64_t now = clock_now_ms();
+	int64_t jitter = (int64_t)rng_below((uint64_t)cfg_int(CFG_REFRESH_JITTER_SECS) * 1000 + 1);
+	char when[32];
+
+	s->refreshing = false;
+	s->last_refresh = now;
+	if (s->shutting_down) {
+		check_shutdown_done(s);
+		return;
+	}
+	arm_phase_timer(s);
+	/* A start-up or manual refresh late in the hour is already in a phase
+	 * the timers will not announce again. */
+	if (hour_phase(now) != PHASE_WINDOW && hour_phase(now) != PHASE_REFRESH)
+		runner_cooldown(s->runner);
+	s->next_refresh = hour_next_refresh(now, jitter);
+	clock_format_iso(s->next_refresh, when, sizeof(when));
+	log_info("Next task refresh at %s", when);
+	clock_timer_at(&s->refresh_timer, on_refresh_timer, s->next_refresh);
+}
+
+static void switch_stop(struct scheduler *s)
+{
+	size_t clients = runner_clients(s->runner);
+
+	s->switch_stopped = true;
+	drop_plan(s);
+	runner_cooldown(s->runner);
+	if (clients)
+		log_warn("Kill-switch: stopping %zu running client(s)", clients);
+	runner_terminate(s->runner, false);
+}
+
+static void on_switch(bool on, void *ud)
+{
+	struct scheduler *s = ud;
+
+	if (s->awaiting_switch) {
+		s->awaiting_switch = false;
+		refresh_after_switch(s, on);
+		return;
+	}
+	if (on && !s->switch_stopped && !s->shutting_down) {
+		log_warn("Kill-switch turned ON: stopping all tests until a refresh finds it OFF");
+		switch_stop(s);
+	}
+}
+
+static void set_tasks(struct scheduler *s, const struct task *tasks, size_t n)
+{
+	free(s->tasks);
+	s->tasks = NULL;
+	s->ntasks = 0;
+	if (n == 0)
+		return;
+	s->tasks = xcalloc(n, sizeof(*tasks));
+	memcpy(s->tasks, tasks, n * sizeof(*tasks));
+	s->ntasks = n;
+}
+
+static void catalog_loaded(struct scheduler *s, struct catalog *slot, struct catalog *cat,
+			   const struct catalog_load_info *info)
+{
+	const char *what = catalog_kind_name(cat->kind);
+
+	/* The loader has logged where the copy came from; add the rows it
+	 * skipped, each with its line. */
+	for (size_t i = 0; i < cat->nproblems; i++)
+		log_warn("%s line %d: %s", what, cat->problems[i].line, cat->problems[i].message);
+	if (info->origin == CATALOG_NONE || cat->failed) {
+		if (slot->nrows > 0)
+			log_warn("%s: keeping the %zu rows loaded before", what, slot->nrows);
+	} else {
+		/* Move it out: the loader frees what is left in *cat. */
+		catalog_free(slot);
+		*slot = *cat;
+		memset(cat, 0, sizeof(*cat));
+	}
+	if (--s->loads_pending == 0) {
+		if (!s->shutting_down)
+			build_plan(s);
+		refresh_done(s);
+	}
+}
+
+static void on_downloads(struct catalog *cat, const struct catalog_load_info *info, void *ud)
+{
+	struct scheduler *s = ud;
+
+	catalog_loaded(s, &s->downloads, cat, info);
+}
+
+static void on_seeds(struct catalog *cat, const struct catalog_load_info *info, void *ud)
+{
+	struct scheduler *s = ud;
+
+	catalog_loaded(s, &s->seeds, cat, info);
+}
+
+static void load_catalogues(struct scheduler *s)
+{
+	struct catalog_source src;
+
+	s->loads_pending = 2;
+	catalog_source_from_config(CATALOG_DOWNLOADS, &src);
+	if (catalog_load(s->loop, s->fetcher, &src, on_downloads, s) != 0) {
+		log_error("Download catalogue: cannot start loading %s", src.url);
+		s->loads_pending--;
+	}
+	catalog_source_from_config(CATALOG_SEEDS, &src);
+	if (catalog_load(s->loop, s->fetcher, &src, on_seeds, s) != 0) {
+		log_error("Seed catalogue: cannot start loading %s", src.url);
+		s->loads_pending--;
+	}
+	if (s->loads_pending == 0) {
+		build_plan(s);
+		refresh_done(s);
+	}
+}
+
+static void control_loaded(struct scheduler *s, const char *data, size_t len)
+{
+	struct control_limits lim;
+	struct control_result res;
+	char msg[512];
+
+	control_limits_from_config(&lim);
+	control_parse(data, len, &lim, &res);
+	for (size_t i = 0; i < res.nproblems; i++) {
+		control_problem_format(&res.problems[i], msg, sizeof(msg));
+		log_msg(res.problems[i].severity == CONTROL_WARNING ? LOG_WARNING : LOG_ERROR,
+			"Control file %s", msg);
+	}
+	if (res.failed) {
+		log_error("Control file %s cannot be used: no tasks this hour",
+			  cfg_str(CFG_SCHEDULER_URL));
+		set_tasks(s, NULL, 0);
+	} else {
+		set_tasks(s, res.tasks, res.ntasks);
+		log_table(res.tasks, res.ntasks);
+	}
+	control_result_free(&res);
+}
+
+static void on_control(struct fetch_response *res, void *ud)
+{
+	struct scheduler *s = ud;
+
+	s->loads_pending--;
+	if (!res->ok) {
+		log_error("Control file %s: %s; no tasks this hour", cfg_str(CFG_SCHEDULER_URL),
+			  res->error[0] ? res->error : "fetch failed");
+		set_tasks(s, NULL, 0);
+	} else {
+		control_loaded(s, res->body.data ? res->body.data : "", res->body.len);
+	}
+	if (s->shutting_down) {
+		refresh_done(s);
+		return;
+	}
+	load_catalogues(s);
+}
+
+static void fetch_control(struct scheduler *s)
+{
+	const char *url = cfg_str(CFG_SCHEDULER_URL);
+	struct fetch_request req;
+
+	log_info("Fetching tasks from %s", url);
+	if (strstr(url, "://") == NULL) {
+		/* A plain path: read it directly (a local fleet, or tests). */
+		struct buf b;
+		int rc = file_read_all(url, CONTROL_MAX_BYTES, &b);
+
+		if (rc != 0) {
+			log_error("Control file %s: %s; no tasks this hour", url,
+				  rc == -2 ? "larger than the size cap" : strerror(errno));
+			set_tasks(s, NULL, 0);
+		} else {
+			control_loaded(s, b.data, b.len);
+			buf_free(&b);
+		}
+		load_catalogues(s);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.url = url;
+	req.cap = FETCH_CAP_XML;
+	req.allow_file = cfg_bool(CFG_ALLOW_FILE_URLS);
+	s->loads_pending++;
+	if (fetch_start(s->fetcher, &req, on_control, s) != 0) {
+		s->loads_pending--;
+		log_error("Control file %s: cannot start the request; no tasks this hour", url);
+		set_tasks(s, NULL, 0);
+		load_catalogues(s);
+	}
+}
+
+static void refresh_after_switch(struct scheduler *s, bool on)
+{
+	struct killswitch_status st;
+	enum hour_phase p = hour_phase(clock_now_ms());
+
+	if (s->shutting_down) {
+		refresh_done(s);
+		return;
+	}
+	if (on) {
+		killswitch_get_status(s->ks, &st);
+		log_warn("Kill-switch is ON%s%s: no tests until a refresh finds it OFF",
+			 st.last_error[0] ? " (fail-safe: " : "", st.last_error[0] ? st.last_error : "");
+		if (st.last_error[0])
+			log_warn("Kill-switch check failed: %s", st.last_error);
+		switch_stop(s);
+		refresh_done(s);
+		return;
+	}
+	if (s->switch_stopped)
+		log_info("Kill-switch is OFF: tests resume with this refresh");
+	s->switch_stopped = false;
+	if (p == PHASE_REFRESH || p == PHASE_WINDOW)
+		runner_resume(s->runner);
+	fetch_control(s);
+}
+
+void scheduler_refresh(struct scheduler *s, const char *why)
+{
+	struct killswitch_status st;
+	bool on;
+
+	if (s->refreshing || s->shutting_down)
+		return;
+	log_info("Refreshing tasks (%s): checking the kill-switch, fetching the control file "
+		 "and catalogues", why);
+	s->refreshing = true;
+	uv_timer_stop(&s->refresh_timer);
+	on = killswitch_check(s->ks);
+	killswitch_get_status(s->ks, &st);
+	if (st.in_flight) {
+		s->awaiting_switch = true;
+		return;
+	}
+	refresh_after_switch(s, on);
+}
+
+void scheduler_start(struct scheduler *s)
+{
+	scheduler_refresh(s, "start-up");
+}
+
+void scheduler_run_now(struct scheduler *s, int ref)
+{
+	int64_t now = clock_now_ms();
+
+	for (size_t i = 0; i < s->ntasks; i++) {
+		if (s->tasks[i].ref != ref)
+			continue;
+		if (s->switch_stopped || killswitch_check(s->ks)) {
+			log_warn("Task %s not run: the kill-switch is ON", s->tasks[i].ref_text);
+			return;
+		}
+		if (!hour_may_start(now)) {
+			log_warn("Task %s not run: outside the test window (:05-:55)",
+				 s->tasks[i].ref_text);
+			return;
+		}
+		if (runner_start_task(s->runner, &s->tasks[i]) != 0)
+			log_warn("Task %s not run: it is running already", s->tasks[i].ref_text);
+		return;
+	}
+	log_warn("Task %03d not run: no such task in the current control file", ref);
+}
+
+void scheduler_tick(struct scheduler *s)
+{
+	bool waiting = false;
+
+	for (size_t i = 0; i < s->nplan; i++)
+		waiting |= s->plan[i].state == PLAN_WAITING && !s->plan[i].started;
+	/* Only while there is work: an idle agent does not spend the
+	 * fleet's GitHub budget. The check itself is paced and capped. */
+	if (!s->shutting_down && !s->refreshing && (waiting || !runner_idle(s->runner)))
+		killswitch_check(s->ks);
+}
+
+/* ---- status ---- */
+
+static void fmt_age(int64_t ms, char *out, size_t n)
+{
+	if (ms < 0)
+		snprintf(out, n, "never");
+	else if (ms < 120000)
+		snprintf(out, n, "%" PRId64 " s ago", ms / 1000);
+	else
+		snprintf(out, n, "%" PRId64 " min ago", ms / 60000);
+}
+
+void scheduler_status(struct scheduler *s, FILE *out)
+{
+	int64_t now = clock_now_ms();
+	struct killswitch_status ks;
+	struct metrics_counters mc;
+	char t[32], age[32];
+
+	killswitch_get_status(s->ks, &ks);
+	metrics_get_counters(&mc);
+	clock_format_iso(now, t, sizeof(t));
+	fprintf(out, "Status at %s (schedule time%s)\n", t, clock_is_virtual() ? ", virtual" : "");
+	fmt_age(ks.age_ms, age, sizeof(age));
+	fprintf(out, "  Kill-switch : %s%s (last good answer %s; %d/%d requests this hour)%s%s\n",
+		 ks.on || s->switch_stopped ? "ON" : "OFF", ks.have_answer ? "" : ", no answer yet",
+		 age, ks.requests_in_window, ks.max_per_hour, ks.last_error[0] ? " - " : "",
+		 ks.last_error);
+	clock_format_iso(s->next_refresh, t, sizeof(t));
+	fprintf(out, "  Hour        : %s, next refresh %s%s\n", hour_phase_name(hour_phase(now)),
+		 s->next_refresh ? t : "(not planned)", s->refreshing ? " (refreshing now)" : "");
+	fprintf(out, "  Plan        :%s\n", s->nplan ? "" : " none");
+	for (size_t i = 0; i < s->nplan; i++) {
+		const struct plan_item *it = &s->plan[i];
+		const char *state = it->state == PLAN_MISSED ? "missed (started after its minute)"
+				  : it->state == PLAN_TOO_LATE ? "skipped (would start in the cooldown)"
+				  : it->started ? "started"
+						: "waiting";
+
+		fprintf(out, "    %-3s %-8s %-6s :%02d:%02d  %s\n", it->task.ref_text,
+			test_type_title(it->task.type), size_class_name(it->task.size),
+			clock_minute_of(it->due), clock_second_of_hour(it->due) % 60, state);
+	}
+	fprintf(out, "  Running     : %zu task(s), %zu worker(s), %zu client(s)\n",
+		 runner_tasks(s->runner), runner_workers(s->runner), runner_clients(s->runner));
+	runner_status(s->runner, out);
+	fprintf(out, "  Limits      :");
+	for (int ty = 0; ty < TEST__COUNT; ty++)
+		fprintf(out, " %s %" PRId64 "/%" PRId64 " per hour%s", test_type_name((enum test_type)ty),
+			limiter_used(s->limiter, (enum test_type)ty, now),
+			limiter_limit(s->limiter, (enum test_type)ty), ty + 1 < TEST__COUNT ? " |" : "");
+	fprintf(out, " | clients %d/%d\n", limiter_clients(s->limiter), limiter_max_clients(s->limiter));
+	fprintf(out, "  Metrics     : %" PRIu64 " recorded, %" PRIu64 " cached, %" PRIu64
+		     " written, %" PRIu64 " summary lines, %" PRIu64 " write errors\n",
+		 mc.recorded, mc.cached, mc.lines_written, mc.summary_lines, mc.write_errors);
+	fflush(out);
+}
+
+/* ---- shutdown ---- */
+
+static void check_shutdown_done(struct scheduler *s)
+{
+	void (*done)(void *ud) = s->done;
+
+	if (done == NULL || !runner_idle(s->runner))
+		return;
+	if (s->loads_pending > 0 && !s->shutdown_forced)
+		return;
+	s->done = NULL;
+	uv_timer_stop(&s->shutdown_timer);
+	done(s->done_ud);
+}
+
+static void on_shutdown_timer(uv_timer_t *t)
+{
+	struct scheduler *s = t->data;
+
+	if (!runner_idle(s->runner)) {
+		log_warn("Clients still running after %d ms: killing them", SHUTDOWN_GRACE_MS);
+		runner_terminate(s->runner, true);
+	}
+	if (!s->shutdown_forced) {
+		s->shutdown_forced = true;
+		uv_timer_start(&s->shutdown_timer, on_shutdown_timer,
+			       SHUTDOWN_LOAD_WAIT_MS - SHUTDOWN_GRACE_MS, 0);
+	}
+	check_shutdown_done(s);
+}
+
+void scheduler_shutdown(struct scheduler *s, void (*done)(void *ud), void *ud)
+{
+	s->shutting_down = true;
+	s->done = done;
+	s->done_ud = ud;
+	uv_timer_stop(&s->plan_timer);
+	uv_timer_stop(&s->phase_timer);
+	uv_timer_stop(&s->refresh_timer);
+	runner_cooldown(s->runner);
+	if (runner_clients(s->runner))
+		log_info("Stopping %zu running client(s)", runner_clients(s->runner));
+	runner_terminate(s->runner, false);
+	/* Real time, not schedule time: a stop must be quick whatever the
+	 * clock speed. */
+	uv_timer_start(&s->shutdown_timer, on_shutdown_timer, SHUTDOWN_GRACE_MS, 0);
+	check_shutdown_done(s);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct scheduler *s = h->data;
+
+	if (--s->open_handles == 0)
+		free(s);
+}
+
+void scheduler_free(struct scheduler *s)
+{
+	if (s == NULL)
+		return;
+	fetcher_free(s->fetcher);
+	killswitch_free(s->ks);
+	runner_free(s->runner);
+	limiter_free(s->limiter);
+	catalog_free(&s->downloads);
+	catalog_free(&s->seeds);
+	free(s->tasks);
+	free(s->plan);
+	uv_close((uv_handle_t *)&s->plan_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&s->phase_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&s->refresh_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&s->shutdown_timer, on_handle_closed);
+}

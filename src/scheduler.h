@@ -1,0 +1,40 @@
+/*
+ * scheduler.h - the hour: refresh (kill-switch, control file, catalogues),
+ * the plan of task starts, the cooldown/terminate/kill phases, and the
+ * kill-switch gate in front of every start.
+ */
+#ifndef ANT_SCHEDULER_H
+#define ANT_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <uv.h>
+
+struct scheduler;
+
+/* Build the scheduler on a loop (reads the settings in force). Returns
+ * NULL with the reason logged when the settings cannot be used. */
+struct scheduler *scheduler_new(uv_loop_t *loop);
+/* Fetch now and plan the rest of the current hour; then every hour at :00
+ * plus a random jitter. */
+void scheduler_start(struct scheduler *s);
+/* Fetch and re-plan now (console [f], SIGHUP). */
+void scheduler_refresh(struct scheduler *s, const char *why);
+/* Start task ref now (console [r]): it must be in the current control
+ * file; the kill-switch, the window and the limits still apply. */
+void scheduler_run_now(struct scheduler *s, int ref);
+/* Settings were reloaded: apply new limits. */
+void scheduler_reconfigure(struct scheduler *s);
+/* The agent's one-minute tick: keep the kill-switch answer fresh while
+ * there is work, so that turning it ON stops running tests. */
+void scheduler_tick(struct scheduler *s);
+/* Print the status screen. */
+void scheduler_status(struct scheduler *s, FILE *out);
+
+/* Stop: no new test, running clients get SIGTERM (SIGKILL after a short
+ * grace), loads in flight are let finish for a moment. done(ud) runs once
+ * nothing is running; then call scheduler_free. */
+void scheduler_shutdown(struct scheduler *s, void (*done)(void *ud), void *ud);
+void scheduler_free(struct scheduler *s);
+
+#endif
