@@ -20,3 +20,88 @@ finish() {
   echo "$((checks - failures)) passed, $failures failed"
   [ "$failures" -eq 0 ]
 }
+
+# ---- a local fleet for running the whole agent on the virtual clock ----
+# fleet_init: a kill-switch answer (OFF), empty catalogues made from
+# seeded files in an ant-sim store, and settings in $work/fleet.env.
+fleet_init() {
+  mkdir -p "$work/store"
+  export ANT_SIM_STORE="$work/store"
+  export ANT_SIM_LOG="$work/sim.log"
+  : > "$ANT_SIM_LOG"
+  echo '[]' > "$work/ks.json"
+  {
+    echo "fileSize,name,address,md5"
+    for spec in "tiny t1.bin 11 20000" "tiny t2.bin 12 30000" "small s1.bin 21 200000"; do
+      set -- $spec
+      local md5 addr
+      md5=$("$agent" seedfile --seed "$3" --size "$4" -o "$work/$2" | awk '{print $1}')
+      addr=$(ANT_SIM_LOG=/dev/null "$sim" file upload "$work/$2" --public | sed -n 's/^At address: *//p')
+      rm -f "$work/$2"
+      echo "$1,$2,$addr,$md5"
+    done
+  } > "$work/downloads.csv"
+  printf 'fileSize,seed,size,md5\ntiny,5,10000,0\nsmall,6,300000,0\n' > "$work/seeds.csv"
+  cat > "$work/fleet.env" <<X
+ALLOW_FILE_URLS=true
+SCHEDULER_URL=file://$work/control.xml
+CSV_URL=file://$work/downloads.csv
+CSV_QUOTE_URL=file://$work/seeds.csv
+GIT_KILL_SWITCH_URL=file://$work/ks.json
+CLIENT_PATH=$sim
+CACHE_DIR=$work/cache
+CACHE_FILE=$work/cache/dl.csv
+CACHE_INFO_FILE=$work/cache/dl.meta
+CACHE_QUOTE_FILE=$work/cache/q.csv
+CACHE_QUOTE_META=$work/cache/q.meta
+CLIENT_DOWNLOAD_PATH=$work/cache/downloads
+METRICS_FILE=$work/cache/metrics.csv
+SUMMARY_FILE=$work/cache/summary.csv
+MIN_FREE_DISK_GB=0
+REFRESH_JITTER_SECS=0
+DOWNLOAD_YIELD_SECS=30
+QUOTE_YIELD_SECS=30
+X
+}
+
+# task REF MINUTE TYPE SIZE WORKERS REPEAT [TIMEOFFSET] [TIMEOUT] [RETRY]:
+# one <Task> element on stdout.
+task() {
+  cat <<X
+  <Task><TaskRef>$1</TaskRef><Description>test task $1</Description>
+    <TimePeriod>$2</TimePeriod><TimeOffset>${7:-0}</TimeOffset><TestType>$3</TestType>
+    <TestOptions><Option key="filesize" value="$4"/><Option key="workers" value="$5"/>
+      <Option key="offset" value="false"/><Option key="repeat" value="$6"/>
+      <Option key="timeout" value="${8:-3600}"/><Option key="retry" value="${9:-0}"/></TestOptions></Task>
+X
+}
+
+root_flag=()
+[ "$(id -u)" -eq 0 ] && root_flag=(--allow-root)
+
+# run_agent START SPEED RUN_FOR [more args]: the agent on the fleet, log in
+# $work/agent.log.
+run_agent() {
+  local start=$1 speed=$2 runfor=$3
+  shift 3
+  "$agent" run "${root_flag[@]}" --no-console --env-file "$work/fleet.env" \
+    --clock-start "$start" --clock-speed "$speed" --run-for "$runfor" "$@" \
+    > "$work/agent.out" 2> "$work/agent.log"
+}
+
+# metric_starts [TASK]: "minute second task status worker" for each
+# ant_agent line (the test's start, schedule time).
+metric_starts() {
+  awk -v want="${1:-}" '/^ant_agent,/ {
+      task = ""; status = ""; worker = "";
+      n = split($1, tags, ",");
+      for (i = 2; i <= n; i++) { split(tags[i], kv, "=");
+        if (kv[1] == "task") task = kv[2]; if (kv[1] == "status") status = kv[2]; }
+      m = split($2, fields, ",");
+      for (i = 1; i <= m; i++) { split(fields[i], kv, "="); if (kv[1] == "worker") worker = kv[2]; }
+      sub(/i$/, "", worker);
+      s = int(substr($3, 1, length($3) - 9));
+      if (want == "" || want == task)
+        printf "%d %d %s %s %s %d\n", int((s % 3600) / 60), s % 60, task, status, worker, s;
+    }' "$work/cache/metrics.csv"
+}
