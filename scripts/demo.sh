@@ -11,7 +11,7 @@ set -euo pipefail
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$top" && cd "$build" && pwd)
-run="$top/demo/run"
+run=${DEMO_RUN_DIR:-"$top/demo/run"}
 agent="$build/ant-agent"
 sim="$build/ant-sim"
 speed=${DEMO_SPEED:-30}
@@ -35,8 +35,9 @@ echo "demo: uploading the demo files to the local store..."
 rm -rf "$run/files"
 
 # The network misbehaves a little, so retries show: 5% of calls fail with a
-# network error, and every call takes 100-300 ms of real time.
-export ANT_SIM_FAIL_RATE=0.05 ANT_SIM_FAIL_KIND=network ANT_SIM_LATENCY_MS=150
+# network error, and every call takes 150 ms of real time.
+export ANT_SIM_FAIL_RATE=${ANT_SIM_FAIL_RATE:-0.05} ANT_SIM_FAIL_KIND=network
+export ANT_SIM_LATENCY_MS=${ANT_SIM_LATENCY_MS:-150}
 
 root_flag=()
 if [ "$(id -u)" -eq 0 ]; then
