@@ -264,7 +264,8 @@ static int spool_scan(void)
 			g.next_seq = e.seq + 1;
 	}
 	closedir(d);
-	qsort(g.q, g.qn, sizeof(*g.q), cmp_entry);
+	if (g.qn > 1)
+		qsort(g.q, g.qn, sizeof(*g.q), cmp_entry);
 	spool_update_counters();
 	if (g.qn)
 		log_info("influx: %zu batches (%" PRIu64 " bytes) waiting in the spool from before",
