@@ -5,7 +5,7 @@ agent="$ANT_BUILD_DIR/ant-agent"
 sim="$ANT_BUILD_DIR/ant-sim"
 shared="$ANT_SHARED_DIR"
 work=$(mktemp -d /tmp/ant-cli-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 cd "$work"
 failures=0
 checks=0

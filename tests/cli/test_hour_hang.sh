@@ -16,5 +16,5 @@ expect_eq "$killed" 2 "both clients reported killed in :58-:59"
 metric_starts 009 > starts.txt
 expect_eq "$(awk '$4 == "killed"' starts.txt | wc -l)" 2 "killed status in metrics"
 expect_grep 'client_kill=1i' cache/metrics.csv "client_kill field"
-expect_eq "$(pgrep -f "$sim" | wc -l)" 0 "no ant-sim left running"
+expect_eq "$(pgrep -f "$work" | wc -l)" 0 "no client of this test left running"
 finish

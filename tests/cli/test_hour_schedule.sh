@@ -47,6 +47,6 @@ expect_eq "$(awk '$3 == "002" {print $5}' starts.txt | sort -n | tr '\n' ' ')" "
 left=$(find cache/downloads -mindepth 1 2>/dev/null | wc -l)
 expect_eq "$left" 0 "no temporary download data left"
 # No client of the hour outlives it.
-expect_eq "$(pgrep -f "$sim" | wc -l)" 0 "no ant-sim left running"
+expect_eq "$(pgrep -f "$work" | wc -l)" 0 "no client of this test left running"
 
 finish
