@@ -56,7 +56,7 @@ static struct {
 
 static void send_next(void);
 
-/* --- Helpers --- */
+/* --- Encoding --- */
 
 int influx_gzip(const void *data, size_t len, struct buf *out)
 {
