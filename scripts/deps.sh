@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git
   libuv1-dev libcurl4-openssl-dev libexpat1-dev libjansson-dev libssl-dev
   zlib1g-dev libcmocka-dev
-  python3 tmux influxdb influxdb-client
+  python3 curl procps tmux influxdb influxdb-client
 )
 if [ "${1:-}" = "--with-bench" ]; then
   packages+=(hyperfine time)

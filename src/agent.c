@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "config.h"
 #include "console.h"
+#include "influx.h"
 #include "log.h"
 #include "metrics.h"
 #include "scheduler.h"
@@ -25,12 +26,18 @@
 #define CLIENT_PROBE_TIMEOUT_MS 10000
 /* The housekeeping tick (schedule time): metrics flush, kill-switch. */
 #define AGENT_TICK_MS (60 * 1000)
+/* On a graceful stop, how long (real time) the last lines may take to
+ * reach InfluxDB before they are left in the spool for the next start. */
+#define AGENT_PUSH_DRAIN_MS 3000
+#define AGENT_PUSH_POLL_MS 50
 
 struct agent {
 	uv_loop_t *loop;
 	uv_signal_t sig_int, sig_term, sig_hup, sig_usr1;
 	uv_timer_t run_for;
 	uv_timer_t tick;
+	uv_timer_t drain;
+	uint64_t drain_started;
 	struct scheduler *sched;
 	struct console *console;
 	bool stopping;
@@ -49,11 +56,8 @@ static void close_handle(uv_handle_t *h)
 		uv_close(h, NULL);
 }
 
-/* Everything has stopped running: write what is cached and let the loop
- * end by closing the last handles. */
-static void on_stopped(void *ud)
+static void finish_stop(struct agent *a)
 {
-	struct agent *a = ud;
 	struct metrics_counters mc;
 
 	metrics_shutdown();
@@ -66,6 +70,36 @@ static void on_stopped(void *ud)
 	close_handle((uv_handle_t *)&a->sig_term);
 	close_handle((uv_handle_t *)&a->sig_hup);
 	close_handle((uv_handle_t *)&a->sig_usr1);
+	close_handle((uv_handle_t *)&a->drain);
+}
+
+static void on_drain(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if (influx_idle() || uv_now(a->loop) - a->drain_started >= AGENT_PUSH_DRAIN_MS) {
+		if (!influx_idle())
+			log_warn("InfluxDB did not take the last lines in time; they stay in the "
+				 "spool and are sent at the next start");
+		finish_stop(a);
+		return;
+	}
+	uv_timer_start(&a->drain, on_drain, AGENT_PUSH_POLL_MS, 0);
+}
+
+/* Everything has stopped running: write what is cached, give the push a
+ * moment to deliver it, and let the loop end by closing the last handles. */
+static void on_stopped(void *ud)
+{
+	struct agent *a = ud;
+
+	metrics_flush_all(clock_now_ms());
+	if (!influx_running() || influx_idle()) {
+		finish_stop(a);
+		return;
+	}
+	a->drain_started = uv_now(a->loop);
+	uv_timer_start(&a->drain, on_drain, AGENT_PUSH_POLL_MS, 0);
 }
 
 void agent_stop(struct agent *a, const char *why)
@@ -279,6 +313,8 @@ int cmd_run(const struct cli *c)
 		clock_timer_start(&a.run_for, on_run_for, c->run_for_ms);
 	uv_timer_init(a.loop, &a.tick);
 	a.tick.data = &a;
+	uv_timer_init(a.loop, &a.drain);
+	a.drain.data = &a;
 	/* Tick on the minute, so flushes line up with summary minutes. */
 	clock_timer_start(&a.tick, on_tick, AGENT_TICK_MS - clock_now_ms() % AGENT_TICK_MS);
 	if (!c->no_console)

@@ -6,8 +6,9 @@
 . "$ANT_SOURCE_DIR/tests/tools/influx_harness.sh"
 
 if ! influx_available; then
-  echo "SKIP: influxd/influx not installed (Debian package influxdb)"
-  exit 0
+  echo "FAIL: influxd/influx not installed (scripts/deps.sh installs the Debian package influxdb)"
+  echo "0 passed, 1 failed"
+  exit 1
 fi
 feed="$ANT_BUILD_DIR/tests/influx_feed"
 trap 'influx_stop; rm -rf "$work"' EXIT
