@@ -163,12 +163,7 @@ static void log_status(struct agent *a)
 		return;
 	scheduler_status(a->sched, f);
 	fclose(f);
-	for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		log_info("%s", line);
-	}
+	log_text(LOG_INFO, text);
 	free(text);
 }
 

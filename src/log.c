@@ -195,3 +195,14 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	if (g_log.fd >= 0)
 		write_all(g_log.fd, line, len);
 }
+
+void log_text(enum log_level l, const char *text)
+{
+	while (text && *text) {
+		const char *nl = strchr(text, '\n');
+		int n = nl ? (int)(nl - text) : (int)strlen(text);
+
+		log_msg(l, "%.*s", n, text);
+		text = nl ? nl + 1 : NULL;
+	}
+}

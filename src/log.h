@@ -43,6 +43,9 @@ void log_set_capture(log_capture_fn fn, void *ud);
 void log_msg(enum log_level l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Log a block of text (a table, a status screen) one line at a time. */
+void log_text(enum log_level l, const char *text);
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)

@@ -320,12 +320,7 @@ static void log_table(const struct task *tasks, size_t n)
 		return;
 	control_print_table(f, tasks, n);
 	fclose(f);
-	for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		log_info("%s", line);
-	}
+	log_text(LOG_INFO, text);
 	free(text);
 }
 

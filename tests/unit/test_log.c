@@ -118,6 +118,19 @@ static void test_file_and_reopen(void **state)
 	unlink(moved);
 }
 
+static void test_text_block(void **state)
+{
+	(void)state;
+	log_text(LOG_INFO, "+---+\n| a |\n+---+\n");
+	assert_int_equal(nlines, 3);
+	assert_non_null(strstr(last, " - INFO - +---+"));
+	log_text(LOG_INFO, "no newline at the end");
+	assert_int_equal(nlines, 4);
+	assert_non_null(strstr(last, " - INFO - no newline at the end"));
+	log_text(LOG_INFO, "");
+	assert_int_equal(nlines, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +138,7 @@ int main(void)
 		cmocka_unit_test_setup(test_levels, setup),
 		cmocka_unit_test_setup(test_secrets_and_newlines, setup),
 		cmocka_unit_test_setup(test_file_and_reopen, setup),
+		cmocka_unit_test_setup(test_text_block, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
