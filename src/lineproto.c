@@ -442,7 +442,15 @@ static int parse_value(const char *v, struct lp_kv *kv)
 	if (errno || end == v || *end != '\0' || !isfinite(kv->f))
 		return -1;
 	kv->type = LP_F_FLOAT;
-	kv->i = (int64_t)kv->f;
+	/* Converting a double outside int64's range is undefined behaviour
+	 * (and a summary's sum or mean can be that large): saturate the
+	 * integer view instead. */
+	if (kv->f >= 9223372036854775808.0)
+		kv->i = INT64_MAX;
+	else if (kv->f < -9223372036854775808.0)
+		kv->i = INT64_MIN;
+	else
+		kv->i = (int64_t)kv->f;
 	return 0;
 }
 
