@@ -55,7 +55,7 @@ struct mrec {
 	double cost;
 	uint64_t bytes;
 	int32_t end_min;     /* schedule minute (since the epoch) it was taken */
-	uint32_t addr;       /* offset + 1 of the address in the arena, 0 = none */
+	uint32_t addr;       /* offset + 1 of the address (or skip reason) in the arena, 0 = none */
 	int32_t exit_code;
 	uint16_t task, worker, attempt;
 	uint8_t type, size, status, flags;
@@ -263,7 +263,8 @@ int metrics_record_at(const struct test_result *r, int64_t now_ms)
 	m->cost = r->cost;
 	m->bytes = r->bytes;
 	m->end_min = (int32_t)floor_div(now_ms, MS_PER_MIN);
-	m->addr = arena_add(r->address);
+	/* A skipped test has no address; its slot carries why it was skipped. */
+	m->addr = arena_add(r->status == ST_SKIPPED ? r->reason : r->address);
 	m->exit_code = r->exit_code;
 	m->task = clamp_u16(r->task_ref);
 	m->worker = clamp_u16(r->worker);
@@ -332,7 +333,7 @@ static int format_record(struct buf *b, const struct mrec *m)
 	if (m->bytes > 0 && m->exec_time > 0)
 		lp_field_float(&l, "throughput", round((double)m->bytes / m->exec_time * 1000.0) / 1000.0);
 	if (m->addr)
-		lp_field_str(&l, "address", g.arena + m->addr - 1);
+		lp_field_str(&l, st == ST_SKIPPED ? "reason" : "address", g.arena + m->addr - 1);
 	return lp_end(&l, m->ts_ns);
 }
 
