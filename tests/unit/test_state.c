@@ -1,0 +1,202 @@
+/* The restart-safe hour state: decisions, JSON round trip, hostile files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "clock.h"
+#include "hour.h"
+#include "log.h"
+#include "state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int64_t at(int min, int sec)
+{
+	int64_t h;
+
+	assert_int_equal(clock_parse_iso("2026-01-01T10:00:00Z", &h), 0);
+	return h + min * MINUTE_MS + sec * 1000;
+}
+
+static struct task mk(int ref, int period, bool repeat)
+{
+	struct task t;
+
+	memset(&t, 0, sizeof(t));
+	t.ref = ref;
+	snprintf(t.ref_text, sizeof(t.ref_text), "%03d", ref);
+	t.period = period;
+	t.type = TEST_DOWNLOAD;
+	t.repeat = repeat;
+	t.workers = 1;
+	return t;
+}
+
+static void test_decide(void **unused)
+{
+	struct state st;
+	struct task once = mk(10, 10, false), rep = mk(15, 15, true), later = mk(30, 30, false);
+	struct state_task *e;
+	int64_t due = -1;
+
+	(void)unused;
+	state_reset(&st, at(0, 0));
+	/* No record: the plan's own rule. */
+	assert_int_equal(state_decide(NULL, &once, at(20, 0), &due), STATE_KEEP);
+	/* A one-shot task that started never runs again this hour. */
+	e = state_get(&st, &once);
+	e->due_ms = at(10, 0);
+	e->started_ms = at(10, 0);
+	assert_int_equal(state_decide(e, &once, at(20, 0), &due), STATE_DONE);
+	/* A repeating one still running when the agent stopped resumes now. */
+	e = state_get(&st, &rep);
+	e->started_ms = at(15, 0);
+	assert_int_equal(state_decide(e, &rep, at(20, 0), &due), STATE_RESUME);
+	assert_int_equal(due, at(20, 0));
+	/* ...but not when it ended on its own (kill-switch, guard). */
+	e->ended_ms = at(18, 0);
+	assert_int_equal(state_decide(e, &rep, at(20, 0), &due), STATE_DONE);
+	/* Planned, not started, still ahead: the start drawn before stands. */
+	e = state_get(&st, &later);
+	e->due_ms = at(33, 0);
+	assert_int_equal(state_decide(e, &later, at(31, 0), &due), STATE_RESTORE);
+	assert_int_equal(due, at(33, 0));
+	/* Its time passed while the agent was down: the ordinary rule. */
+	assert_int_equal(state_decide(e, &later, at(34, 0), &due), STATE_KEEP);
+	/* The control file changed the task behind ref 010: not the same task. */
+	once.period = 40;
+	assert_int_equal(state_decide(state_find(&st, 10), &once, at(20, 0), &due), STATE_KEEP);
+	e = state_get(&st, &once);
+	assert_int_equal(e->started_ms, 0);
+	assert_int_equal(e->period, 40);
+	assert_int_equal(st.n, 3);
+}
+
+static void test_json_round_trip(void **unused)
+{
+	struct state st, back;
+	struct task a = mk(7, 12, true), b = mk(999, 54, false);
+	char err[256];
+	char *text;
+
+	(void)unused;
+	state_reset(&st, at(0, 0));
+	state_get(&st, &a)->started_ms = at(12, 3);
+	state_get(&st, &b)->due_ms = at(54, 0);
+	text = state_to_json(&st);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"hour\": \"2026-01-01T10:00:00Z\""));
+	assert_int_equal(state_from_json(text, strlen(text), &back, err, sizeof(err)), 0);
+	assert_int_equal(back.hour_start, st.hour_start);
+	assert_int_equal(back.n, 2);
+	assert_memory_equal(&back.tasks[0], &st.tasks[0], sizeof(st.tasks[0]));
+	assert_memory_equal(&back.tasks[1], &st.tasks[1], sizeof(st.tasks[1]));
+	free(text);
+}
+
+static void test_hostile(void **unused)
+{
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{\"format\": \"ant-agent-state\"",
+		"{\"format\": \"other\", \"version\": 1, \"hour_start_ms\": 0, \"tasks\": []}",
+		"{\"format\": \"ant-agent-state\", \"version\": 2, \"hour_start_ms\": 0, \"tasks\": []}",
+		"{\"format\": \"ant-agent-state\", \"version\": 1, \"hour_start_ms\": 5, \"tasks\": []}",
+		"{\"format\": \"ant-agent-state\", \"version\": 1, \"hour_start_ms\": 0, \"tasks\": {}}",
+		"{\"format\": \"ant-agent-state\", \"version\": 1, \"hour_start_ms\": 0, \"tasks\": [1]}",
+		"{\"format\": \"ant-agent-state\", \"version\": 1, \"hour_start_ms\": 0, \"tasks\": "
+		"[{\"ref\": 0, \"period\": 5, \"type\": \"download\", \"repeat\": true, \"due_ms\": 0, "
+		"\"started_ms\": 0, \"ended_ms\": 0}]}",
+		"{\"format\": \"ant-agent-state\", \"version\": 1, \"hour_start_ms\": 0, \"tasks\": "
+		"[{\"ref\": 5, \"period\": 5, \"type\": \"nap\", \"repeat\": true, \"due_ms\": 0, "
+		"\"started_ms\": 0, \"ended_ms\": 0}]}",
+		"{\"format\": \"ant-agent-state\", \"version\": 1, \"hour_start_ms\": 0, \"tasks\": "
+		"[{\"ref\": 5, \"period\": 5, \"type\": \"quote\", \"repeat\": true, \"due_ms\": -1, "
+		"\"started_ms\": 0, \"ended_ms\": 0}]}",
+		/* The same ref twice. */
+		"{\"format\": \"ant-agent-state\", \"version\": 1, \"hour_start_ms\": 0, \"tasks\": "
+		"[{\"ref\": 5, \"period\": 5, \"type\": \"quote\", \"repeat\": true, \"due_ms\": 0, "
+		"\"started_ms\": 0, \"ended_ms\": 0}, {\"ref\": 5, \"period\": 5, \"type\": \"quote\", "
+		"\"repeat\": true, \"due_ms\": 0, \"started_ms\": 0, \"ended_ms\": 0}]}",
+	};
+	struct state st;
+	char err[256];
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(state_from_json(bad[i], strlen(bad[i]), &st, err, sizeof(err)), -1);
+		assert_true(err[0] != '\0');
+		assert_int_equal(st.n, 0);
+	}
+}
+
+static int warnings;
+static char last_warning[512];
+
+static void capture(enum log_level l, const char *line, void *ud)
+{
+	(void)ud;
+	if (l == LOG_WARNING) {
+		warnings++;
+		snprintf(last_warning, sizeof(last_warning), "%s", line);
+	}
+}
+
+static void test_load_save(void **unused)
+{
+	char dir[] = "/tmp/ant-state-test.XXXXXX", path[256];
+	struct state st, back;
+	struct task a = mk(10, 10, false);
+	FILE *f;
+
+	(void)unused;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	log_set_console(0);
+	log_set_capture(capture, NULL);
+	/* No file: nothing, quietly. */
+	assert_int_equal(state_load(path, at(0, 0), &back), 0);
+	assert_int_equal(back.hour_start, at(0, 0));
+	assert_int_equal(warnings, 0);
+	state_reset(&st, at(0, 0));
+	state_get(&st, &a)->started_ms = at(10, 1);
+	assert_int_equal(state_save(path, &st), 0);
+	assert_int_equal(state_load(path, at(0, 0), &back), 1);
+	assert_int_equal(back.n, 1);
+	/* The next hour: the file is old, not wrong. */
+	assert_int_equal(state_load(path, at(60, 0), &back), 0);
+	assert_int_equal(back.n, 0);
+	assert_int_equal(back.hour_start, at(60, 0));
+	assert_int_equal(warnings, 0);
+	/* Garbage: a warning that names the file. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("\x01\x02 not json", f);
+	fclose(f);
+	assert_int_equal(state_load(path, at(0, 0), &back), -1);
+	assert_int_equal(warnings, 1);
+	assert_non_null(strstr(last_warning, path));
+	assert_int_equal(back.n, 0);
+	assert_int_equal(back.hour_start, at(0, 0));
+	log_set_capture(NULL, NULL);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_load_save),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
