@@ -157,8 +157,11 @@ fail:
 	return -1;
 }
 
-int seedfile_write_path(const char *path, uint64_t seed, uint64_t size,
-			char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel)
+/* mode: 0644 for a file a user asked for (`seedfile -o`), 0600 for the
+ * agent's own working copies, which nobody else has any business reading
+ * or holding open while the agent replaces them. */
+static int write_path_mode(const char *path, uint64_t seed, uint64_t size, mode_t mode,
+			   char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel)
 {
 	char tmp[PATH_MAX];
 	int fd = -1, saved;
@@ -170,7 +173,7 @@ int seedfile_write_path(const char *path, uint64_t seed, uint64_t size,
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fchmod(fd, 0644) != 0)
+	if (fchmod(fd, mode) != 0)
 		goto fail;
 	if (seedfile_write_fd(fd, seed, size, md5_hex, cancel) != 0)
 		goto fail;
@@ -191,6 +194,12 @@ fail:
 	return -1;
 }
 
+int seedfile_write_path(const char *path, uint64_t seed, uint64_t size,
+			char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel)
+{
+	return write_path_mode(path, seed, size, 0644, md5_hex, cancel);
+}
+
 struct seedfile_req {
 	uv_work_t work;
 	char *path;
@@ -208,7 +217,7 @@ static void prepare_work(uv_work_t *w)
 	struct seedfile_req *r = container_of(w, struct seedfile_req, work);
 
 	r->status = 0;
-	if (seedfile_write_path(r->path, r->seed, r->size, r->md5, &r->cancel) != 0)
+	if (write_path_mode(r->path, r->seed, r->size, 0600, r->md5, &r->cancel) != 0)
 		r->status = errno ? -errno : -EIO;
 }
 

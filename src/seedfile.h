@@ -45,8 +45,8 @@ int seedfile_write_fd(int fd, uint64_t seed, uint64_t size,
 int seedfile_write_path(const char *path, uint64_t seed, uint64_t size,
 			char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel);
 
-/* Generate a file on the libuv thread pool. The callback runs on the loop
- * exactly once: status 0 with the path and the MD5 of the file, or a
+/* Generate a file on the libuv thread pool, mode 0600 (the agent's own
+ * working copy). The callback runs on the loop exactly once: status 0 with the path and the MD5 of the file, or a
  * negative errno (-ECANCELED after seedfile_cancel) with nothing left on
  * disk. The request frees itself after the callback. */
 struct seedfile_req;
