@@ -1,5 +1,10 @@
 /*
- * agent.c - `ant-agent run`: start-up checks, signals, the loop, shutdown.
+ * agent.c - `ant-agent run`: start-up checks, signals, the loop, shutdown,
+ * and the status file that `ant-agent status` reads.
+ *
+ * Without a terminal (a service, nohup, cron) there is no console and the
+ * log goes to stderr - the journal under systemd - and to LOG_FILE_PATH
+ * when LOG_TO_FILE is set.
  */
 #include "agent.h"
 #include "cli.h"
@@ -11,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "scheduler.h"
+#include "status.h"
 #include "util.h"
 #include "version.h"
 
@@ -21,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CLIENT_PROBE_TIMEOUT_MS 10000
@@ -30,6 +37,9 @@
  * reach InfluxDB before they are left in the spool for the next start. */
 #define AGENT_PUSH_DRAIN_MS 3000
 #define AGENT_PUSH_POLL_MS 50
+/* Real time between a change and the status file showing it: changes come
+ * in bursts (a result per worker), one write covers a burst. */
+#define AGENT_STATUS_DELAY_MS 1000
 
 struct agent {
 	uv_loop_t *loop;
@@ -37,13 +47,84 @@ struct agent {
 	uv_timer_t run_for;
 	uv_timer_t tick;
 	uv_timer_t drain;
+	uv_timer_t status_timer;
 	uint64_t drain_started;
 	struct scheduler *sched;
 	struct console *console;
 	bool stopping;
 	int64_t started_ms;
 	char client_version[128];
+	char status_path[PATH_MAX];
+	uint64_t proc_start;
+	bool status_failed;
 };
+
+static int64_t real_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Replace the status file: the scheduler's view plus this process's own
+ * facts. state is "running", "stopping" or "stopped". */
+static void write_status(struct agent *a, const char *state)
+{
+	struct metrics_counters mc;
+	struct influx_counters ic;
+	json_t *doc, *sched;
+	char started[32];
+
+	metrics_get_counters(&mc);
+	influx_get_counters(&ic);
+	clock_format_iso(a->started_ms, started, sizeof(started));
+	doc = json_pack("{s:s, s:i, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:I, s:I}",
+		"format", STATUS_FORMAT, "version", STATUS_VERSION, "agent_state", state,
+		"pid", (int)getpid(), "proc_start", (json_int_t)a->proc_start,
+		"agent_version", ANT_NAME " " ANT_VERSION, "client_version", a->client_version,
+		"agent_id", metrics_agent_id(), "started", started,
+		"uptime_s", (json_int_t)((clock_now_ms() - a->started_ms) / 1000),
+		"written_at_ms", (json_int_t)real_now_ms());
+	if (doc == NULL)
+		return;
+	sched = a->sched ? scheduler_status_json(a->sched) : NULL;
+	if (sched)
+		json_object_update(doc, sched);
+	json_decref(sched);
+	json_object_set_new(doc, "metrics", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+		"recorded", (json_int_t)mc.recorded, "cached", (json_int_t)mc.cached,
+		"written", (json_int_t)mc.lines_written, "summary_lines", (json_int_t)mc.summary_lines,
+		"write_errors", (json_int_t)mc.write_errors, "dropped", (json_int_t)mc.dropped));
+	json_object_set_new(doc, "influx", json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"enabled", cfg_str(CFG_INFLUX_URL)[0] != '\0', "pushed", (json_int_t)ic.lines_sent,
+		"spool_files", (json_int_t)ic.spool_files, "spool_bytes", (json_int_t)ic.spool_bytes,
+		"dropped", (json_int_t)ic.lines_dropped, "rejected", (json_int_t)ic.lines_rejected,
+		"last_status", (json_int_t)ic.last_status));
+	if (status_write(a->status_path, doc) == 0) {
+		a->status_failed = false;
+	} else if (!a->status_failed) {
+		log_warn("Status file %s: cannot write: %s", a->status_path, strerror(errno));
+		a->status_failed = true;
+	}
+	json_decref(doc);
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if (!a->stopping)
+		write_status(a, "running");
+}
+
+static void on_sched_change(void *ud)
+{
+	struct agent *a = ud;
+
+	if (!a->stopping && !uv_is_active((uv_handle_t *)&a->status_timer))
+		uv_timer_start(&a->status_timer, on_status_timer, AGENT_STATUS_DELAY_MS, 0);
+}
 
 uv_loop_t *agent_loop(struct agent *a)
 {
@@ -64,6 +145,7 @@ static void finish_stop(struct agent *a)
 	metrics_get_counters(&mc);
 	log_info("Metrics: %llu test(s) recorded, %llu line(s) written this run",
 		 (unsigned long long)mc.recorded, (unsigned long long)mc.lines_written);
+	write_status(a, "stopped");
 	scheduler_free(a->sched);
 	a->sched = NULL;
 	close_handle((uv_handle_t *)&a->sig_int);
@@ -71,6 +153,7 @@ static void finish_stop(struct agent *a)
 	close_handle((uv_handle_t *)&a->sig_hup);
 	close_handle((uv_handle_t *)&a->sig_usr1);
 	close_handle((uv_handle_t *)&a->drain);
+	close_handle((uv_handle_t *)&a->status_timer);
 }
 
 static void on_drain(uv_timer_t *t)
@@ -112,6 +195,8 @@ void agent_stop(struct agent *a, const char *why)
 	a->console = NULL;
 	close_handle((uv_handle_t *)&a->run_for);
 	close_handle((uv_handle_t *)&a->tick);
+	uv_timer_stop(&a->status_timer);
+	write_status(a, "stopping");
 	scheduler_shutdown(a->sched, on_stopped, a);
 }
 
@@ -201,6 +286,7 @@ static void on_tick(uv_timer_t *t)
 
 	metrics_flush(clock_now_ms());
 	scheduler_tick(a->sched);
+	write_status(a, "running");
 	clock_timer_start(&a->tick, on_tick, AGENT_TICK_MS);
 }
 
@@ -310,12 +396,19 @@ int cmd_run(const struct cli *c)
 	a.tick.data = &a;
 	uv_timer_init(a.loop, &a.drain);
 	a.drain.data = &a;
+	uv_timer_init(a.loop, &a.status_timer);
+	a.status_timer.data = &a;
+	snprintf(a.status_path, sizeof(a.status_path), "%s/%s", cfg_str(CFG_CACHE_DIR),
+		 STATUS_FILE_NAME);
+	a.proc_start = status_proc_start(getpid());
+	scheduler_on_change(a.sched, on_sched_change, &a);
 	/* Tick on the minute, so flushes line up with summary minutes. */
 	clock_timer_start(&a.tick, on_tick, AGENT_TICK_MS - clock_now_ms() % AGENT_TICK_MS);
 	if (!c->no_console)
 		a.console = console_start(a.loop, 0, &console_ops, &a);
 	if (a.console)
 		log_info("%s", console_help());
+	write_status(&a, "running");
 	scheduler_start(a.sched);
 
 	uv_run(a.loop, UV_RUN_DEFAULT);

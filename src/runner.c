@@ -163,6 +163,8 @@ static void run_maybe_free(struct task_run *tr)
 		unlink(tr->seed_path);
 	log_info("Task %s (%s) finished: %" PRId64 " test(s) run", tr->task.ref_text,
 		 test_type_title(tr->task.type), tr->iterations);
+	if (tr->r->env.task_ended)
+		tr->r->env.task_ended(tr->r->env.ud, &tr->task);
 	for (int i = 0; i < tr->nworkers; i++)
 		uv_close((uv_handle_t *)&tr->workers[i].timer, run_closed);
 }
@@ -204,8 +206,8 @@ static void on_job_done(const struct test_result *res, void *ud)
 	wake_one(r);
 	if (res->status == ST_SKIPPED) {
 		/* A guard said no (disk, uploads off): repeating would only
-		 * repeat the skip. */
-		log_warn("Task %s worker %d: test skipped: %s", t->ref_text, w->index, res->reason);
+		 * repeat the skip. The record callback has logged it. */
+		log_debug("Task %s worker %d: test skipped: %s", t->ref_text, w->index, res->reason);
 		worker_finish(w);
 		return;
 	}
@@ -292,6 +294,41 @@ static int worker_data(struct worker *w)
 	return 0;
 }
 
+/* Ask the resource guard before a test. Returns true when the worker may
+ * go on; otherwise the skip is recorded and the worker ends or waits. */
+static bool worker_guard(struct worker *w, int64_t now)
+{
+	struct task_run *tr = w->tr;
+	struct runner *r = tr->r;
+	const struct task *t = &tr->task;
+	struct test_result res;
+	enum runner_guard g;
+
+	if (r->env.guard == NULL)
+		return true;
+	memset(&res, 0, sizeof(res));
+	g = r->env.guard(r->env.ud, t, res.reason, sizeof(res.reason));
+	if (g == RUNNER_GUARD_OK)
+		return true;
+	res.type = t->type;
+	res.size = t->size;
+	res.task_ref = t->ref;
+	res.worker = w->index;
+	res.attempt = w->attempt;
+	res.status = ST_SKIPPED;
+	res.start_ms = now;
+	res.exit_code = -1;
+	r->env.record(r->env.ud, &res);
+	/* Memory comes back when other programs let go of it, so a repeating
+	 * worker looks again later; a one-shot test is simply skipped. */
+	if (g == RUNNER_GUARD_SKIP_RETRY && t->repeat && !r->cooling &&
+	    now + RUNNER_GUARD_RETRY_MS < r->env.cooldown_at(r->env.ud, now))
+		worker_defer(w, W_YIELD, RUNNER_GUARD_RETRY_MS);
+	else
+		worker_finish(w);
+	return false;
+}
+
 static void worker_step(struct worker *w)
 {
 	struct task_run *tr = w->tr;
@@ -306,6 +343,10 @@ static void worker_step(struct worker *w)
 		worker_finish(w);
 		return;
 	}
+	/* Guards come first: before a seed file is generated or a rate-limit
+	 * slot is spent. A worker that waited is asked again: things change. */
+	if (!worker_guard(w, now))
+		return;
 	d = worker_data(w);
 	if (d < 0) {
 		worker_finish(w);
@@ -452,6 +493,14 @@ size_t runner_clients(const struct runner *r)
 bool runner_idle(const struct runner *r)
 {
 	return r->runs == NULL;
+}
+
+bool runner_is_running(const struct runner *r, int ref)
+{
+	for (const struct task_run *tr = r->runs; tr; tr = tr->next)
+		if (tr->task.ref == ref && !tr->ended)
+			return true;
+	return false;
 }
 
 void runner_status(const struct runner *r, FILE *out)

@@ -26,7 +26,18 @@
 #define RUNNER_BACKOFF_MS (5 * 1000)
 #define RUNNER_BACKOFF_MAX_MS (30 * 1000)
 
+/* A repeating worker that a retryable guard (memory) held back checks
+ * again after this long (schedule time). */
+#define RUNNER_GUARD_RETRY_MS (60 * 1000)
+
 typedef void (*runner_prepared_cb)(void *arg, int ok);
+
+/* What a resource guard says before a test. */
+enum runner_guard {
+	RUNNER_GUARD_OK,          /* run the test */
+	RUNNER_GUARD_SKIP,        /* skip it; the worker ends (the lack will not pass soon) */
+	RUNNER_GUARD_SKIP_RETRY,  /* skip it; a repeating worker checks again later */
+};
 
 struct runner_env {
 	uv_loop_t *loop;
@@ -46,6 +57,10 @@ struct runner_env {
 	const char *seed_dir;
 	/* Every attempt's result. */
 	void (*record)(void *ud, const struct test_result *r);
+	/* Optional: resources checked before each test; reason says why not. */
+	enum runner_guard (*guard)(void *ud, const struct task *t, char *reason, size_t n);
+	/* Optional: a task has ended (every worker done), whatever the cause. */
+	void (*task_ended)(void *ud, const struct task *t);
 	/* Pause between iterations of a repeating worker, per type (ms). */
 	int64_t yield_ms[TEST__COUNT];
 };
@@ -74,6 +89,8 @@ size_t runner_tasks(const struct runner *r);
 size_t runner_workers(const struct runner *r);
 size_t runner_clients(const struct runner *r);
 bool runner_idle(const struct runner *r);
+/* Is the task with this ref running (not yet ended)? */
+bool runner_is_running(const struct runner *r, int ref);
 /* Called (once per transition) when the last task has finished. */
 void runner_on_idle(struct runner *r, void (*cb)(void *ud), void *ud);
 /* One line per running task: ref, type, workers, clients, iterations. */

@@ -21,9 +21,12 @@
 #include "killswitch.h"
 #include "limiter.h"
 #include "log.h"
+#include "memguard.h"
 #include "metrics.h"
+#include "purge.h"
 #include "runner.h"
 #include "seedfile.h"
+#include "state.h"
 #include "util.h"
 
 #include <errno.h>
@@ -31,6 +34,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+
+/* The prefix of the private temporary directories job.c makes for each
+ * download (mkdtemp) under CLIENT_DOWNLOAD_PATH. */
+#define DOWNLOAD_TMP_PREFIX "ant-dl-"
 
 /* Real time a shutdown gives running clients after SIGTERM before SIGKILL,
  * and the most it waits for fetches in flight. */
@@ -42,7 +50,15 @@ struct plan_item {
 	int64_t due;
 	enum plan_state state;
 	bool started;
+	bool done_before;   /* the state file says it ran this hour already */
+	bool resumed;       /* restarted after the agent itself was restarted */
+	int64_t started_at, ended_at;
+	uint64_t tests, ok;
 };
+
+/* The guards that skip tests, each warned about once an hour. */
+enum { GUARD_DISK, GUARD_MEM, GUARD__COUNT };
+static const char *const guard_prefix[GUARD__COUNT] = { "disk guard: ", "memory guard: " };
 
 struct scheduler {
 	uv_loop_t *loop;
@@ -74,10 +90,96 @@ struct scheduler {
 	char seed_dir[PATH_MAX];
 	void (*done)(void *ud);
 	void *done_ud;
+	/* Restart-safe record of the hour (state.h). */
+	struct state state;
+	char state_path[PATH_MAX];
+	bool state_save_failed;
+	/* Per guard: the hour it was last warned about, and the reason. */
+	int64_t guard_warned[GUARD__COUNT];
+	bool mem_unreadable_warned;
+	/* Last result per test type, for the status file. */
+	struct test_result last[TEST__COUNT];
+	bool have_last[TEST__COUNT];
+	void (*changed)(void *ud);
+	void *changed_ud;
 };
 
 static void refresh_after_switch(struct scheduler *s, bool on);
 static void check_shutdown_done(struct scheduler *s);
+
+static void notify(struct scheduler *s)
+{
+	if (s->changed)
+		s->changed(s->changed_ud);
+}
+
+void scheduler_on_change(struct scheduler *s, void (*cb)(void *ud), void *ud)
+{
+	s->changed = cb;
+	s->changed_ud = ud;
+}
+
+/* ---- restart-safe state ---- */
+
+static void state_write(struct scheduler *s)
+{
+	if (state_save(s->state_path, &s->state) == 0) {
+		s->state_save_failed = false;
+		return;
+	}
+	/* Once per run of failures: a full disk should not flood the log. */
+	if (!s->state_save_failed)
+		log_error("State file %s: cannot write: %s; a restart this hour may run a "
+			  "task again", s->state_path, strerror(errno));
+	s->state_save_failed = true;
+}
+
+/* The state must belong to the hour that contains now. */
+static void state_for_hour(struct scheduler *s, int64_t now)
+{
+	if (s->state.hour_start != clock_hour_start(now))
+		state_reset(&s->state, clock_hour_start(now));
+}
+
+static void state_started(struct scheduler *s, const struct task *t, int64_t now)
+{
+	struct state_task *e;
+
+	state_for_hour(s, now);
+	e = state_get(&s->state, t);
+	if (e == NULL)
+		return;
+	e->started_ms = now;
+	e->ended_ms = 0;
+	state_write(s);
+}
+
+static struct plan_item *plan_find(struct scheduler *s, int ref)
+{
+	for (size_t i = 0; i < s->nplan; i++)
+		if (s->plan[i].task.ref == ref)
+			return &s->plan[i];
+	return NULL;
+}
+
+static void env_task_ended(void *ud, const struct task *t)
+{
+	struct scheduler *s = ud;
+	int64_t now = clock_now_ms();
+	struct plan_item *it = plan_find(s, t->ref);
+	struct state_task *e;
+
+	if (it != NULL && it->started)
+		it->ended_at = now;
+	/* A task stopped by the agent's own stop was not finished: after a
+	 * restart this hour a repeating one carries on. */
+	if (!s->shutting_down && s->state.hour_start == clock_hour_start(now) &&
+	    (e = state_find(&s->state, t->ref)) != NULL && e->started_ms > 0) {
+		e->ended_ms = now;
+		state_write(s);
+	}
+	notify(s);
+}
 
 /* ---- runner environment ---- */
 
@@ -165,9 +267,81 @@ static int env_prepare_seed(void *ud, const struct seed_row *row, const char *pa
 	return 0;
 }
 
+static void log_result(const struct test_result *r);
+
+/* ---- resource guards ---- */
+
+static enum runner_guard env_guard(void *ud, const struct task *t, char *reason, size_t n)
+{
+	struct scheduler *s = ud;
+	char why[200];
+	int rc;
+
+	(void)t;
+	/* Whether anything can be written at all; job.c checks again with
+	 * the size the test will write. */
+	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB), why,
+			    sizeof(why)) == 1) {
+		snprintf(reason, n, "%s%s", guard_prefix[GUARD_DISK], why);
+		return RUNNER_GUARD_SKIP;
+	}
+	rc = memguard_check(MEMGUARD_MEMINFO, cfg_int(CFG_MIN_FREE_MEM_MB), why, sizeof(why));
+	if (rc == 1) {
+		snprintf(reason, n, "%s%s", guard_prefix[GUARD_MEM], why);
+		return RUNNER_GUARD_SKIP_RETRY;
+	}
+	if (rc < 0 && !s->mem_unreadable_warned) {
+		log_warn("Memory guard off: %s", why);
+		s->mem_unreadable_warned = true;
+	}
+	return RUNNER_GUARD_OK;
+}
+
+/* A skip by a guard is warned about once an hour per guard; every skip is
+ * in the metrics, and at DEBUG level in the log. */
+static bool guard_skip_logged(struct scheduler *s, const struct test_result *r)
+{
+	int64_t hour = clock_hour_start(clock_now_ms());
+
+	if (r->status != ST_SKIPPED)
+		return false;
+	for (int g = 0; g < GUARD__COUNT; g++) {
+		if (strncmp(r->reason, guard_prefix[g], strlen(guard_prefix[g])) != 0)
+			continue;
+		if (s->guard_warned[g] != hour) {
+			s->guard_warned[g] = hour;
+			log_warn("Tests are being skipped: %s (said once an hour; each skip is "
+				 "recorded as a metric with status skipped)", r->reason);
+		} else {
+			log_debug("Task %03d worker %d: skipped: %s", r->task_ref, r->worker,
+				  r->reason);
+		}
+		return true;
+	}
+	return false;
+}
+
 static void env_record(void *ud, const struct test_result *r)
 {
-	(void)ud;
+	struct scheduler *s = ud;
+	struct plan_item *it = plan_find(s, r->task_ref);
+
+	if (r->type < TEST__COUNT) {
+		s->last[r->type] = *r;
+		s->have_last[r->type] = true;
+	}
+	if (it != NULL) {
+		it->tests++;
+		it->ok += r->status == ST_OK;
+	}
+	notify(s);
+	if (!guard_skip_logged(s, r))
+		log_result(r);
+	metrics_record(r);
+}
+
+static void log_result(const struct test_result *r)
+{
 	if (r->status == ST_OK)
 		log_info("Task %03d worker %d: %s %s ok in %.2f s%s%s", r->task_ref, r->worker,
 			 test_type_name(r->type), size_class_name(r->size), r->exec_time,
@@ -178,7 +352,6 @@ static void env_record(void *ud, const struct test_result *r)
 			 r->task_ref, r->worker, r->attempt, test_type_name(r->type),
 			 size_class_name(r->size), test_status_name(r->status), r->exec_time,
 			 r->exit_code, r->reason[0] ? ": " : "", r->reason);
-	metrics_record(r);
 }
 
 /* ---- construction ---- */
@@ -218,6 +391,11 @@ struct scheduler *scheduler_new(uv_loop_t *loop)
 		free(s);
 		return NULL;
 	}
+	snprintf(s->state_path, sizeof(s->state_path), "%s/%s", cfg_str(CFG_CACHE_DIR),
+		 STATE_FILE_NAME);
+	if (state_load(s->state_path, clock_hour_start(clock_now_ms()), &s->state) > 0)
+		log_info("State file %s: %zu task record(s) for this hour", s->state_path,
+			 s->state.n);
 	s->fetcher = fetcher_new(loop);
 	s->ks = killswitch_new(s->fetcher, &ko);
 	killswitch_set_listener(s->ks, on_switch, s);
@@ -234,6 +412,8 @@ struct scheduler *scheduler_new(uv_loop_t *loop)
 	env.prepare_seed = env_prepare_seed;
 	env.seed_dir = s->seed_dir;
 	env.record = env_record;
+	env.guard = env_guard;
+	env.task_ended = env_task_ended;
 	env.yield_ms[TEST_DOWNLOAD] = cfg_int(CFG_DOWNLOAD_YIELD_SECS) * 1000;
 	env.yield_ms[TEST_QUOTE] = cfg_int(CFG_QUOTE_YIELD_SECS) * 1000;
 	env.yield_ms[TEST_UPLOAD] = cfg_int(CFG_QUOTE_YIELD_SECS) * 1000;
@@ -270,8 +450,14 @@ static void start_item(struct scheduler *s, struct plan_item *it, int64_t now)
 								       : "outside the test window");
 		return;
 	}
-	if (runner_start_task(s->runner, &it->task) != 0)
+	if (runner_start_task(s->runner, &it->task) != 0) {
 		log_warn("Task %s not started: it is still running", it->task.ref_text);
+		return;
+	}
+	it->started_at = now;
+	it->ended_at = 0;
+	state_started(s, &it->task, now);
+	notify(s);
 }
 
 static void on_plan_timer(uv_timer_t *t);
@@ -324,14 +510,59 @@ static void log_table(const struct task *tasks, size_t n)
 	free(text);
 }
 
+/* What the hour's record says about a task being planned: it may have
+ * run already (before a restart, or before a re-plan), or be a repeating
+ * task to carry on, or have a start time drawn before. */
+static void apply_state(struct scheduler *s, struct plan_item *it, int64_t now)
+{
+	const struct state_task *e = state_find(&s->state, it->task.ref);
+	char when[32];
+	int64_t due = 0;
+
+	switch (state_decide(e, &it->task, now, &due)) {
+	case STATE_KEEP:
+		return;
+	case STATE_DONE:
+		it->state = PLAN_MISSED;
+		it->done_before = true;
+		it->started_at = e->started_ms;
+		it->ended_at = e->ended_ms;
+		clock_format_iso(e->started_ms, when, sizeof(when));
+		log_info("Task %s already started this hour (at %s): not run again",
+			 it->task.ref_text, when);
+		return;
+	case STATE_RESUME:
+		it->started_at = e->started_ms;
+		if (runner_is_running(s->runner, it->task.ref)) {
+			/* A re-plan while it runs: it just goes on. */
+			it->state = PLAN_WAITING;
+			it->started = true;
+			return;
+		}
+		it->state = PLAN_WAITING;
+		it->due = due;
+		it->resumed = true;
+		clock_format_iso(e->started_ms, when, sizeof(when));
+		log_info("Task %s (repeating) was running when the agent stopped (started %s): "
+			 "resuming it now", it->task.ref_text, when);
+		return;
+	case STATE_RESTORE:
+		it->state = PLAN_WAITING;
+		it->due = due;
+		return;
+	}
+}
+
 static void build_plan(struct scheduler *s)
 {
 	int64_t now = clock_now_ms();
 	int64_t *offsets;
 	struct plan_entry *entries;
+	struct state_task *e;
 	size_t waiting = 0;
 
 	drop_plan(s);
+	state_for_hour(s, now);
 	if (s->ntasks == 0) {
 		log_info("No tasks for this hour");
 		return;
@@ -350,15 +581,19 @@ static void build_plan(struct scheduler *s)
 		it->task = s->tasks[entries[i].task];
 		it->due = entries[i].due;
 		it->state = entries[i].state;
+		apply_state(s, it, now);
 		clock_format_iso(it->due, when, sizeof(when));
 		switch (it->state) {
 		case PLAN_WAITING:
-			waiting++;
+			waiting += !it->started;
 			log_debug("Task %s planned for %s", it->task.ref_text, when);
+			if (!it->started && (e = state_get(&s->state, &it->task)) != NULL)
+				e->due_ms = it->due;
 			break;
 		case PLAN_MISSED:
-			log_info("Task %s skipped this hour: its minute (:%02d) has passed",
-				 it->task.ref_text, it->task.period);
+			if (!it->done_before)
+				log_info("Task %s skipped this hour: its minute (:%02d) has passed",
+					 it->task.ref_text, it->task.period);
 			break;
 		case PLAN_TOO_LATE:
 			log_warn("Task %s skipped this hour: with its offset it would start at "
@@ -368,8 +603,10 @@ static void build_plan(struct scheduler *s)
 	}
 	free(offsets);
 	free(entries);
+	state_write(s);
 	log_info("Plan for this hour: %zu of %zu task(s) to start", waiting, s->ntasks);
 	arm_plan_timer(s);
+	notify(s);
 }
 
 /* ---- phases ---- */
@@ -461,6 +698,7 @@ static void refresh_done(struct scheduler *s)
 	clock_format_iso(s->next_refresh, when, sizeof(when));
 	log_info("Next task refresh at %s", when);
 	clock_timer_at(&s->refresh_timer, on_refresh_timer, s->next_refresh);
+	notify(s);
 }
 
 static void switch_stop(struct scheduler *s)
@@ -488,6 +726,7 @@ static void on_switch(bool on, void *ud)
 		log_warn("Kill-switch turned ON: stopping all tests until a refresh finds it OFF");
 		switch_stop(s);
 	}
+	notify(s);
 }
 
 static void set_tasks(struct scheduler *s, const struct task *tasks, size_t n)
@@ -667,6 +906,31 @@ static void refresh_after_switch(struct scheduler *s, bool on)
 	fetch_control(s);
 }
 
+/* Leftovers of earlier runs. Only while nothing runs: then no temporary
+ * download or seed file can be in use. */
+static void purge_leftovers(struct scheduler *s)
+{
+	struct purge_stats st;
+	const char *logs = cfg_str(CFG_CLIENT_LOGGING_PATH);
+	int64_t keep_mb = cfg_int(CFG_CLIENT_LOG_KEEP_MB);
+
+	if (!runner_idle(s->runner))
+		return;
+	memset(&st, 0, sizeof(st));
+	if (purge_entries(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), DOWNLOAD_TMP_PREFIX, &st) != 0)
+		log_warn("Purge: cannot read %s: %s", cfg_str(CFG_CLIENT_DOWNLOAD_PATH),
+			 strerror(errno));
+	if (purge_entries(s->seed_dir, NULL, &st) != 0)
+		log_warn("Purge: cannot read %s: %s", s->seed_dir, strerror(errno));
+	if (logs[0] && keep_mb > 0 && purge_logs(logs, (uint64_t)keep_mb * 1024 * 1024, &st) != 0)
+		log_warn("Purge: cannot read %s: %s", logs, strerror(errno));
+	if (st.files || st.dirs)
+		log_info("Purged leftovers of earlier runs: %zu file(s), %zu directory(ies), %.1f MB",
+			 st.files, st.dirs, (double)st.bytes / (1024.0 * 1024.0));
+	if (st.errors)
+		log_warn("Purge: %zu leftover(s) could not be removed", st.errors);
+}
+
 void scheduler_refresh(struct scheduler *s, const char *why)
 {
 	struct killswitch_status st;
@@ -678,6 +942,7 @@ void scheduler_refresh(struct scheduler *s, const char *why)
 		 "and catalogues", why);
 	s->refreshing = true;
 	uv_timer_stop(&s->refresh_timer);
+	purge_leftovers(s);
 	on = killswitch_check(s->ks);
 	killswitch_get_status(s->ks, &st);
 	if (st.in_flight) {
@@ -708,8 +973,12 @@ void scheduler_run_now(struct scheduler *s, int ref)
 				 s->tasks[i].ref_text);
 			return;
 		}
-		if (runner_start_task(s->runner, &s->tasks[i]) != 0)
+		if (runner_start_task(s->runner, &s->tasks[i]) != 0) {
 			log_warn("Task %s not run: it is running already", s->tasks[i].ref_text);
+			return;
+		}
+		state_started(s, &s->tasks[i], now);
+		notify(s);
 		return;
 	}
 	log_warn("Task %03d not run: no such task in the current control file", ref);
@@ -783,6 +1052,125 @@ void scheduler_status(struct scheduler *s, FILE *out)
 		     " written, %" PRIu64 " summary lines, %" PRIu64 " write errors\n",
 		 mc.recorded, mc.cached, mc.lines_written, mc.summary_lines, mc.write_errors);
 	fflush(out);
+}
+
+/* ---- status file ---- */
+
+static json_t *iso_or_null(int64_t ms)
+{
+	char t[32];
+
+	if (ms <= 0)
+		return json_null();
+	clock_format_iso(ms, t, sizeof(t));
+	return json_string(t);
+}
+
+static const char *item_state(struct scheduler *s, const struct plan_item *it)
+{
+	bool running = runner_is_running(s->runner, it->task.ref);
+
+	if (it->state == PLAN_TOO_LATE)
+		return "too late (would start in the cooldown)";
+	if (it->done_before)
+		return running ? "running" : "ran earlier this hour";
+	if (it->state == PLAN_MISSED)
+		return "missed (its minute had passed)";
+	if (!it->started)
+		return "waiting";
+	if (running)
+		return it->resumed ? "running (resumed)" : "running";
+	return it->started_at ? "done" : "not started";
+}
+
+static json_t *plan_json(struct scheduler *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->nplan; i++) {
+		const struct plan_item *it = &s->plan[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:i, s:o, s:o, s:I, s:I}",
+			"ref", it->task.ref_text, "type", test_type_name(it->task.type),
+			"size", size_class_name(it->task.size), "due", iso_or_null(it->due),
+			"state", item_state(s, it), "repeat", it->task.repeat,
+			"workers", it->task.workers, "started", iso_or_null(it->started_at),
+			"ended", iso_or_null(it->ended_at), "tests", (json_int_t)it->tests,
+			"ok", (json_int_t)it->ok));
+	}
+	return a;
+}
+
+static json_t *last_json(struct scheduler *s)
+{
+	json_t *o = json_object();
+
+	for (int ty = 0; ty < TEST__COUNT; ty++) {
+		const struct test_result *r = &s->last[ty];
+
+		if (!s->have_last[ty])
+			continue;
+		json_object_set_new(o, test_type_name((enum test_type)ty),
+			json_pack("{s:s, s:i, s:o, s:f, s:i, s:s}", "status",
+				  test_status_name(r->status), "task", r->task_ref, "at",
+				  iso_or_null(r->start_ms), "exec_time", r->exec_time, "exit_code",
+				  r->exit_code, "reason", r->reason));
+	}
+	return o;
+}
+
+static json_t *limits_json(struct scheduler *s, int64_t now)
+{
+	json_t *o = json_object();
+
+	for (int ty = 0; ty < TEST__COUNT; ty++)
+		json_object_set_new(o, test_type_name((enum test_type)ty),
+			json_pack("{s:I, s:I}", "used",
+				  (json_int_t)limiter_used(s->limiter, (enum test_type)ty, now),
+				  "limit", (json_int_t)limiter_limit(s->limiter, (enum test_type)ty)));
+	json_object_set_new(o, "clients", json_pack("{s:i, s:i}", "used", limiter_clients(s->limiter),
+						    "limit", limiter_max_clients(s->limiter)));
+	return o;
+}
+
+static json_t *guards_json(void)
+{
+	struct statvfs st;
+	uint64_t mem = 0;
+	json_t *o = json_object();
+	const char *dir = cfg_str(CFG_CLIENT_DOWNLOAD_PATH);
+
+	if (statvfs(dir, &st) == 0 || statvfs(cfg_str(CFG_CACHE_DIR), &st) == 0)
+		json_object_set_new(o, "disk_free_bytes",
+				    json_integer((json_int_t)((uint64_t)st.f_bavail * st.f_frsize)));
+	json_object_set_new(o, "min_free_disk_gb", json_real(cfg_float(CFG_MIN_FREE_DISK_GB)));
+	if (memguard_available(MEMGUARD_MEMINFO, &mem) == 0)
+		json_object_set_new(o, "mem_available_bytes", json_integer((json_int_t)mem));
+	json_object_set_new(o, "min_free_mem_mb", json_integer((json_int_t)cfg_int(CFG_MIN_FREE_MEM_MB)));
+	return o;
+}
+
+json_t *scheduler_status_json(struct scheduler *s)
+{
+	int64_t now = clock_now_ms();
+	struct killswitch_status ks;
+
+	killswitch_get_status(s->ks, &ks);
+	return json_pack("{s:o, s:b, s:f, s:{s:b, s:b, s:I, s:o, s:i, s:i, s:s}, "
+			 "s:{s:o, s:s, s:o, s:b}, s:o, s:{s:i, s:i, s:i}, s:o, s:o, s:o}",
+		"now", iso_or_null(now), "virtual_clock", clock_is_virtual() != 0,
+		"clock_speed", clock_speed(),
+		"killswitch", "on", ks.on || s->switch_stopped, "have_answer", ks.have_answer,
+		"age_ms", (json_int_t)ks.age_ms, "last_check", iso_or_null(ks.last_check_ms),
+		"requests_this_hour", ks.requests_in_window, "max_per_hour", ks.max_per_hour,
+		"last_error", ks.last_error,
+		"hour", "start", iso_or_null(clock_hour_start(now)),
+		"phase", hour_phase_name(hour_phase(now)), "next_refresh",
+		iso_or_null(s->next_refresh), "refreshing", s->refreshing,
+		"plan", plan_json(s),
+		"running", "tasks", (int)runner_tasks(s->runner), "workers",
+		(int)runner_workers(s->runner), "clients", (int)runner_clients(s->runner),
+		"last", last_json(s), "limits", limits_json(s, now), "guards", guards_json());
 }
 
 /* ---- shutdown ---- */

@@ -6,6 +6,7 @@
 #ifndef ANT_SCHEDULER_H
 #define ANT_SCHEDULER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <uv.h>
@@ -30,6 +31,13 @@ void scheduler_reconfigure(struct scheduler *s);
 void scheduler_tick(struct scheduler *s);
 /* Print the status screen. */
 void scheduler_status(struct scheduler *s, FILE *out);
+/* The same facts as a JSON object (new reference) for the status file:
+ * clock, kill-switch, hour, plan and progress, running work, last result
+ * per type, limiter use, guards. */
+json_t *scheduler_status_json(struct scheduler *s);
+/* cb(ud) runs whenever something the status shows has changed (a plan,
+ * a start, an end, a result, the kill-switch). */
+void scheduler_on_change(struct scheduler *s, void (*cb)(void *ud), void *ud);
 
 /* Stop: no new test, running clients get SIGTERM (SIGKILL after a short
  * grace), loads in flight are let finish for a moment. done(ud) runs once
