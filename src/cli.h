@@ -42,5 +42,12 @@ int cmd_config(const struct cli *c);
 int cmd_validate(const struct cli *c);
 int cmd_seedfile(const struct cli *c);
 int cmd_report(const struct cli *c);
+int cmd_status(const struct cli *c);
+
+/* The command line described once, for --help and the man page. */
+struct cli_doc {
+	const char *name;   /* command name, or option spelling ("--set KEY=VALUE") */
+	const char *text;   /* one line of help */
+};
 
 #endif

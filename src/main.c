@@ -6,14 +6,21 @@
  *   ant-agent validate   check a control file and catalogues
  *   ant-agent seedfile   write a seeded test file and print its MD5
  *   ant-agent report     summarise the metrics files
+ *   ant-agent status     what the running agent is doing
+ *   ant-agent manpage    (hidden) the manual page, for the build
+ *
+ * The commands and options are described once, in the tables below, for
+ * both --help and the manual page.
  */
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "manpage.h"
 #include "util.h"
 #include "version.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +31,10 @@ extern char **environ;
 struct command {
 	const char *name;
 	int (*fn)(const struct cli *c);
-	const char *summary;
+	const char *summary;   /* NULL: hidden from --help and the manual */
 };
+
+static int cmd_manpage(const struct cli *c);
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "run the agent: fetch the hour's tasks and test the network (default)" },
@@ -33,6 +42,31 @@ static const struct command commands[] = {
 	{ "validate", cmd_validate, "check a control file and catalogues; exit 0 valid, 1 rejected, 2 unreadable" },
 	{ "seedfile", cmd_seedfile, "write the seeded test file for --seed/--size and print its MD5" },
 	{ "report", cmd_report, "summarise the metrics files per test type and size" },
+	{ "status", cmd_status, "show what the running agent is doing; exit 0 running, 1 not running" },
+	{ "manpage", cmd_manpage, NULL },
+};
+
+static const struct cli_doc option_docs[] = {
+	{ "-h, --help", "show this help and exit" },
+	{ "-V, --version", "show name, version, build date and commit, and exit" },
+	{ "--env-file PATH", "settings file (default ./.env; a missing default is fine)" },
+	{ "--set KEY=VALUE", "set any setting; repeatable; beats .env and environment" },
+	{ "--log-level LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL\n"
+			       "(same as --set DEFAULT_LOG_LEVEL=LEVEL)" },
+	{ "--allow-root", "let `run` start as root (refused otherwise)" },
+	{ "--no-console", "no keyboard console even on a terminal" },
+	{ "--clock-start TIME", "start the schedule clock at TIME, YYYY-MM-DDTHH:MM:SSZ" },
+	{ "--clock-speed N", "run the schedule clock N times faster (0 < N <= 10000)" },
+	{ "--run-for DURATION", "stop cleanly after DURATION of schedule time\n"
+				"(e.g. 90s, 15m, 1h, 1h30m)" },
+};
+
+static const struct cli_doc command_option_docs[] = {
+	{ "validate: --control SRC --downloads SRC --seeds SRC", "check these (SRC is a path or URL)" },
+	{ "seedfile: --seed N --size BYTES [-o FILE]", "the seeded file to write (stdout when no -o)" },
+	{ "report: --metrics FILE --summary FILE", "metrics files to read (default the settings')" },
+	{ "report: --since DURATION --format text|csv|json", "only the last DURATION; output format" },
+	{ "status: --format text|json", "one screen of text (default) or the status file as JSON" },
 };
 
 enum {
@@ -68,6 +102,24 @@ static const struct option long_opts[] = {
 /* The --log-level option becomes a --set; this holds its text. */
 static char *g_level_set;
 
+/* Options line up as they always have: help text in column 26, short
+ * options two columns left of the long ones; a "\n" in the help starts
+ * an indented line. */
+static void print_doc(FILE *out, const char *name, const char *text)
+{
+	const char *nl;
+
+	if (name[0] == '-' && name[1] == '-')
+		fprintf(out, "      %-20s", name);
+	else
+		fprintf(out, "  %-24s", name);
+	while ((nl = strchr(text, '\n')) != NULL) {
+		fprintf(out, "%.*s\n%26s", (int)(nl - text), text, "");
+		text = nl + 1;
+	}
+	fprintf(out, "%s\n", text);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -80,33 +132,62 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nOptions for every command:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(option_docs); i++)
+		print_doc(out, option_docs[i].name, option_docs[i].text);
+	fprintf(out, "\n");
+	for (size_t i = 0; i < ARRAY_SIZE(command_option_docs); i++)
+		fprintf(out, "%s\n      %s\n", command_option_docs[i].name, command_option_docs[i].text);
 	fprintf(out,
 		"\n"
-		"Options for every command:\n"
-		"  -h, --help              show this help and exit\n"
-		"  -V, --version           show name, version, build date and commit, and exit\n"
-		"      --env-file PATH     settings file (default ./.env; a missing default is fine)\n"
-		"      --set KEY=VALUE     set any setting; repeatable; beats .env and environment\n"
-		"      --log-level LEVEL   DEBUG, INFO, WARNING, ERROR or CRITICAL\n"
-		"                          (same as --set DEFAULT_LOG_LEVEL=LEVEL)\n"
-		"      --allow-root        let `run` start as root (refused otherwise)\n"
-		"      --no-console        no keyboard console even on a terminal\n"
-		"      --clock-start TIME  start the schedule clock at TIME, YYYY-MM-DDTHH:MM:SSZ\n"
-		"      --clock-speed N     run the schedule clock N times faster (0 < N <= %g)\n"
-		"      --run-for DURATION  stop cleanly after DURATION of schedule time\n"
-		"                          (e.g. 90s, 15m, 1h, 1h30m)\n"
-		"\n"
-		"validate:  --control SRC  --downloads SRC  --seeds SRC   (SRC is a path or URL)\n"
-		"seedfile:  --seed N  --size BYTES  [-o FILE]              (stdout when no -o)\n"
-		"report:    --metrics FILE  --summary FILE  --since DURATION  --format text|csv|json\n"
-		"\n"
 		"Settings come from built-in defaults < .env < environment < --set;\n"
-		"`ant-agent config` lists every one with its value and source.\n"
+		"`ant-agent config` lists every one with its value and source, and\n"
+		"`man ant-agent` describes each.\n"
 		"\n"
 		"Exit status: 0 success; 1 something failed or was rejected; 2 bad command\n"
-		"line or settings (nothing was done).\n",
-		CLOCK_SPEED_MAX);
+		"line or settings (nothing was done).\n");
+}
+
+/* The manual page, from the tables above and the settings table. */
+static int cmd_manpage(const struct cli *c)
+{
+	struct cli_doc cmds[ARRAY_SIZE(commands)];
+	struct manpage_input in;
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (commands[i].summary)
+			cmds[n++] = (struct cli_doc){ commands[i].name, commands[i].summary };
+	in.commands = cmds;
+	in.ncommands = n;
+	in.options = option_docs;
+	in.noptions = ARRAY_SIZE(option_docs);
+	in.command_options = command_option_docs;
+	in.ncommand_options = ARRAY_SIZE(command_option_docs);
+	/* -o: written whole or not at all, so a failed build leaves no
+	 * half a manual behind. */
+	if (c->output != NULL) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		int rc;
+
+		if (f == NULL)
+			return EXIT_FAIL;
+		manpage_write(f, &in);
+		fclose(f);
+		rc = file_write_atomic(c->output, text, len, 0644);
+		free(text);
+		if (rc != 0) {
+			fprintf(stderr, "ant-agent manpage: %s: %s\n", c->output, strerror(errno));
+			return EXIT_FAIL;
+		}
+		return EXIT_OK;
+	}
+	manpage_write(stdout, &in);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 static void print_version(void)
@@ -231,6 +312,12 @@ int main(int argc, char **argv)
 	if (cmd == NULL) {
 		fprintf(stderr, "ant-agent: unknown command '%s'. Try 'ant-agent --help'.\n", c.command);
 		rc = EXIT_USAGE;
+		goto out;
+	}
+	/* The build makes the manual with this: no settings are read, so
+	 * nothing in the builder's environment can change or break it. */
+	if (cmd->fn == cmd_manpage) {
+		rc = cmd_manpage(&c);
 		goto out;
 	}
 	if (clock_setup(c.clock_start_ms, c.clock_speed) != 0) {
