@@ -7,6 +7,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+BENCH_BUILD ?= build-bench
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
@@ -46,9 +47,10 @@ demo: build
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
-bench: build
+# Benchmarks build in their own Release directory, never in $(BUILD).
+bench:
 	@scripts/deps.sh --with-bench
-	@bench/run.sh $(BUILD)
+	@bench/run.sh $(BENCH_BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -11,7 +11,7 @@ packages=(
   python3 curl procps tmux influxdb influxdb-client
 )
 if [ "${1:-}" = "--with-bench" ]; then
-  packages+=(hyperfine time)
+  packages+=(hyperfine time linux-perf)
 fi
 if [ "${1:-}" = "--with-fuzz" ]; then
   packages+=(clang)
