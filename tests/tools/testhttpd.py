@@ -25,6 +25,9 @@ killed. Routes:
   GET  /endless                a body that never ends (no length)
   GET  /redirect/N             N redirects, then /files/redirected.txt
   GET  /redirect-file          a redirect to file:///etc/passwd
+  GET  /redirect-loop          a redirect to itself, for ever
+  GET  /close                  reads the request and closes the connection
+                               without a byte of answer
   GET  /headers                the request headers as JSON
   POST /echo                   the body and headers back as JSON
   GET  /_count                 {"path": hits, ...} for every route so far;
@@ -205,6 +208,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def r_redirect_file(self, arg):
         return self.send_body(302, b"", headers={"Location": "file:///etc/passwd"})
+
+    def r_redirect_loop(self, arg):
+        return self.send_body(302, b"", headers={"Location": "/redirect-loop"})
+
+    def r_close(self, arg):
+        self.close_connection = True
 
     def r_headers(self, arg):
         return self.send_body(200, json.dumps(dict(self.headers.items())).encode(), "application/json")

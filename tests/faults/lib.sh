@@ -1,0 +1,97 @@
+# Helpers for the fault-injection tests. Source it after nothing else: it
+# sources tests/cli/lib.sh (scratch dir, fleet_init, task, run_agent,
+# metric_starts, expect_*), then adds a loopback HTTP server, a client
+# wrapper that turns faults on per task, and checks on the metric files.
+faults_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$faults_dir/../cli/lib.sh"
+httpd_pid=""
+agent_pid=""
+cleanup_faults() {
+  [ -n "$agent_pid" ] && kill -KILL "$agent_pid" 2>/dev/null
+  [ -n "$httpd_pid" ] && kill "$httpd_pid" 2>/dev/null
+  # Stray clients of this test (hangs, forks): their command lines hold $work.
+  pkill -KILL -f "$work/" 2>/dev/null
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+}
+trap cleanup_faults EXIT
+
+# start_httpd: tests/tools/testhttpd.py on 127.0.0.1, serving $work/www
+# under /files/; sets $httpd (the base URL).
+start_httpd() {
+  mkdir -p "$work/www"
+  python3 "$ANT_SOURCE_DIR/tests/tools/testhttpd.py" --root "$work/www" \
+    --port-file "$work/httpd.port" &
+  httpd_pid=$!
+  for _ in $(seq 100); do [ -s "$work/httpd.port" ] && break; sleep 0.1; done
+  httpd="http://127.0.0.1:$(cat "$work/httpd.port")"
+}
+# http_set PATH MODE: from now on the server answers PATH with route MODE
+# ("" restores the normal answer).
+http_set() { curl -s --max-time 5 "$httpd/_set?path=$1&mode=$2" > /dev/null; }
+
+# use_fault_client: CLIENT_PATH becomes tests/faults/fault-client.sh, which
+# logs every call to $work/calls.log and reads the fault of each call from
+# $work/faults/<key> (key: task-REF for quotes and uploads, the address
+# for downloads).
+use_fault_client() {
+  mkdir -p "$work/faults"
+  export FAULT_SIM="$sim" FAULT_DIR="$work/faults" FAULT_CALLS="$work/calls.log"
+  : > "$FAULT_CALLS"
+  sed -i "s#^CLIENT_PATH=.*#CLIENT_PATH=$faults_dir/fault-client.sh#" "$work/fleet.env"
+}
+# fault KEY MODE [ARGS...]
+fault() { local k=$1; shift; echo "$*" > "$work/faults/$k"; }
+
+# start_agent START SPEED [args]: the agent in the background ($agent_pid),
+# log in $work/agent.log.
+start_agent() {
+  local start=$1 speed=$2
+  shift 2
+  "$agent" run "${root_flag[@]}" --no-console --env-file "$work/fleet.env" \
+    --clock-start "$start" --clock-speed "$speed" "$@" \
+    >> "$work/agent.out" 2>> "$work/agent.log" &
+  agent_pid=$!
+}
+# wait_agent [SECS]: wait for the background agent to end (default 120 s
+# real), KILL it when it does not; returns its exit code.
+wait_agent() {
+  local rc
+  for _ in $(seq $((${1:-120} * 10))); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$agent_pid" 2>/dev/null && { bad "agent still running after ${1:-120} s"; kill -KILL "$agent_pid"; }
+  wait "$agent_pid"; rc=$?
+  agent_pid=""
+  return $rc
+}
+# wait_log COUNT PATTERN [SECS] [FILE]: until PATTERN (ERE) is in the log
+# at least COUNT times; 1 when it never got there.
+wait_log() {
+  local n=$1 pat=$2 secs=${3:-60} f=${4:-$work/agent.log}
+  for _ in $(seq $((secs * 10))); do
+    [ "$(grep -cE -- "$pat" "$f" 2>/dev/null)" -ge "$n" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+count_log() { grep -cE -- "$1" "${2:-$work/agent.log}"; }
+
+# expect_whole_lines FILE WHAT: the file ends with a newline and every line
+# is a complete line-protocol line of ours (measurement, tags, fields and a
+# nanosecond timestamp).
+expect_whole_lines() {
+  local f=$1 what=$2 badn
+  if [ ! -s "$f" ]; then ok; return; fi
+  if [ "$(tail -c1 "$f" | od -An -c | tr -d ' ')" != '\n' ]; then
+    bad "$what: $f does not end with a whole line"; return
+  fi
+  badn=$(grep -cvE '^ant_agent(_summary)?,[^ ]+ [^ ]+ [0-9]{19}$' "$f")
+  expect_eq "$badn" 0 "$what: lines of $f that are not whole line-protocol lines"
+}
+# calls_of PATTERN: client calls (not --version) whose argv matches.
+calls_of() { grep -v -- '--version' "$FAULT_CALLS" | grep -cE -- "${1:-.}"; }
+# metric_field TASK FIELD: the values of FIELD on the task's metric lines.
+metric_field() {
+  grep -E "^ant_agent,.*,task=$1(,| )" "$work/cache/metrics.csv" |
+    sed -nE "s/.* ([^ ]*,)?$2=([^, ]*).*/\2/p"
+}
+# metric_lines TASK: metric lines of the task.
+metric_lines() { grep -cE "^ant_agent,.*,task=$1(,| )" "$work/cache/metrics.csv"; }
