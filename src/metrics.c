@@ -380,6 +380,46 @@ struct out {
 	size_t chunks;
 };
 
+/* The offset just past the last newline of the first size bytes (0 when
+ * there is none), or -1 (errno). */
+static off_t end_of_last_line(int fd, off_t size)
+{
+	char tail[4096];
+	off_t end = size;
+
+	while (end > 0) {
+		size_t n = end < (off_t)sizeof(tail) ? (size_t)end : sizeof(tail);
+
+		if (pread(fd, tail, n, end - (off_t)n) != (ssize_t)n)
+			return -1;
+		for (size_t i = n; i > 0; i--)
+			if (tail[i - 1] == '\n')
+				return end - (off_t)n + (off_t)i;
+		end -= (off_t)n;
+	}
+	return 0;
+}
+
+/* A crash in the middle of a write (SIGKILL, power loss) can leave the
+ * file ending in part of a line. Appending after it would glue that
+ * fragment to the first new line, so cut the file back to its last
+ * newline first. Returns the size to append at, or -1 (errno). */
+static off_t cut_partial_tail(int fd, const char *path, off_t size)
+{
+	off_t keep;
+
+	if (size == 0)
+		return 0;
+	keep = end_of_last_line(fd, size);
+	if (keep < 0 || keep == size)
+		return keep;
+	if (ftruncate(fd, keep) != 0)
+		return -1;
+	log_warn("metrics: %s ended in a partial line (%lld bytes, left by a crash); cut it off",
+		 path, (long long)(size - keep));
+	return keep;
+}
+
 static int out_write(struct out *o, const struct buf *b)
 {
 	struct stat st;
@@ -391,12 +431,18 @@ static int out_write(struct out *o, const struct buf *b)
 		if (stat(o->path, &st) == 0 && st.st_size > 0 &&
 		    (uint64_t)st.st_size + b->len > g.max_bytes)
 			rotate(o->path);
-		o->fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		/* Read and write: the tail is checked before appending. */
+		o->fd = open(o->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (o->fd < 0 || fstat(o->fd, &st) != 0) {
 			log_error("metrics: cannot open %s: %s", o->path, strerror(errno));
 			goto fail;
 		}
-		o->start = st.st_size;
+		o->start = cut_partial_tail(o->fd, o->path, st.st_size);
+		if (o->start < 0) {
+			log_error("metrics: cannot check the end of %s: %s", o->path, strerror(errno));
+			o->start = st.st_size;
+			goto fail;
+		}
 	}
 	while (done < b->len) {
 		ssize_t w = do_write(o->fd, b->data + done, b->len - done);
