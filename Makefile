@@ -54,3 +54,32 @@ bench:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# ---- Reliability (docs/RELIABILITY.md) ----
+#   make fuzz       build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
+#   make valgrind   the unit tests under valgrind: no invalid access, no leak
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build-fuzz
+VALGRIND_BUILD ?= build-valgrind
+
+.PHONY: fuzz valgrind check-valgrind
+
+fuzz:
+	@scripts/deps.sh --with-fuzz
+	FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) fuzz/run.sh $(FUZZ_SECONDS)
+
+$(VALGRIND_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(VALGRIND_BUILD) -DCMAKE_BUILD_TYPE=Debug
+
+valgrind check-valgrind: deps $(VALGRIND_BUILD)/CMakeCache.txt
+	@scripts/deps.sh --with-valgrind
+	cmake --build $(VALGRIND_BUILD) -j $(JOBS)
+	@cd $(VALGRIND_BUILD)/tests && failed=""; \
+	for t in test_* replay_*; do \
+	  [ -f "$$t" ] && [ -x "$$t" ] || continue; \
+	  args=""; case $$t in replay_*) args="$(CURDIR)/fuzz/corpus/$${t#replay_}";; esac; \
+	  if valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+	       --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+	       ./$$t $$args > $$t.valgrind.log 2>&1; then echo "valgrind: $$t clean"; \
+	  else echo "valgrind: $$t FAILED (see $(VALGRIND_BUILD)/tests/$$t.valgrind.log)"; failed="$$failed $$t"; fi; \
+	done; [ -z "$$failed" ] || { echo "valgrind failures:$$failed"; exit 1; }

@@ -14,7 +14,10 @@ if [ "${1:-}" = "--with-bench" ]; then
   packages+=(hyperfine time linux-perf)
 fi
 if [ "${1:-}" = "--with-fuzz" ]; then
-  packages+=(clang)
+  packages+=(clang libclang-rt-14-dev)
+fi
+if [ "${1:-}" = "--with-valgrind" ]; then
+  packages+=(valgrind)
 fi
 
 missing=()

@@ -211,25 +211,15 @@ static int env_parse_line(char *line, char **key, char **value)
 	return 1;
 }
 
-static int load_env_file(struct setting_val *vals, const char *path, bool required)
+/* Apply the lines of .env text (NUL-terminated, modified in place) to
+ * vals. Returns the number of bad values; malformed lines and unknown keys
+ * are only warnings, as python-dotenv ignored them too. */
+static int env_apply_text(struct setting_val *vals, const char *path, char *text)
 {
-	struct buf b;
-	char *line;
+	char *line = text;
 	int lineno = 0, errors = 0;
-	int rc = file_read_all(path, ENV_FILE_MAX, &b);
 
-	if (rc == -1) {
-		if (errno == ENOENT && !required)
-			return 0;
-		log_error("%s: cannot read settings file: %s", path, strerror(errno));
-		return 1;
-	}
-	if (rc == -2) {
-		log_error("%s: settings file is larger than %d bytes", path, ENV_FILE_MAX);
-		return 1;
-	}
 	/* Count lines by hand: strtok_r would skip empty lines. */
-	line = b.data;
 	while (line != NULL) {
 		char *nl = strchr(line, '\n');
 		char *key, *value;
@@ -256,7 +246,48 @@ static int load_env_file(struct setting_val *vals, const char *path, bool requir
 		}
 		line = nl ? nl + 1 : NULL;
 	}
+	return errors;
+}
+
+static int load_env_file(struct setting_val *vals, const char *path, bool required)
+{
+	struct buf b;
+	int errors;
+	int rc = file_read_all(path, ENV_FILE_MAX, &b);
+
+	if (rc == -1) {
+		if (errno == ENOENT && !required)
+			return 0;
+		log_error("%s: cannot read settings file: %s", path, strerror(errno));
+		return 1;
+	}
+	if (rc == -2) {
+		log_error("%s: settings file is larger than %d bytes", path, ENV_FILE_MAX);
+		return 1;
+	}
+	errors = env_apply_text(vals, path, b.data);
 	buf_free(&b);
+	return errors;
+}
+
+int config_check_env_text(const char *name, const char *text, size_t len)
+{
+	struct setting_val vals[CFG__COUNT];
+	char *copy;
+	int errors;
+
+	if (len > ENV_FILE_MAX) {
+		log_error("%s: settings file is larger than %d bytes", name, ENV_FILE_MAX);
+		return 1;
+	}
+	/* The reader works on a NUL-terminated copy, like file_read_all gives. */
+	copy = xmalloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	defaults_into(vals);
+	errors = env_apply_text(vals, name, copy);
+	vals_free(vals);
+	free(copy);
 	return errors;
 }
 

@@ -47,6 +47,11 @@ int config_load(const struct config_sources *src);
  * the caller keeps alive), e.g. on SIGHUP. Same result codes. */
 int config_reload(void);
 
+/* Read .env text as the settings file `name` would be read: every line is
+ * checked against the table and problems are logged, but nothing is
+ * stored (for `validate`-style checks and the fuzz target). Returns the
+ * number of bad values. */
+int config_check_env_text(const char *name, const char *text, size_t len);
 /* Set one setting from a layer. Returns 0; -1 for an unknown key; -2 for a
  * bad value. err receives a message naming the key, value and what is
  * allowed. */
