@@ -9,6 +9,7 @@ packages=(
   libuv1-dev libcurl4-openssl-dev libexpat1-dev libjansson-dev libssl-dev
   zlib1g-dev libcmocka-dev
   python3 curl procps tmux influxdb influxdb-client
+  systemd groff-base man-db util-linux
 )
 if [ "${1:-}" = "--with-bench" ]; then
   packages+=(hyperfine time linux-perf)
