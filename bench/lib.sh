@@ -137,7 +137,7 @@ bn_wait_for() {
   return 1
 }
 
-bn_rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+bn_rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
 bn_ctxsw() {
   cat /proc/"$1"/task/*/status 2>/dev/null |
