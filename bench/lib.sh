@@ -139,16 +139,17 @@ bn_wait_for() {
 
 bn_rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
+# (Each of these may race with the process's exit: they print 0 then.)
 bn_ctxsw() {
-  cat /proc/"$1"/task/*/status 2>/dev/null |
+  { cat /proc/"$1"/task/*/status 2>/dev/null || true; } |
     awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n + 0 }'
 }
 
-bn_threads() { ls /proc/"$1"/task 2>/dev/null | wc -l; }
+bn_threads() { { ls /proc/"$1"/task 2>/dev/null || true; } | wc -l; }
 
 # CPU time of a process so far, in seconds (utime + stime from /proc).
 bn_cpu_s() {
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || true
 }
 
 bn_pct() {

@@ -33,7 +33,7 @@ machine() {
     "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
     "Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); build: $(grep -E '^CMAKE_BUILD_TYPE' "$build/CMakeCache.txt" | cut -d= -f2)" \
-    "($build); commit $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    "($build); source ${BENCH_SRC:-$top}; checkout at $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 }
 machine
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
