@@ -64,7 +64,11 @@ fault task-030 kind network
   task 030 30 quote tiny 1 false 0 3600 2
   echo "</Schedule>"
 } > control.xml
+# Short yields: the exit-code cycles need 29 and 6 calls; this gives
+# them well over a hundred each, even on a slow machine.
 cat >> fleet.env <<X
+QUOTE_YIELD_SECS=10
+DOWNLOAD_YIELD_SECS=10
 CLIENT_KILL_GRACE_SECS=5
 DOWNLOAD_RATE_LIMIT=100000
 QUOTE_RATE_LIMIT=100000

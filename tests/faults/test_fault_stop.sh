@@ -44,7 +44,7 @@ for at in 1.3 1.7 2.25 2.6 3.1; do
   killed=$(grep -c 'status=killed' cache/metrics.csv)
   if [ "$calls" -le "$lines" ] && [ "$lines" -le $((calls + killed)) ]; then ok
   else bad "SIGTERM after ${at}s: $calls client calls, $lines metric lines ($killed killed)"; fi
-  if [ "$lines" -gt 5 ]; then ok; else bad "SIGTERM after ${at}s: only $lines tests ran"; fi
+  if [ "$lines" -ge 3 ]; then ok; else bad "SIGTERM after ${at}s: only $lines tests ran"; fi
   expect_eq "$(pgrep -f "$work/" | wc -l)" 0 "SIGTERM after ${at}s: no client left running"
 done
 
