@@ -161,12 +161,14 @@ bn_pct() {
 # bn_calc EXPR [DECIMALS]: arithmetic on decimals (awk, so 1e6 works).
 bn_calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 
-# bn_watch PID: sample the process every 0.1 s until it exits. Sets
+# bn_watch PID [SECS] [KIDS]: sample the process every SECS (0.1) until it
+# exits; child processes are counted only when KIDS is 1 (the default),
+# since scanning /proc takes CPU from the process being measured. Sets
 # w_rss (last VmRSS), w_hwm (VmHWM), w_anon (last RssAnon), w_cpu (last CPU
 # seconds), w_threads (most threads), w_kids (most child processes at
 # once) and w_kids_rss (VmRSS when there were that many), all in KiB.
 bn_watch() {
-  local v k
+  local v k secs=${2:-0.1} kids=${3:-1}
   w_rss=0 w_hwm=0 w_anon=0 w_cpu=0 w_threads=0 w_kids=0 w_kids_rss=0
   while kill -0 "$1" 2>/dev/null; do
     v=$(bn_rss_kb "$1" VmRSS); [ -n "$v" ] && w_rss=$v
@@ -174,8 +176,10 @@ bn_watch() {
     v=$(bn_rss_kb "$1" RssAnon); [ -n "$v" ] && w_anon=$v
     v=$(bn_cpu_s "$1" 2>/dev/null) && [ -n "$v" ] && w_cpu=$v
     v=$(bn_threads "$1"); [ "$v" -gt "$w_threads" ] && w_threads=$v
-    k=$(pgrep -c -P "$1" 2>/dev/null || true)
-    if [ -n "$k" ] && [ "$k" -gt "$w_kids" ]; then w_kids=$k; w_kids_rss=$w_rss; fi
-    sleep 0.1
+    if [ "$kids" = 1 ]; then
+      k=$(pgrep -c -P "$1" 2>/dev/null || true)
+      if [ -n "$k" ] && [ "$k" -gt "$w_kids" ]; then w_kids=$k; w_kids_rss=$w_rss; fi
+    fi
+    sleep "$secs"
   done
 }
