@@ -363,6 +363,12 @@ int cmd_run(const struct cli *c)
 	char start[32];
 
 	memset(&a, 0, sizeof(a));
+	/* A write past a file-size limit (systemd LimitFSIZE, ulimit -f) or
+	 * into a closed pipe (a log reader that went away) must fail with an
+	 * error the writer handles (the metrics cut-back, the log), not kill
+	 * the agent. libuv resets both for the clients it spawns. */
+	signal(SIGXFSZ, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
 	if (open_log_file() != 0)
 		return EXIT_USAGE;
 	log_info("Name: %s | Version: %s | Date: %s | Commit Hash: %s", ANT_NAME, ANT_VERSION,
