@@ -13,7 +13,17 @@ if [ ! -x "$bdir/bench/metrics_bench" ]; then
   cmake -S "$here" -B "$bdir" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$bdir" --target metrics_bench -j2 >/dev/null
 fi
-out=$("$bdir/bench/metrics_bench" "$n")
+# GNU time, when installed, adds the process's own view (CPU, peak RSS).
+if [ -x /usr/bin/time ]; then
+  tf=$(mktemp /tmp/ant-metrics-time.XXXXXX)
+  out=$(/usr/bin/time -o "$tf" -f "/usr/bin/time: %e s elapsed, %U s user, %S s system, %M KiB peak RSS" \
+    "$bdir/bench/metrics_bench" "$n")
+  out="$out
+$(cat "$tf")"
+  rm -f "$tf"
+else
+  out=$("$bdir/bench/metrics_bench" "$n")
+fi
 echo "$out"
 [ -n "${BENCH_TABLE:-}" ] || exit 0
 echo "$out" | awk -v n="$n" '
