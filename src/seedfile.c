@@ -157,41 +157,30 @@ fail:
 	return -1;
 }
 
+struct seed_fill {
+	uint64_t seed;
+	uint64_t size;
+	char *md5_hex;
+	const atomic_int *cancel;
+};
+
+static int fill_seeded(int fd, void *ud)
+{
+	struct seed_fill *f = ud;
+
+	return seedfile_write_fd(fd, f->seed, f->size, f->md5_hex, f->cancel);
+}
+
 /* mode: 0644 for a file a user asked for (`seedfile -o`), 0600 for the
  * agent's own working copies, which nobody else has any business reading
- * or holding open while the agent replaces them. */
+ * or holding open while the agent replaces them. No fsync: a seeded file
+ * can always be made again, and syncing gigabytes would stall the disk. */
 static int write_path_mode(const char *path, uint64_t seed, uint64_t size, mode_t mode,
 			   char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel)
 {
-	char tmp[PATH_MAX];
-	int fd = -1, saved;
+	struct seed_fill f = { seed, size, md5_hex, cancel };
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, mode) != 0)
-		goto fail;
-	if (seedfile_write_fd(fd, seed, size, md5_hex, cancel) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	return 0;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-	return -1;
+	return file_replace_atomic(path, (int)mode, false, fill_seeded, &f);
 }
 
 int seedfile_write_path(const char *path, uint64_t seed, uint64_t size,

@@ -339,10 +339,9 @@ fail:
 	return -1;
 }
 
-int file_write_atomic(const char *path, const void *data, size_t len, int mode)
+int file_replace_atomic(const char *path, int mode, bool sync, file_fill_fn fill, void *ud)
 {
 	char tmp[PATH_MAX];
-	const char *p = data;
 	int fd = -1;
 	int saved;
 
@@ -353,19 +352,9 @@ int file_write_atomic(const char *path, const void *data, size_t len, int mode)
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fchmod(fd, (mode_t)mode) != 0)
+	if (fchmod(fd, (mode_t)mode) != 0 || fill(fd, ud) != 0)
 		goto fail;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) != 0)
+	if (sync && fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -382,6 +371,36 @@ fail:
 	unlink(tmp);
 	errno = saved;
 	return -1;
+}
+
+struct mem_fill {
+	const char *p;
+	size_t len;
+};
+
+static int fill_from_memory(int fd, void *ud)
+{
+	struct mem_fill *m = ud;
+
+	while (m->len > 0) {
+		ssize_t n = write(fd, m->p, m->len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		m->p += n;
+		m->len -= (size_t)n;
+	}
+	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, int mode)
+{
+	struct mem_fill m = { data, len };
+
+	return file_replace_atomic(path, mode, true, fill_from_memory, &m);
 }
 
 int mkdir_p(const char *path, int mode)

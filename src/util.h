@@ -68,8 +68,14 @@ void buf_free(struct buf *b);
 /* Read a whole file into a new buffer, refusing files over cap bytes.
  * Returns 0, -1 on I/O error (errno set), -2 when over cap. */
 int file_read_all(const char *path, size_t cap, struct buf *out);
-/* Write data to path atomically: temp file in the same directory, fsync,
- * rename. Creates the file with the given mode. Returns 0 or -1 (errno). */
+/* Replace path atomically: fill(fd, ud) writes the content into a new
+ * temporary file beside path (created with the given mode); then it is
+ * fsynced when sync is set, and renamed over path. On any failure the
+ * temporary file is removed and path is untouched. fill returns 0 or -1
+ * with errno set. Returns 0 or -1 (errno). */
+typedef int (*file_fill_fn)(int fd, void *ud);
+int file_replace_atomic(const char *path, int mode, bool sync, file_fill_fn fill, void *ud);
+/* Write data to path atomically (file_replace_atomic with fsync). */
 int file_write_atomic(const char *path, const void *data, size_t len, int mode);
 /* mkdir -p with the given mode for created directories. */
 int mkdir_p(const char *path, int mode);
