@@ -149,20 +149,6 @@ static void mask_secrets(char *line)
 	}
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 void log_msg(enum log_level l, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
@@ -191,9 +177,9 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	len = strlen(line);
 	line[len++] = '\n';
 	if (g_log.console)
-		write_all(STDERR_FILENO, line, len);
+		(void)fd_write_all(STDERR_FILENO, line, len);
 	if (g_log.fd >= 0)
-		write_all(g_log.fd, line, len);
+		(void)fd_write_all(g_log.fd, line, len);
 }
 
 void log_text(enum log_level l, const char *text)

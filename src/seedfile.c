@@ -93,21 +93,6 @@ void seedgen_fill(struct seedgen *g, void *buf, size_t n)
 	memcpy(g->s, s, sizeof(s));
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int seedfile_write_fd(int fd, uint64_t seed, uint64_t size,
 		      char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel)
 {
@@ -139,7 +124,7 @@ int seedfile_write_fd(int fd, uint64_t seed, uint64_t size,
 			errno = EIO;
 			goto fail;
 		}
-		if (write_all(fd, chunk, n) != 0)
+		if (fd_write_all(fd, chunk, n) != 0)
 			goto fail;
 		size -= n;
 	}

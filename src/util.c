@@ -339,6 +339,24 @@ fail:
 	return -1;
 }
 
+int fd_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int file_replace_atomic(const char *path, int mode, bool sync, file_fill_fn fill, void *ud)
 {
 	char tmp[PATH_MAX];
@@ -382,18 +400,7 @@ static int fill_from_memory(int fd, void *ud)
 {
 	struct mem_fill *m = ud;
 
-	while (m->len > 0) {
-		ssize_t n = write(fd, m->p, m->len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		m->p += n;
-		m->len -= (size_t)n;
-	}
-	return 0;
+	return fd_write_all(fd, m->p, m->len);
 }
 
 int file_write_atomic(const char *path, const void *data, size_t len, int mode)

@@ -68,6 +68,9 @@ void buf_free(struct buf *b);
 /* Read a whole file into a new buffer, refusing files over cap bytes.
  * Returns 0, -1 on I/O error (errno set), -2 when over cap. */
 int file_read_all(const char *path, size_t cap, struct buf *out);
+/* write(2) all n bytes, retrying on EINTR and short writes. Returns 0 or
+ * -1 (errno). */
+int fd_write_all(int fd, const void *p, size_t n);
 /* Replace path atomically: fill(fd, ud) writes the content into a new
  * temporary file beside path (created with the given mode); then it is
  * fsynced when sync is set, and renamed over path. On any failure the

@@ -216,23 +216,6 @@ static void throttle(uint64_t bytes)
 		sleep_ms((int64_t)((double)bytes * 1000.0 / (double)bw));
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Append one whole line with a single write to an O_APPEND file, so lines
  * of concurrent calls never interleave. */
 static void append_line(const char *path, const char *line, size_t len)
@@ -327,9 +310,9 @@ static void endless(const char *where)
 		n += (size_t)snprintf(block + n, sizeof(block) - n,
 				      "Fetching chunk %06zu of a file that never ends...\n", n);
 	for (;;) {
-		if (out && write_all(STDOUT_FILENO, block, n) != 0)
+		if (out && fd_write_all(STDOUT_FILENO, block, n) != 0)
 			_exit(1);
-		if (err && write_all(STDERR_FILENO, block, n) != 0)
+		if (err && fd_write_all(STDERR_FILENO, block, n) != 0)
 			_exit(1);
 	}
 }
@@ -340,8 +323,8 @@ static int garbage(void)
 
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (unsigned char)rng_next();
-	write_all(STDOUT_FILENO, junk, sizeof(junk));
-	write_all(STDERR_FILENO, junk, sizeof(junk) / 2);
+	(void)fd_write_all(STDOUT_FILENO, junk, sizeof(junk));
+	(void)fd_write_all(STDERR_FILENO, junk, sizeof(junk) / 2);
 	return 0;
 }
 
