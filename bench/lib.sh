@@ -12,6 +12,7 @@
 #   bn_pct P            percentile P (0..100) of the numbers on stdin
 #   row FIG VALUE TARGET VERDICT   a line of the summary table ($BENCH_TABLE)
 set -u
+BN_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 agent="$bdir/ant-agent"
 sim="$bdir/ant-sim"
 noop="$bdir/bench/noop_client"
@@ -56,17 +57,8 @@ bn_fleet() {
 bn_sim_store() {
   mkdir -p "$work/store"
   export ANT_SIM_STORE="$work/store"
-  {
-    echo "fileSize,name,address,md5"
-    for spec in "tiny t1.bin 11 20000" "tiny t2.bin 12 100000" "small s1.bin 21 300000"; do
-      set -- $spec
-      local md5 addr
-      md5=$("$agent" seedfile --seed "$3" --size "$4" -o "$work/$2" | awk '{print $1}')
-      addr=$(ANT_SIM_LOG=/dev/null "$sim" file upload "$work/$2" --public | sed -n 's/^At address: *//p')
-      rm -f "$work/$2"
-      echo "$1,$2,$addr,$md5"
-    done
-  } > "$work/sim-downloads.csv"
+  printf '%s\n' "tiny t1.bin 11 20000" "tiny t2.bin 12 100000" "small s1.bin 21 300000" |
+    "$BN_TOP/scripts/sim-catalogue.sh" "$agent" "$sim" > "$work/sim-downloads.csv"
 }
 
 # bn_env FILE CLIENT DOWNLOADS [KEY=VALUE...]: a settings file for one run,

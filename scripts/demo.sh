@@ -17,22 +17,14 @@ sim="$build/ant-sim"
 speed=${DEMO_SPEED:-30}
 
 rm -rf "$run"
-mkdir -p "$run/store" "$run/files"
+mkdir -p "$run/store"
 export ANT_SIM_STORE="$run/store"
 
 echo "demo: uploading the demo files to the local store..."
 {
   echo "# The demo network's download catalogue (made by scripts/demo.sh)"
-  echo "fileSize,name,address,md5"
-  while read -r class name seed bytes; do
-    case "$class" in ''|\#*) continue ;; esac
-    md5=$("$agent" seedfile --seed "$seed" --size "$bytes" -o "$run/files/$name" | awk '{print $1}')
-    address=$("$sim" file upload "$run/files/$name" --public | sed -n 's/^At address: *//p')
-    [ -n "$address" ] || { echo "demo: ant-sim did not store $name" >&2; exit 1; }
-    echo "$class,$name,$address,$md5"
-  done < "$top/demo/files.txt"
+  "$top/scripts/sim-catalogue.sh" "$agent" "$sim" < "$top/demo/files.txt"
 } > "$run/downloads.csv"
-rm -rf "$run/files"
 
 # The network misbehaves a little, so retries show: 5% of calls fail with a
 # network error, and every call takes 150 ms of real time.

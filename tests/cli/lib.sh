@@ -30,17 +30,8 @@ fleet_init() {
   export ANT_SIM_LOG="$work/sim.log"
   : > "$ANT_SIM_LOG"
   echo '[]' > "$work/ks.json"
-  {
-    echo "fileSize,name,address,md5"
-    for spec in "tiny t1.bin 11 20000" "tiny t2.bin 12 30000" "small s1.bin 21 200000"; do
-      set -- $spec
-      local md5 addr
-      md5=$("$agent" seedfile --seed "$3" --size "$4" -o "$work/$2" | awk '{print $1}')
-      addr=$(ANT_SIM_LOG=/dev/null "$sim" file upload "$work/$2" --public | sed -n 's/^At address: *//p')
-      rm -f "$work/$2"
-      echo "$1,$2,$addr,$md5"
-    done
-  } > "$work/downloads.csv"
+  printf '%s\n' "tiny t1.bin 11 20000" "tiny t2.bin 12 30000" "small s1.bin 21 200000" |
+    "$ANT_SOURCE_DIR/scripts/sim-catalogue.sh" "$agent" "$sim" > "$work/downloads.csv"
   printf 'fileSize,seed,size,md5\ntiny,5,10000,0\nsmall,6,300000,0\n' > "$work/seeds.csv"
   cat > "$work/fleet.env" <<X
 ALLOW_FILE_URLS=true
