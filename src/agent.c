@@ -6,7 +6,6 @@
  * log goes to stderr - the journal under systemd - and to LOG_FILE_PATH
  * when LOG_TO_FILE is set.
  */
-#include "agent.h"
 #include "cli.h"
 #include "client.h"
 #include "clock.h"
@@ -126,11 +125,6 @@ static void on_sched_change(void *ud)
 		uv_timer_start(&a->status_timer, on_status_timer, AGENT_STATUS_DELAY_MS, 0);
 }
 
-uv_loop_t *agent_loop(struct agent *a)
-{
-	return a->loop;
-}
-
 static void close_handle(uv_handle_t *h)
 {
 	if (!uv_is_closing(h))
@@ -185,7 +179,9 @@ static void on_stopped(void *ud)
 	uv_timer_start(&a->drain, on_drain, AGENT_PUSH_POLL_MS, 0);
 }
 
-void agent_stop(struct agent *a, const char *why)
+/* Ask the agent to stop gracefully (a signal, the console, --run-for);
+ * safe to call more than once. */
+static void agent_stop(struct agent *a, const char *why)
 {
 	if (a->stopping)
 		return;
