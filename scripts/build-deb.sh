@@ -46,7 +46,7 @@ changes=$(ls "$out"/ant-agent_"${version}"_*.changes)
 echo "build-deb: $(cd "$out" && ls ./*.deb | tr '\n' ' ')in $out"
 
 if ! command -v lintian > /dev/null; then
-  echo "build-deb: lintian is not installed (scripts/deps.sh --with-deb)" >&2
+  echo "build-deb: lintian is not installed (scripts/deps.sh installs it)" >&2
   exit 1
 fi
 rc=0
