@@ -3,6 +3,7 @@
 #   make test       build and run the whole test suite (plain, then ASan+UBSan)
 #   make check      the plain suite only;  make check-asan  the sanitizer suite only
 #   make install    install into $(DESTDIR)$(PREFIX)
+#   make deb        the Debian package, built from a clean copy (docs/PACKAGING.md)
 #   make bench      benchmarks (see docs/BENCHMARKS.md)
 
 BUILD      ?= build
@@ -44,8 +45,18 @@ test: check check-asan
 demo: build
 	@scripts/demo.sh $(BUILD)
 
-install: build
+# `sudo make install`: the build step runs as the owner of the build tree
+# (of the source tree when there is none yet), and what the install step
+# writes into the tree (install_manifest.txt, the configured unit) is given
+# back to that owner, so no root-owned file is left in it.
+TREE_OWNER = $(shell stat -c %u:%g $(BUILD) 2>/dev/null || stat -c %u:%g .)
+AS_TREE_OWNER = $(if $(filter 0:%,$(TREE_OWNER)),,setpriv --reuid=$(firstword $(subst :, ,$(TREE_OWNER))) \
+  --regid=$(lastword $(subst :, ,$(TREE_OWNER))) --clear-groups)
+install:
+	@if [ "$$(id -u)" -eq 0 ]; then $(AS_TREE_OWNER) $(MAKE) build; else $(MAKE) build; fi
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+	@if [ "$$(id -u)" -eq 0 ] && [ -n "$(AS_TREE_OWNER)" ]; then \
+	  find $(BUILD) -xdev -uid 0 -exec chown -h $(TREE_OWNER) {} +; fi
 
 # Benchmarks build in their own Release directory, never in $(BUILD).
 bench:
@@ -83,3 +94,14 @@ valgrind check-valgrind: deps $(VALGRIND_BUILD)/CMakeCache.txt
 	       ./$$t $$args > $$t.valgrind.log 2>&1; then echo "valgrind: $$t clean"; \
 	  else echo "valgrind: $$t FAILED (see $(VALGRIND_BUILD)/tests/$$t.valgrind.log)"; failed="$$failed $$t"; fi; \
 	done; [ -z "$$failed" ] || { echo "valgrind failures:$$failed"; exit 1; }
+
+# ---- Debian package (docs/PACKAGING.md) ----
+#   make deb        build the .deb from a clean copy of the tree into DEB_OUT
+#                   and check it with lintian; the work tree stays clean
+DEB_OUT ?= build-deb
+
+.PHONY: deb
+
+deb:
+	@scripts/deps.sh
+	JOBS=$(JOBS) scripts/build-deb.sh $(abspath $(DEB_OUT))

@@ -10,6 +10,7 @@ packages=(
   zlib1g-dev libcmocka-dev
   python3 curl procps tmux influxdb influxdb-client
   systemd groff-base man-db util-linux
+  debhelper dpkg-dev lintian
 )
 if [ "${1:-}" = "--with-bench" ]; then
   packages+=(hyperfine time linux-perf)
