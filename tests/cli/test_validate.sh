@@ -153,4 +153,36 @@ validate --control "http://127.0.0.1:1/control.xml"
 expect_eq "$rc" 2 "nothing listening exits 2"
 expect_grep 'cannot fetch: .*(onnect|refused)' out.txt "connect failure message"
 
+# --- tasks against catalogues ----------------------------------------------
+# Each file is valid on its own, but a task whose size class has no row in
+# its catalogue would fail every hour: a warning naming task, class and file.
+cat > sizes.xml <<'X'
+<Schedule>
+  <Task><TaskRef>001</TaskRef><TimePeriod>5</TimePeriod><TestType>download</TestType>
+    <TestOptions><Option key="filesize" value="tiny"/></TestOptions></Task>
+  <Task><TaskRef>011</TaskRef><TimePeriod>6</TimePeriod><TestType>download</TestType>
+    <TestOptions><Option key="filesize" value="huge"/></TestOptions></Task>
+  <Task><TaskRef>012</TaskRef><TimePeriod>7</TimePeriod><TestType>Quote</TestType>
+    <TestOptions><Option key="filesize" value="medium"/></TestOptions></Task>
+  <Task><TaskRef>013</TaskRef><TimePeriod>8</TimePeriod><TestType>Quote</TestType>
+    <TestOptions><Option key="filesize" value="tiny"/></TestOptions></Task>
+</Schedule>
+X
+printf 'fileSize,name,address,md5\ntiny,a.bin,%s,%s\n' "$(printf 'a%.0s' $(seq 64))" "$(printf 'b%.0s' $(seq 32))" > sizes-dl.csv
+printf 'fileSize,seed,size,md5\ntiny,5,10000,0\n' > sizes-seeds.csv
+validate --control sizes.xml --downloads sizes-dl.csv --seeds sizes-seeds.csv
+expect_eq "$rc" 0 "missing size classes are warnings, not rejections"
+expect_grep '^sizes.xml: task 011: warning: no row of size class huge in the download catalogue sizes-dl.csv: every download test of this task would fail$' out.txt "download task without rows warned"
+expect_grep '^sizes.xml: task 012: warning: no row of size class medium in the seed catalogue sizes-seeds.csv: every quote test of this task would fail$' out.txt "quote task without rows warned"
+expect_no_grep 'task (001|013): warning' out.txt "tasks with rows not warned"
+expect_grep '^Result: valid, but 2 tasks would fail every hour' out.txt "result line counts them"
+validate --control sizes.xml --seeds sizes-seeds.csv
+expect_no_grep 'task 011: warning' out.txt "a catalogue not checked is not judged"
+expect_grep 'task 012: warning' out.txt "the seed catalogue checked alone still judged"
+printf 'tiny,b.bin,%s,%s\nhuge,c.bin,%s,%s\n' "$(printf 'c%.0s' $(seq 64))" "$(printf 'd%.0s' $(seq 32))" "$(printf 'e%.0s' $(seq 64))" "$(printf 'f%.0s' $(seq 32))" >> sizes-dl.csv
+printf 'medium,6,5000000,0\n' >> sizes-seeds.csv
+validate --control sizes.xml --downloads sizes-dl.csv --seeds sizes-seeds.csv
+expect_grep '^every task finds rows of its size class$' out.txt "all classes covered"
+expect_grep '^Result: valid$' out.txt "plain valid when covered"
+
 finish
