@@ -359,6 +359,11 @@ static int startup_checks(struct agent *a, const struct cli *c)
 		return -1;
 	}
 	log_info("Found client: %s (%s)", a->client_version, cfg_str(CFG_CLIENT_PATH));
+	if (cfg_bool(CFG_ALLOW_UPLOADS))
+		log_info("Uploads are on (ALLOW_UPLOADS=true): upload tests spend this host's tokens");
+	else
+		log_info("Uploads are off (ALLOW_UPLOADS=false): upload tasks are recorded as "
+			 "skipped, and not logged again");
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -304,6 +305,8 @@ int main(int argc, char **argv)
 	struct cli c;
 	int rc;
 
+	/* Under systemd, lines carry the journal's priorities, not a time. */
+	log_set_journal(log_journal_stream_matches(getenv("JOURNAL_STREAM"), STDERR_FILENO));
 	if (parse_args(argc, argv, &c, &sets) != 0) {
 		rc = EXIT_USAGE;
 		goto out;

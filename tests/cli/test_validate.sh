@@ -12,10 +12,13 @@ validate() { "$agent" validate "$@" > out.txt 2>&1; rc=$?; }
 # --- the upstream files ----------------------------------------------------
 validate --control "$up/00-control-2025-01-02.xml"
 expect_eq "$rc" 0 "upstream control file is valid"
-expect_eq "$(grep -cE '^\| [0-9]{3} +\|' out.txt)" 8 "table lists 8 tasks"
-expect_grep '^\| Task \| Mins \| Worker \| Repeat \| Offset \| Type +\| Size +\| Description +\|$' out.txt "table header"
-expect_grep '^\| 001 +\| 5 +\| 2 +\| false +\| 1 +\| Download \| medium \| Download a medium file from network \|$' out.txt "task 001 row"
-expect_grep '^\| 012 +\| 30 +\| 1 +\| false +\| 0 +\| Quote +\| huge +\| Quote for upload +\|$' out.txt "task 012 row"
+# Boxes would leave too little room for the descriptions in 80 columns:
+# the table comes without them.
+expect_eq "$(grep -cE '^[0-9]{3}  ' out.txt)" 8 "table lists 8 tasks"
+expect_grep '^Task +Mins +Wkrs +Rep +Off +Type +Size +Description$' out.txt "table header"
+expect_grep '^001 +5 +2 +false +1 +Download medium Download a medium file from network$' out.txt "task 001 row"
+expect_grep '^012 +30 +1 +false +0 +Quote +huge +Quote for upload$' out.txt "task 012 row"
+expect_eq "$(grep -E '^([0-9]{3}  |Task )' out.txt | awk 'length($0) > 80' | wc -l | tr -d ' ')" 0 "table fits 80 columns"
 expect_grep '8 tasks accepted, 0 rejected, 0 warnings$' out.txt "control summary"
 
 validate --downloads "$up/01-download-files.csv" --seeds "$up/02-quote-files.csv"
@@ -113,7 +116,7 @@ base="http://127.0.0.1:$(cat port)"
 
 validate --control "$base/files/00-control-2025-01-02.xml"
 expect_eq "$rc" 0 "control file over HTTP"
-expect_eq "$(grep -cE '^\| [0-9]{3} +\|' out.txt)" 8 "8 tasks over HTTP"
+expect_eq "$(grep -cE '^[0-9]{3}  ' out.txt)" 8 "8 tasks over HTTP"
 
 # Defaults come from the settings when no source is named.
 validate --set "SCHEDULER_URL=$base/files/00-control.xml" \
