@@ -352,6 +352,11 @@ static int startup_checks(struct agent *a, const struct cli *c)
 		}
 		log_warn("%s", owner_msg);
 	}
+	/* Refused here rather than failing every fetch for the whole run. */
+	if (check_file_urls(err, sizeof(err)) != 0) {
+		log_crit("%s", err);
+		return -1;
+	}
 	if (client_probe_version(cfg_str(CFG_CLIENT_PATH), CLIENT_PROBE_TIMEOUT_MS,
 				 a->client_version, sizeof(a->client_version), err,
 				 sizeof(err)) != 0) {
