@@ -24,7 +24,7 @@ expect_no_grep '^<[0-9]>[0-9]{2}-[0-9]{2}-[0-9]{4} ' journal.log "no timestamp i
 expect_no_grep '^<[0-9]>(DEBUG|INFO|WARNING|ERROR|CRITICAL) - ' journal.log "no level word either: the priority says it"
 expect_grep '^<6>Name: ant-agent \| Version: ' journal.log "info is <6>"
 expect_grep '^<7>' journal.log "debug is <7>"
-expect_grep '^<6>Task 001 worker 1: download tiny ok' journal.log "test results at info"
+expect_grep '^<[46]>Task 001 worker 1: download tiny' journal.log "test results at info (warning when one failed)"
 expect_grep '^<6>Uploads are off \(ALLOW_UPLOADS=false\)' journal.log "uploads off said at start-up"
 expect_eq "$(grep -cE '^<[2-6]>.*ALLOW_UPLOADS' journal.log | tr -d ' ')" 1 "uploads off said once"
 skipped=$(grep -c ',type=upload,.*status=skipped' cache/metrics.csv)
