@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git
   libuv1-dev libcurl4-openssl-dev libexpat1-dev libjansson-dev libssl-dev
   zlib1g-dev libcmocka-dev
-  python3 curl procps tmux influxdb influxdb-client
+  python3 curl procps tmux influxdb influxdb-client victoria-metrics
   systemd groff-base man-db util-linux
   debhelper dpkg-dev lintian
 )
@@ -42,4 +42,11 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet influxdb 2>/dev/null; then
   $sudo systemctl stop influxdb || true
+fi
+# victoria-metrics' package enables (and, where allowed, starts) a server on
+# :8428; the tests start their own on a free port, so leave none running
+# or enabled.
+if command -v systemctl >/dev/null 2>&1 && [ -e /lib/systemd/system/victoria-metrics.service ]; then
+  $sudo systemctl stop victoria-metrics 2>/dev/null || true
+  $sudo systemctl disable victoria-metrics 2>/dev/null || true
 fi

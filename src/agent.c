@@ -337,10 +337,24 @@ static void start_signal(struct agent *a, uv_signal_t *h, int signum)
 static int startup_checks(struct agent *a, const struct cli *c)
 {
 	char err[512];
+	char owner_msg[PATH_MAX * 2 + 512];
 
 	if (geteuid() == 0 && !c->allow_root) {
 		log_crit("Refusing to run as root: run ant-agent as an ordinary user "
 			 "(or pass --allow-root if you really mean it)");
+		return -1;
+	}
+	if (config_cache_owner_check(cfg_str(CFG_CACHE_DIR), geteuid(), getegid(), owner_msg,
+				     sizeof(owner_msg)) != 0) {
+		if (access(cfg_str(CFG_CACHE_DIR), W_OK) != 0) {
+			log_crit("%s", owner_msg);
+			return -1;
+		}
+		log_warn("%s", owner_msg);
+	}
+	/* Refused here rather than failing every fetch for the whole run. */
+	if (check_file_urls(err, sizeof(err)) != 0) {
+		log_crit("%s", err);
 		return -1;
 	}
 	if (client_probe_version(cfg_str(CFG_CLIENT_PATH), CLIENT_PROBE_TIMEOUT_MS,
@@ -350,6 +364,11 @@ static int startup_checks(struct agent *a, const struct cli *c)
 		return -1;
 	}
 	log_info("Found client: %s (%s)", a->client_version, cfg_str(CFG_CLIENT_PATH));
+	if (cfg_bool(CFG_ALLOW_UPLOADS))
+		log_info("Uploads are on (ALLOW_UPLOADS=true): upload tests spend this host's tokens");
+	else
+		log_info("Uploads are off (ALLOW_UPLOADS=false): upload tasks are recorded as "
+			 "skipped, and not logged again");
 	return 0;
 }
 

@@ -43,6 +43,11 @@ int cmd_validate(const struct cli *c);
 int cmd_seedfile(const struct cli *c);
 int cmd_report(const struct cli *c);
 int cmd_status(const struct cli *c);
+int cmd_check(const struct cli *c);
+
+/* A file:// URL in a URL setting while ALLOW_FILE_URLS is false: -1 with
+ * a message naming the setting and the fix (for `run` and `check`). */
+int check_file_urls(char *err, size_t n);
 
 /* The command line described once, for --help and the man page. */
 struct cli_doc {

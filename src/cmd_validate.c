@@ -72,7 +72,16 @@ static void print_control_problem(const char *src, const struct control_problem 
 	printf("%s: %s\n", control_severity_name(p->severity), p->message);
 }
 
-static int check_control(const char *src)
+/* What was read, kept for the checks across files. */
+struct validated {
+	bool have_control;
+	struct control_result control;
+	bool have_cat[2];          /* by enum catalog_kind */
+	struct catalog cat[2];
+	const char *cat_src[2];
+};
+
+static int check_control(const char *src, struct validated *v)
 {
 	struct control_limits lim;
 	struct control_result r;
@@ -103,7 +112,8 @@ static int check_control(const char *src)
 	printf("%s: %zu task%s accepted, %zu rejected, %zu warning%s\n", src, r.ntasks,
 	       r.ntasks == 1 ? "" : "s", r.rejected, r.warnings, r.warnings == 1 ? "" : "s");
 	rc = r.rejected ? V_REJECTED : V_OK;
-	control_result_free(&r);
+	v->control = r;
+	v->have_control = true;
 	return rc;
 }
 
@@ -123,7 +133,7 @@ static void print_size_counts(const char *src, const struct catalog *c)
 	printf("%s\n", any ? "" : " none");
 }
 
-static int check_catalog(enum catalog_kind kind, const char *src)
+static int check_catalog(enum catalog_kind kind, const char *src, struct validated *v)
 {
 	struct catalog c;
 	struct buf b;
@@ -158,13 +168,48 @@ static int check_catalog(enum catalog_kind kind, const char *src)
 	       c.stats.blank);
 	print_size_counts(src, &c);
 	rc = c.stats.skipped ? V_REJECTED : V_OK;
-	catalog_free(&c);
+	v->cat[kind] = c;
+	v->have_cat[kind] = true;
+	v->cat_src[kind] = src;
 	return rc;
+}
+
+/* A task whose size class has no row in the catalogue it draws from finds
+ * nothing to test and fails every hour: say so, although each file is
+ * valid on its own. Returns the number of warnings printed. */
+static size_t check_tasks_against_catalogues(const char *control_src, const struct validated *v)
+{
+	size_t warnings = 0;
+
+	for (size_t i = 0; i < v->control.ntasks; i++) {
+		const struct task *t = &v->control.tasks[i];
+		enum catalog_kind kind = t->type == TEST_DOWNLOAD ? CATALOG_DOWNLOADS : CATALOG_SEEDS;
+
+		if (!v->have_cat[kind] || catalog_count(&v->cat[kind], t->size) > 0)
+			continue;
+		printf("%s: task %s: warning: no row of size class %s in the %s %s: "
+		       "every %s test of this task would fail\n",
+		       control_src, t->ref_text, size_class_name(t->size), catalog_kind_name(kind),
+		       v->cat_src[kind], test_type_name(t->type));
+		warnings++;
+	}
+	return warnings;
+}
+
+static void validated_free(struct validated *v)
+{
+	if (v->have_control)
+		control_result_free(&v->control);
+	for (int k = 0; k < 2; k++)
+		if (v->have_cat[k])
+			catalog_free(&v->cat[k]);
 }
 
 int cmd_validate(const struct cli *c)
 {
 	const char *control = c->control, *downloads = c->downloads, *seeds = c->seeds;
+	struct validated v;
+	size_t cross = 0;
 	int rc = V_OK;
 
 	if (c->nargs > 0) {
@@ -177,20 +222,32 @@ int cmd_validate(const struct cli *c)
 		downloads = cfg_str(CFG_CSV_URL);
 		seeds = cfg_str(CFG_CSV_QUOTE_URL);
 	}
+	memset(&v, 0, sizeof(v));
 	if (control) {
-		rc = worst(rc, check_control(control));
+		rc = worst(rc, check_control(control, &v));
 		if (downloads || seeds)
 			printf("\n");
 	}
 	if (downloads) {
-		rc = worst(rc, check_catalog(CATALOG_DOWNLOADS, downloads));
+		rc = worst(rc, check_catalog(CATALOG_DOWNLOADS, downloads, &v));
 		if (seeds)
 			printf("\n");
 	}
 	if (seeds)
-		rc = worst(rc, check_catalog(CATALOG_SEEDS, seeds));
-	printf("\nResult: %s\n", rc == V_OK ? "valid"
-			       : rc == V_REJECTED ? "something was rejected (exit 1)"
-						  : "a source could not be read or parsed (exit 2)");
+		rc = worst(rc, check_catalog(CATALOG_SEEDS, seeds, &v));
+	if (v.have_control && (v.have_cat[CATALOG_DOWNLOADS] || v.have_cat[CATALOG_SEEDS])) {
+		printf("\nTasks against catalogues:\n");
+		cross = check_tasks_against_catalogues(control, &v);
+		if (cross == 0)
+			printf("every task finds rows of its size class\n");
+	}
+	validated_free(&v);
+	if (rc == V_OK && cross > 0)
+		printf("\nResult: valid, but %zu task%s would fail every hour (warnings above)\n",
+		       cross, cross == 1 ? "" : "s");
+	else
+		printf("\nResult: %s\n", rc == V_OK ? "valid"
+				       : rc == V_REJECTED ? "something was rejected (exit 1)"
+							  : "a source could not be read or parsed (exit 2)");
 	return rc;
 }

@@ -11,10 +11,15 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SECRET 1
 #define ENV_FILE_MAX (1024 * 1024)
@@ -34,6 +39,31 @@ static const struct setting_def defs[CFG__COUNT] = {
 	{ #name, CFG_T_##type, def, min, max, choices, flags, help },
 #include "settings.def"
 #undef X
+};
+
+/* Other names a setting answers to. The original agent's misspelt
+ * TELEMETRY_PROVISON stays the setting's name (existing .env files and
+ * dashboards use it); the correct spelling is accepted as well. */
+static const struct setting_alias {
+	const char *name;
+	enum cfg_key key;
+} aliases[] = {
+	{ "TELEMETRY_PROVISION", CFG_TELEMETRY_PROVISON },
+};
+
+/* A setting whose value is checked and rewritten beyond its type: returns
+ * 0 with the canonical form in out, or -1 with what is expected in err. */
+typedef int (*normalise_fn)(const char *value, char *out, size_t outlen,
+			    char *err, size_t errlen);
+
+static int normalise_country(const char *value, char *out, size_t outlen,
+			     char *err, size_t errlen);
+
+static const struct setting_normaliser {
+	enum cfg_key key;
+	normalise_fn fn;
+} normalisers[] = {
+	{ CFG_TELEMETRY_COUNTRY, normalise_country },
 };
 
 struct setting_val {
@@ -104,6 +134,13 @@ static int check_value(enum cfg_key k, const char *value, struct setting_val *v,
 			if (!found)
 				goto bad;
 		}
+		for (size_t i = 0; i < ARRAY_SIZE(normalisers); i++) {
+			if (normalisers[i].key != k)
+				continue;
+			if (normalisers[i].fn(value, canon, sizeof(canon), allowed,
+					      sizeof(allowed)) != 0)
+				goto bad;
+		}
 		break;
 	}
 	free(v->str);
@@ -123,7 +160,12 @@ static int set_in(struct setting_val *vals, const char *key, const char *value,
 	int rc;
 
 	if (config_lookup(key, &k) != 0) {
-		snprintf(err, errlen, "unknown setting '%s'", key);
+		char near[64];
+
+		if (config_suggest(key, near, sizeof(near)) == 0)
+			snprintf(err, errlen, "unknown setting '%s' (did you mean %s?)", key, near);
+		else
+			snprintf(err, errlen, "unknown setting '%s'", key);
 		return -1;
 	}
 	tmp = vals[k];
@@ -238,7 +280,7 @@ static int env_apply_text(struct setting_val *vals, const char *path, char *text
 		} else if (r > 0) {
 			int s = set_in(vals, key, value, CFG_SRC_ENVFILE, err, sizeof(err));
 			if (s == -1) {
-				log_warn("%s:%d: unknown setting '%s' (ignored)", path, lineno, key);
+				log_warn("%s:%d: %s (ignored)", path, lineno, err);
 			} else if (s == -2) {
 				log_error("%s:%d: %s", path, lineno, err);
 				errors++;
@@ -448,6 +490,12 @@ int config_lookup(const char *name, enum cfg_key *out)
 			return 0;
 		}
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++) {
+		if (strcmp(aliases[i].name, name) == 0) {
+			*out = aliases[i].key;
+			return 0;
+		}
+	}
 	return -1;
 }
 
@@ -481,4 +529,201 @@ void config_register_secrets(void)
 	for (size_t i = 0; i < CFG__COUNT; i++)
 		if ((defs[i].flags & SECRET) && g_vals[i].str[0])
 			log_add_secret(g_vals[i].str);
+}
+
+/* TELEMETRY_COUNTRY: an ISO 3166-1 alpha-2 code, upper case, so that the
+ * fleet's country tags agree ("de", "De" and "DE" are one country). The
+ * default "xx" (and an empty value) means "not set" and stays "xx". UK,
+ * which ISO 3166 reserves for the United Kingdom at its request, becomes
+ * its assigned code GB. Quotes around the value (an old .env read by
+ * something other than dotenv) are not part of it. */
+static int normalise_country(const char *value, char *out, size_t outlen,
+			     char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+	char cc[3];
+
+	if (n >= 2 && (value[0] == '"' || value[0] == '\'') && value[n - 1] == value[0]) {
+		value++;
+		n -= 2;
+	}
+	if (n == 0) {
+		str_copy(out, "xx", outlen);
+		return 0;
+	}
+	if (n != 2 || !isalpha((unsigned char)value[0]) || !isalpha((unsigned char)value[1]) ||
+	    (unsigned char)value[0] > 127 || (unsigned char)value[1] > 127) {
+		snprintf(err, errlen, "a two-letter ISO 3166 country code such as GB, DE or US "
+			 "(xx: not set)");
+		return -1;
+	}
+	cc[0] = (char)toupper((unsigned char)value[0]);
+	cc[1] = (char)toupper((unsigned char)value[1]);
+	cc[2] = '\0';
+	if (strcmp(cc, "XX") == 0)
+		str_copy(out, "xx", outlen);
+	else if (strcmp(cc, "UK") == 0)
+		str_copy(out, "GB", outlen);
+	else
+		str_copy(out, cc, outlen);
+	return 0;
+}
+
+#define SUGGEST_NAME_MAX 64
+
+/* Edit distance (insert, delete, substitute; any case) of two short names. */
+static size_t name_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[SUGGEST_NAME_MAX + 1];
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = toupper((unsigned char)a[i - 1]) !=
+				      toupper((unsigned char)b[j - 1]);
+			size_t best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static void suggest_consider(const char *name, const char *cand, size_t *best,
+			     const char **best_name)
+{
+	size_t d;
+
+	if (strlen(cand) > SUGGEST_NAME_MAX)
+		return;
+	d = name_distance(name, cand);
+	if (d < *best) {
+		*best = d;
+		*best_name = cand;
+	}
+}
+
+int config_suggest(const char *name, char *out, size_t n)
+{
+	size_t len = strlen(name), best = SIZE_MAX, limit;
+	const char *best_name = NULL;
+
+	if (len == 0 || len > SUGGEST_NAME_MAX)
+		return -1;
+	for (size_t i = 0; i < CFG__COUNT; i++)
+		suggest_consider(name, defs[i].name, &best, &best_name);
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		suggest_consider(name, aliases[i].name, &best, &best_name);
+	/* Close enough to be a slip of the keyboard, not another word:
+	 * two edits, or one in four characters of a long name. */
+	limit = len / 4 > 2 ? len / 4 : 2;
+	if (best_name == NULL || best > limit || best >= len)
+		return -1;
+	str_copy(out, best_name, n);
+	return 0;
+}
+
+/* Quote text for a shell command shown to the user: as it is when it is
+ * made of plain characters, else in single quotes. */
+static void shell_quote(const char *s, char *out, size_t n)
+{
+	struct buf b;
+	bool plain = *s != '\0';
+
+	for (const char *p = s; *p && plain; p++)
+		plain = isalnum((unsigned char)*p) || strchr("/._-+:@", *p) != NULL;
+	if (plain) {
+		str_copy(out, s, n);
+		return;
+	}
+	buf_init(&b, CFG_VALUE_MAX);
+	buf_append(&b, "'", 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			buf_append(&b, "'\\''", 4);
+		else
+			buf_append(&b, p, 1);
+	}
+	buf_append(&b, "'", 1);
+	str_copy(out, b.data ? b.data : "''", n);
+	buf_free(&b);
+}
+
+/* Most entries of the cache directory looked at for a foreign owner. */
+#define CACHE_OWNER_SCAN_MAX 4096
+
+static void owner_name(uid_t uid, char *out, size_t n)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL && pw->pw_name != NULL)
+		str_copy(out, pw->pw_name, n);
+	else
+		snprintf(out, n, "%u", (unsigned)uid);
+}
+
+int config_cache_owner_check(const char *dir, uid_t me, gid_t my_group, char *msg, size_t n)
+{
+	char found[PATH_MAX], abs[PATH_MAX], quoted[PATH_MAX + 64];
+	char who[64], owner[64], group[64];
+	struct group *gr;
+	struct dirent *de;
+	struct stat st;
+	uid_t foreign = 0;
+	bool bad = false;
+	size_t seen = 0;
+	DIR *d;
+
+	/* root may write anywhere; a missing directory is made at start. */
+	if (me == 0 || lstat(dir, &st) != 0)
+		return 0;
+	if (st.st_uid != me) {
+		bad = true;
+		foreign = st.st_uid;
+		str_copy(found, dir, sizeof(found));
+	} else if ((d = opendir(dir)) != NULL) {
+		/* A run as root leaves root's files and folders inside a cache
+		 * the user owns: one level down is where they are. */
+		while (!bad && seen++ < CACHE_OWNER_SCAN_MAX && (de = readdir(d)) != NULL) {
+			char path[PATH_MAX];
+
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+				continue;
+			if (lstat(path, &st) == 0 && st.st_uid != me) {
+				bad = true;
+				foreign = st.st_uid;
+				str_copy(found, path, sizeof(found));
+			}
+		}
+		closedir(d);
+	}
+	if (!bad)
+		return 0;
+	if (realpath(dir, abs) == NULL)
+		str_copy(abs, dir, sizeof(abs));
+	owner_name(me, who, sizeof(who));
+	owner_name(foreign, owner, sizeof(owner));
+	gr = getgrgid(my_group);
+	if (gr != NULL && gr->gr_name != NULL)
+		str_copy(group, gr->gr_name, sizeof(group));
+	else
+		snprintf(group, sizeof(group), "%u", (unsigned)my_group);
+	shell_quote(abs, quoted, sizeof(quoted));
+	snprintf(msg, n, "CACHE_DIR %s: %s belongs to %s, not to %s who runs the agent "
+		 "(left by a run as another user, such as root?); give it back with: "
+		 "sudo chown -R %s:%s %s", dir, found, owner, who, who, group, quoted);
+	return 1;
 }

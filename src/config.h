@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum cfg_type { CFG_T_STR, CFG_T_INT, CFG_T_BOOL, CFG_T_FLOAT };
 
@@ -71,9 +72,19 @@ enum cfg_type config_type(enum cfg_key k);
 bool config_is_secret(enum cfg_key k);
 /* What a value must look like, for messages and docs ("integer 1..60"). */
 void config_describe(enum cfg_key k, char *out, size_t n);
-/* Look a key up by name; returns 0 and sets *out, or -1. */
+/* Look a key up by name or one of its other names (TELEMETRY_PROVISION
+ * for TELEMETRY_PROVISON); returns 0 and sets *out, or -1. */
 int config_lookup(const char *name, enum cfg_key *out);
 const char *config_source_name(enum cfg_source s);
+/* The known setting name nearest to an unknown one (a typing slip: a few
+ * edits, any case), for "did you mean". Returns 0 and fills out, or -1
+ * when no name is near enough. */
+int config_suggest(const char *name, char *out, size_t n);
+/* After a run as root, the cache (or something directly in it) belongs to
+ * root and the user's agent cannot write there. Returns 1 and a message
+ * with the exact chown command to fix it when dir or one of its entries
+ * is not owned by `me` (not root); 0 when all is well or dir is missing. */
+int config_cache_owner_check(const char *dir, uid_t me, gid_t my_group, char *msg, size_t n);
 
 /* Print every effective setting with its source, secrets masked. */
 void config_dump(FILE *out);

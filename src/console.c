@@ -127,12 +127,27 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		console_feed(c, b->base[i]);
 }
 
+bool console_usable(int fd)
+{
+	pid_t fg;
+
+	/* Keys need a terminal to read and one to answer on. */
+	if (!isatty(fd) || !isatty(STDOUT_FILENO))
+		return false;
+	/* Started with `&` (or sent to the background with ^Z and bg): setting
+	 * the terminal's mode or reading from it would stop the whole agent
+	 * with SIGTTOU/SIGTTIN. Only the terminal's foreground process group
+	 * may touch it. */
+	fg = tcgetpgrp(fd);
+	return fg >= 0 && fg == getpgrp();
+}
+
 struct console *console_start(uv_loop_t *loop, int fd, const struct console_ops *ops, void *ud)
 {
 	struct console *c;
 	struct termios tio;
 
-	if (!isatty(fd))
+	if (!console_usable(fd))
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;

@@ -1,11 +1,14 @@
 /*
  * console.h - single-key commands on a terminal, acted on at once:
  *   [q] quit gracefully   [f] fetch now   [s] status   [r] run a task now
- * Only when stdin is a terminal and --no-console was not given.
+ * Only when stdin and stdout are a terminal, the agent is in that
+ * terminal's foreground process group (not started with `&`), and
+ * --no-console was not given.
  */
 #ifndef ANT_CONSOLE_H
 #define ANT_CONSOLE_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 struct console_ops {
@@ -18,8 +21,12 @@ struct console_ops {
 
 struct console;
 
-/* Start reading keys from fd (normally 0). Returns NULL when fd is not a
- * terminal or cannot be set up (the agent then runs without a console). */
+/* Whether a console on fd (normally 0) may run: fd and stdout are
+ * terminals and this process is in the foreground process group of fd's
+ * terminal, so touching it cannot stop the agent. */
+bool console_usable(int fd);
+/* Start reading keys from fd (normally 0). Returns NULL when the console
+ * is not usable or cannot be set up (the agent then runs without one). */
 struct console *console_start(uv_loop_t *loop, int fd, const struct console_ops *ops, void *ud);
 /* Restore the terminal and close the handle (freed in its close callback). */
 void console_stop(struct console *c);

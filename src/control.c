@@ -773,6 +773,13 @@ void control_result_free(struct control_result *r)
 /* ---- the task table ------------------------------------------------- */
 
 #define TABLE_COLS 8
+#define TABLE_WIDTH_MAX 80
+/* Narrowest description column before the table gives up its boxes. */
+#define TABLE_DESC_MIN 16
+
+static const char *const plain_heads[TABLE_COLS] = {
+	"Task", "Mins", "Wkrs", "Rep", "Off", "Type", "Size", "Description",
+};
 
 /* Width on a terminal: UTF-8 continuation bytes take no column. */
 static size_t text_width(const char *s)
@@ -825,7 +832,37 @@ static void task_cells(const struct task *t, char cells[TABLE_COLS][TASK_DESC_MA
 	snprintf(cells[7], sizeof(cells[7]), "%s", t->description);
 }
 
-void control_print_table(FILE *out, const struct task *tasks, size_t n)
+/* Take from *s the longest run of whole words that fits in w columns (a
+ * word longer than w is cut), copy it to out, and move *s past it and the
+ * blanks after it. */
+static void wrap_take(const char **s, size_t w, char *out, size_t outlen)
+{
+	const char *p = *s, *cut = NULL, *end;
+	size_t cols = 0;
+
+	while (*p && cols < w) {
+		if (*p == ' ')
+			cut = p;
+		p++;
+		while (((unsigned char)*p & 0xC0) == 0x80)
+			p++;
+		cols++;
+	}
+	if (*p == '\0' || *p == ' ')
+		end = p;            /* the text, or a whole word, ends here */
+	else if (cut != NULL)
+		end = cut;          /* break at the last blank that fits */
+	else
+		end = p;            /* one word wider than the column */
+	snprintf(out, outlen, "%.*s", (int)(end - *s), *s);
+	while (*end == ' ')
+		end++;
+	*s = end;
+}
+
+/* The boxed table of the original agent, its description column wrapped
+ * so that the whole fits in width (w: the widths found from the cells). */
+static void print_boxed(FILE *out, const struct task *tasks, size_t n, size_t *w)
 {
 	static const char *const heads[TABLE_COLS] = {
 		"Task", "Mins", "Worker", "Repeat", "Offset", "Type", "Size", "Description",
@@ -833,7 +870,69 @@ void control_print_table(FILE *out, const struct task *tasks, size_t n)
 	/* Numeric columns have right-aligned headings, as in the original. */
 	static const bool head_right[TABLE_COLS] = { true, true, true, false, true, false, false, false };
 	char cells[TABLE_COLS][TASK_DESC_MAX + 1];
-	size_t w[TABLE_COLS];
+	char part[TASK_DESC_MAX + 1];
+
+	put_rule(out, w, '-');
+	for (int i = 0; i < TABLE_COLS; i++)
+		put_cell(out, heads[i], w[i], head_right[i]);
+	fputs("|\n", out);
+	put_rule(out, w, '=');
+	for (size_t r = 0; r < n; r++) {
+		const char *desc;
+
+		task_cells(&tasks[r], cells);
+		desc = cells[TABLE_COLS - 1];
+		do {
+			wrap_take(&desc, w[TABLE_COLS - 1], part, sizeof(part));
+			for (int i = 0; i < TABLE_COLS - 1; i++)
+				put_cell(out, cells[i], w[i], false);
+			put_cell(out, part, w[TABLE_COLS - 1], false);
+			fputs("|\n", out);
+			/* Continuation lines leave the other columns blank. */
+			for (int i = 0; i < TABLE_COLS - 1; i++)
+				cells[i][0] = '\0';
+		} while (*desc);
+		put_rule(out, w, '-');
+	}
+}
+
+/* The same columns without boxes and with short headings, for a narrow
+ * space (a log line after its timestamp): one blank between columns. */
+static void print_plain(FILE *out, const struct task *tasks, size_t n, size_t *w)
+{
+	char cells[TABLE_COLS][TASK_DESC_MAX + 1];
+	char part[TASK_DESC_MAX + 1];
+
+	for (int i = 0; i < TABLE_COLS; i++) {
+		fprintf(out, "%-*s", i < TABLE_COLS - 1 ? (int)w[i] + 1 : 0, plain_heads[i]);
+	}
+	fputc('\n', out);
+	for (size_t r = 0; r < n; r++) {
+		const char *desc;
+
+		task_cells(&tasks[r], cells);
+		desc = cells[TABLE_COLS - 1];
+		do {
+			wrap_take(&desc, w[TABLE_COLS - 1], part, sizeof(part));
+			for (int i = 0; i < TABLE_COLS - 1; i++) {
+				fputs(cells[i], out);
+				for (size_t k = text_width(cells[i]); k <= w[i]; k++)
+					fputc(' ', out);
+				cells[i][0] = '\0';
+			}
+			fprintf(out, "%s\n", part);
+		} while (*desc);
+	}
+}
+
+/* Widths of the columns for heads: the widest cell, and the description
+ * cut down so that a line (chrome: what borders and gaps take) fits in
+ * width. Returns false when even the narrowest description would not. */
+static bool table_widths(const struct task *tasks, size_t n, const char *const *heads,
+			 size_t chrome, size_t min, size_t width, size_t *w)
+{
+	char cells[TABLE_COLS][TASK_DESC_MAX + 1];
+	size_t used = chrome;
 
 	for (int i = 0; i < TABLE_COLS; i++)
 		w[i] = strlen(heads[i]);
@@ -843,16 +942,33 @@ void control_print_table(FILE *out, const struct task *tasks, size_t n)
 			if (text_width(cells[i]) > w[i])
 				w[i] = text_width(cells[i]);
 	}
-	put_rule(out, w, '-');
-	for (int i = 0; i < TABLE_COLS; i++)
-		put_cell(out, heads[i], w[i], head_right[i]);
-	fputs("|\n", out);
-	put_rule(out, w, '=');
-	for (size_t r = 0; r < n; r++) {
-		task_cells(&tasks[r], cells);
-		for (int i = 0; i < TABLE_COLS; i++)
-			put_cell(out, cells[i], w[i], false);
-		fputs("|\n", out);
-		put_rule(out, w, '-');
+	for (int i = 0; i < TABLE_COLS - 1; i++)
+		used += w[i];
+	if (used + w[TABLE_COLS - 1] <= width)
+		return true;
+	if (min < strlen(heads[TABLE_COLS - 1]))
+		min = strlen(heads[TABLE_COLS - 1]);
+	w[TABLE_COLS - 1] = used < width && width - used > min ? width - used : min;
+	return used + min <= width;
+}
+
+void control_print_table_width(FILE *out, const struct task *tasks, size_t n, size_t width)
+{
+	static const char *const boxed_heads[TABLE_COLS] = {
+		"Task", "Mins", "Worker", "Repeat", "Offset", "Type", "Size", "Description",
+	};
+	size_t w[TABLE_COLS];
+
+	/* Boxes: "| " and " " around each cell, and the last "|". */
+	if (table_widths(tasks, n, boxed_heads, 3 * TABLE_COLS + 1, TABLE_DESC_MIN, width, w)) {
+		print_boxed(out, tasks, n, w);
+		return;
 	}
+	table_widths(tasks, n, plain_heads, TABLE_COLS - 1, 0, width, w);
+	print_plain(out, tasks, n, w);
+}
+
+void control_print_table(FILE *out, const struct task *tasks, size_t n)
+{
+	control_print_table_width(out, tasks, n, TABLE_WIDTH_MAX);
 }

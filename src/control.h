@@ -88,5 +88,9 @@ void control_problem_format(const struct control_problem *p, char *out, size_t n
 
 /* The task table in the original agent's grid style. */
 void control_print_table(FILE *out, const struct task *tasks, size_t n);
+/* The same in at most width columns where it can be: descriptions wrap in
+ * their column, and where boxes would not leave a description of 16
+ * columns the table is printed without them, with short headings. */
+void control_print_table_width(FILE *out, const struct task *tasks, size_t n, size_t width);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_LINE_MAX 8192
@@ -23,16 +24,20 @@ static const char *const level_names[] = {
 	"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL",
 };
 
+/* syslog priorities for the journal's "<N>" line prefix (sd-daemon(3)). */
+static const int journal_prio[] = { 7, 6, 4, 3, 2 };
+
 static struct {
 	enum log_level level;
 	int console;
+	int journal;
 	int fd;
 	char *path;
 	char *secrets[LOG_SECRETS_MAX];
 	size_t nsecrets;
 	log_capture_fn capture;
 	void *capture_ud;
-} g_log = { LOG_INFO, 1, -1, NULL, { NULL }, 0, NULL, NULL };
+} g_log = { LOG_INFO, 1, 0, -1, NULL, { NULL }, 0, NULL, NULL };
 
 const char *log_level_name(enum log_level l)
 {
@@ -69,6 +74,45 @@ enum log_level log_get_level(void)
 void log_set_console(int on)
 {
 	g_log.console = on;
+}
+
+bool log_journal_stream_matches(const char *env, int fd)
+{
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	/* JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected
+	 * to stdout/stderr; a child whose stderr was redirected elsewhere
+	 * inherits the variable but not the stream. */
+	if (env == NULL || *env == '\0')
+		return false;
+	errno = 0;
+	dev = strtoull(env, &end, 10);
+	if (errno != 0 || end == env || *end != ':')
+		return false;
+	env = end + 1;
+	ino = strtoull(env, &end, 10);
+	if (errno != 0 || end == env || *end != '\0')
+		return false;
+	if (fstat(fd, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_set_journal(int on)
+{
+	g_log.journal = on;
+}
+
+size_t log_prefix_width(enum log_level l)
+{
+	char ts[32];
+
+	if (g_log.journal)
+		return 0;
+	clock_format_log(0, ts, sizeof(ts));
+	return strlen(ts) + strlen(" -  - ") + strlen(log_level_name(l));
 }
 
 int log_open_file(const char *path)
@@ -176,8 +220,18 @@ void log_msg(enum log_level l, const char *fmt, ...)
 		g_log.capture(l, line, g_log.capture_ud);
 	len = strlen(line);
 	line[len++] = '\n';
-	if (g_log.console)
+	if (g_log.console && g_log.journal) {
+		/* The journal stamps each line itself: a priority, no time. */
+		char jline[LOG_LINE_MAX + 8];
+		int jn = snprintf(jline, sizeof(jline), "<%d>%.*s", journal_prio[l],
+				  (int)(len - (size_t)n), line + n);
+
+		if (jn > 0)
+			(void)fd_write_all(STDERR_FILENO, jline,
+					   (size_t)jn < sizeof(jline) ? (size_t)jn : sizeof(jline) - 1);
+	} else if (g_log.console) {
 		(void)fd_write_all(STDERR_FILENO, line, len);
+	}
 	if (g_log.fd >= 0)
 		(void)fd_write_all(g_log.fd, line, len);
 }

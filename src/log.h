@@ -7,6 +7,7 @@
 #ifndef ANT_LOG_H
 #define ANT_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level {
@@ -25,6 +26,15 @@ void log_set_level(enum log_level l);
 enum log_level log_get_level(void);
 /* Console output on or off (on by default, to stderr). */
 void log_set_console(int on);
+/* Under systemd (JOURNAL_STREAM names the stream that fd is): true. */
+bool log_journal_stream_matches(const char *env, int fd);
+/* Console lines for the journal: "<N>message", N the syslog priority
+ * (7 debug, 6 info, 4 warning, 3 error, 2 critical), no timestamp. The
+ * file keeps the full format. */
+void log_set_journal(int on);
+/* Columns the console puts before a message of level l ("DD-MM-YYYY
+ * HH:MM:SS - INFO - "; 0 for the journal), so a table fits beside it. */
+size_t log_prefix_width(enum log_level l);
 /* Start writing to a file too (NULL stops). Returns 0 or -1 (errno). */
 int log_open_file(const char *path);
 /* Reopen the file at the same path (after logrotate moved it). */

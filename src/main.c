@@ -7,6 +7,7 @@
  *   ant-agent seedfile   write a seeded test file and print its MD5
  *   ant-agent report     summarise the metrics files
  *   ant-agent status     what the running agent is doing
+ *   ant-agent check      every start-up step once: what is wrong, how to fix it
  *   ant-agent manpage    (hidden) the manual page, for the build
  *
  * The commands and options are described once, in the tables below, for
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -43,6 +45,7 @@ static const struct command commands[] = {
 	{ "seedfile", cmd_seedfile, "write the seeded test file for --seed/--size and print its MD5" },
 	{ "report", cmd_report, "summarise the metrics files per test type and size" },
 	{ "status", cmd_status, "show what the running agent is doing; exit 0 running, 1 not running" },
+	{ "check", cmd_check, "run every start-up step once and say what to fix; exit 0 ready, 1 not" },
 	{ "manpage", cmd_manpage, NULL },
 };
 
@@ -304,6 +307,8 @@ int main(int argc, char **argv)
 	struct cli c;
 	int rc;
 
+	/* Under systemd, lines carry the journal's priorities, not a time. */
+	log_set_journal(log_journal_stream_matches(getenv("JOURNAL_STREAM"), STDERR_FILENO));
 	if (parse_args(argc, argv, &c, &sets) != 0) {
 		rc = EXIT_USAGE;
 		goto out;

@@ -329,6 +329,26 @@ static bool worker_guard(struct worker *w, int64_t now)
 	return false;
 }
 
+/* Say what the rate limit does now: when the oldest start of the last
+ * 3600 s leaves the window another test may start; if that is past the
+ * cooldown, no more of these tests start this hour. */
+static void log_rate_limit(struct runner *r, enum test_type type, int64_t now, int64_t retry_at)
+{
+	char at[32];
+
+	clock_format_iso(retry_at, at, sizeof(at));
+	if (retry_at >= r->env.cooldown_at(r->env.ud, now))
+		log_info("Rate limit reached for %s tests (%" PRId64 " per hour): no more start "
+			 "before the cooldown, so this hour's %s workers stop here",
+			 test_type_name(type), limiter_limit(r->env.limiter, type),
+			 test_type_name(type));
+	else
+		log_info("Rate limit reached for %s tests (%" PRId64 " per hour): %s workers pause; "
+			 "the next may start at %.8s, when the oldest start leaves the 3600 s window",
+			 test_type_name(type), limiter_limit(r->env.limiter, type),
+			 test_type_name(type), at + 11);
+}
+
 static void worker_step(struct worker *w)
 {
 	struct task_run *tr = w->tr;
@@ -357,9 +377,7 @@ static void worker_step(struct worker *w)
 	switch (limiter_take(r->env.limiter, t->type, now, &retry_at)) {
 	case LIMITER_RATE:
 		if (limiter_should_log(r->env.limiter, t->type, now))
-			log_info("Rate limit reached for %s tests (%" PRId64 " per hour): workers "
-				 "wait for a free slot", test_type_name(t->type),
-				 limiter_limit(r->env.limiter, t->type));
+			log_rate_limit(r, t->type, now, retry_at);
 		if (retry_at >= r->env.cooldown_at(r->env.ud, now)) {
 			worker_finish(w);
 			return;

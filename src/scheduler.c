@@ -305,6 +305,11 @@ static bool guard_skip_logged(struct scheduler *s, const struct test_result *r)
 
 	if (r->status != ST_SKIPPED)
 		return false;
+	/* Uploads off is said once, at start-up (agent.c). */
+	if (strncmp(r->reason, "uploads not allowed", 19) == 0) {
+		log_debug("Task %03d worker %d: skipped: %s", r->task_ref, r->worker, r->reason);
+		return true;
+	}
 	for (int g = 0; g < GUARD__COUNT; g++) {
 		if (strncmp(r->reason, guard_prefix[g], strlen(guard_prefix[g])) != 0)
 			continue;
@@ -496,6 +501,9 @@ static void drop_plan(struct scheduler *s)
 	s->nplan = 0;
 }
 
+/* The plan in the log fits a terminal of this many columns. */
+#define SCHED_TABLE_WIDTH 80
+
 static void log_table(const struct task *tasks, size_t n)
 {
 	char *text = NULL;
@@ -504,7 +512,7 @@ static void log_table(const struct task *tasks, size_t n)
 
 	if (f == NULL)
 		return;
-	control_print_table(f, tasks, n);
+	control_print_table_width(f, tasks, n, SCHED_TABLE_WIDTH - log_prefix_width(LOG_INFO));
 	fclose(f);
 	log_text(LOG_INFO, text);
 	free(text);

@@ -10,7 +10,7 @@ GITHUB_TOKEN=ghp_thisisasecret123
 X
 TELEMETRY_PROVISON=vps "$agent" config --env-file my.env --set MAX_WORKERS=4 --log-level debug > out.txt 2> err.txt
 expect_eq "$?" 0 "config exits 0"
-expect_grep '^TELEMETRY_COUNTRY +=  *gb +\[\.env\]$' out.txt ".env value and source"
+expect_grep '^TELEMETRY_COUNTRY +=  *GB +\[\.env\]$' out.txt ".env value and source"
 expect_grep '^CACHE_TIME +=  *1800 +\[\.env\]$' out.txt ".env integer"
 expect_grep '^TELEMETRY_PROVISON +=  *vps +\[environment\]$' out.txt "environment value and source"
 expect_grep '^MAX_WORKERS +=  *4 +\[command line\]$' out.txt "--set value and source"
@@ -21,9 +21,9 @@ expect_no_grep 'thisisasecret' out.txt "secret never printed"
 
 # Environment beats .env, --set beats environment.
 TELEMETRY_COUNTRY=de "$agent" config --env-file my.env > out2.txt
-expect_grep '^TELEMETRY_COUNTRY +=  *de +\[environment\]$' out2.txt "environment beats .env"
+expect_grep '^TELEMETRY_COUNTRY +=  *DE +\[environment\]$' out2.txt "environment beats .env"
 TELEMETRY_COUNTRY=de "$agent" config --env-file my.env --set TELEMETRY_COUNTRY=fr > out3.txt
-expect_grep '^TELEMETRY_COUNTRY +=  *fr +\[command line\]$' out3.txt "--set beats environment"
+expect_grep '^TELEMETRY_COUNTRY +=  *FR +\[command line\]$' out3.txt "--set beats environment"
 
 # Bad values stop it with a message naming file, line, key, value and bounds.
 printf 'CACHE_TIME=soon\n' > bad.env

@@ -21,4 +21,7 @@ expect_eq "$quotes" 7 "quote client calls in the hour"
 expect_eq "$(metric_starts | wc -l)" 27 "every call recorded"
 expect_eq "$(grep -c 'Rate limit reached for download tests (20 per hour)' agent.log)" 1 "rate limit logged once"
 expect_grep 'Rate limit reached for quote tests \(7 per hour\)' agent.log "quote limit logged"
+# Every start of the hour is inside the 3600 s window until after :55: the
+# message says the workers stop, not that they wait.
+expect_grep 'Rate limit reached for download tests \(20 per hour\): no more start before the cooldown, so this hour.s download workers stop here' agent.log "rate limit says what happens"
 finish

@@ -9,9 +9,13 @@
 #include "log.h"
 #include "util.h"
 
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char captured[8192];
@@ -87,6 +91,136 @@ static void test_original_names_accepted(void **state)
 		assert_int_equal(config_lookup(names[i], &k), 0);
 }
 
+static void test_unknown_key_suggests_nearest(void **state)
+{
+	struct config_sources src = { 0 };
+	const char *sets[] = { "MAX_WORKER=3" };
+	char near[64], err[256];
+
+	(void)state;
+	assert_int_equal(config_suggest("CACHE_TIMEE", near, sizeof(near)), 0);
+	assert_string_equal(near, "CACHE_TIME");
+	assert_int_equal(config_suggest("influx_url", near, sizeof(near)), 0);
+	assert_string_equal(near, "INFLUX_URL");
+	assert_int_equal(config_suggest("TELEMETRY_CONTRY", near, sizeof(near)), 0);
+	assert_string_equal(near, "TELEMETRY_COUNTRY");
+	assert_int_equal(config_suggest("INFLUXDB_URL", near, sizeof(near)), 0);
+	assert_string_equal(near, "INFLUX_URL");
+	/* Nothing like any setting: no guess. */
+	assert_int_equal(config_suggest("PATH", near, sizeof(near)), -1);
+	assert_int_equal(config_suggest("COMPLETELY_DIFFERENT", near, sizeof(near)), -1);
+	assert_int_equal(config_suggest("", near, sizeof(near)), -1);
+
+	/* In a .env file: a warning with the suggestion. */
+	write_env("CACHE_TIMEE=120\n");
+	src.env_file = env_path;
+	assert_int_equal(config_load(&src), 0);
+	assert_non_null(strstr(captured, ":1: unknown setting 'CACHE_TIMEE' (did you mean CACHE_TIME?) (ignored)"));
+	/* On the command line: an error with the suggestion. */
+	assert_int_equal(config_set("MAX_WORKER", "3", CFG_SRC_CLI, err, sizeof(err)), -1);
+	assert_string_equal(err, "unknown setting 'MAX_WORKER' (did you mean MAX_WORKERS?)");
+	captured[0] = '\0';
+	src.env_file = NULL;
+	src.sets = sets;
+	src.nsets = 1;
+	assert_int_equal(config_load(&src), -1);
+	assert_non_null(strstr(captured, "did you mean MAX_WORKERS?"));
+}
+
+static void test_provision_alias(void **state)
+{
+	char *envv[] = { "TELEMETRY_PROVISION=vps", NULL };
+	struct config_sources src = { 0 };
+	enum cfg_key k;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(config_lookup("TELEMETRY_PROVISION", &k), 0);
+	assert_int_equal(k, CFG_TELEMETRY_PROVISON);
+	/* The original spelling still works and names the setting. */
+	assert_int_equal(config_lookup("TELEMETRY_PROVISON", &k), 0);
+	assert_int_equal(k, CFG_TELEMETRY_PROVISON);
+	assert_string_equal(config_name(CFG_TELEMETRY_PROVISON), "TELEMETRY_PROVISON");
+	/* Both spellings in .env, the environment and --set. */
+	write_env("TELEMETRY_PROVISION=home\n");
+	src.env_file = env_path;
+	assert_int_equal(config_load(&src), 0);
+	assert_string_equal(cfg_str(CFG_TELEMETRY_PROVISON), "home");
+	assert_int_equal(cfg_source(CFG_TELEMETRY_PROVISON), CFG_SRC_ENVFILE);
+	assert_null(strstr(captured, "unknown setting"));
+	src.environ = envv;
+	assert_int_equal(config_load(&src), 0);
+	assert_string_equal(cfg_str(CFG_TELEMETRY_PROVISON), "vps");
+	assert_int_equal(cfg_source(CFG_TELEMETRY_PROVISON), CFG_SRC_ENV);
+	assert_int_equal(config_set("TELEMETRY_PROVISION", "dc", CFG_SRC_CLI, err, sizeof(err)), 0);
+	assert_string_equal(cfg_str(CFG_TELEMETRY_PROVISON), "dc");
+}
+
+static void test_country_normalised(void **state)
+{
+	static const struct { const char *in, *out; } good[] = {
+		{ "de", "DE" }, { "De", "DE" }, { "US", "US" }, { "uk", "GB" }, { "UK", "GB" },
+		{ "gb", "GB" }, { "\"fr\"", "FR" }, { "'nl'", "NL" }, { "xx", "xx" },
+		{ "XX", "xx" }, { "", "xx" },
+	};
+	static const char *const bad[] = {
+		"Germany", "g", "gbr", "1a", "d-", "\"de", "United Kingdom", "\xc3\xa9s",
+	};
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		assert_int_equal(config_set("TELEMETRY_COUNTRY", good[i].in, CFG_SRC_CLI, err,
+					    sizeof(err)), 0);
+		assert_string_equal(cfg_str(CFG_TELEMETRY_COUNTRY), good[i].out);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(config_set("TELEMETRY_COUNTRY", bad[i], CFG_SRC_CLI, err,
+					    sizeof(err)), -2);
+		assert_non_null(strstr(err, "setting TELEMETRY_COUNTRY: '"));
+		assert_non_null(strstr(err, "two-letter ISO 3166 country code"));
+		/* The value in force is kept. */
+		assert_string_equal(cfg_str(CFG_TELEMETRY_COUNTRY), "xx");
+	}
+}
+
+static void test_cache_owned_by_another_user(void **state)
+{
+	char dir[] = "/tmp/ant-test-cache-XXXXXX";
+	char sub[PATH_MAX], msg[2 * PATH_MAX], want[PATH_MAX + 64];
+	uid_t me = getuid();
+	/* An id with no user name, so the command shows the number. */
+	uid_t other = 54321;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* All mine: nothing to say; root may write anywhere; missing is fine. */
+	assert_int_equal(config_cache_owner_check(dir, me, getgid(), msg, sizeof(msg)), 0);
+	assert_int_equal(config_cache_owner_check(dir, 0, 0, msg, sizeof(msg)), 0);
+	assert_int_equal(config_cache_owner_check("/nonexistent/ant-cache", other, 0, msg,
+						  sizeof(msg)), 0);
+	/* Seen by another user (as after a run as root): the exact command. */
+	assert_null(getpwuid(other));
+	assert_int_equal(config_cache_owner_check(dir, other, getgid(), msg, sizeof(msg)), 1);
+	snprintf(want, sizeof(want), "sudo chown -R %u:", (unsigned)other);
+	assert_non_null(strstr(msg, want));
+	snprintf(want, sizeof(want), " %s", dir);
+	assert_non_null(strstr(msg, want));
+	assert_non_null(strstr(msg, "CACHE_DIR"));
+	/* Mine, but something inside belongs to someone else. */
+	snprintf(sub, sizeof(sub), "%s/metrics", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	if (me == 0) {
+		assert_null(getgrgid(54321));
+		assert_int_equal(chown(dir, other, 54321), 0);
+		assert_int_equal(config_cache_owner_check(dir, other, 54321, msg, sizeof(msg)), 1);
+		assert_non_null(strstr(msg, "/metrics belongs to root"));
+		assert_non_null(strstr(msg, "sudo chown -R 54321:54321 "));
+	}
+	rmdir(sub);
+	rmdir(dir);
+}
+
 static void test_precedence(void **state)
 {
 	char *envv[] = { "CACHE_TIME=200", "TELEMETRY_COUNTRY=de", "UNRELATED=1", NULL };
@@ -109,7 +243,7 @@ static void test_precedence(void **state)
 	assert_int_equal(config_load(&src), 0);
 	assert_int_equal(cfg_int(CFG_CACHE_TIME), 200);
 	assert_int_equal(cfg_source(CFG_CACHE_TIME), CFG_SRC_ENV);
-	assert_string_equal(cfg_str(CFG_TELEMETRY_COUNTRY), "fr");
+	assert_string_equal(cfg_str(CFG_TELEMETRY_COUNTRY), "FR");
 	assert_int_equal(cfg_source(CFG_TELEMETRY_COUNTRY), CFG_SRC_CLI);
 	assert_string_equal(cfg_str(CFG_TELEMETRY_PROVISON), "home # not a comment");
 	assert_int_equal(cfg_source(CFG_TELEMETRY_PROVISON), CFG_SRC_ENVFILE);
@@ -265,6 +399,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_bool_forms_and_choice_canonical, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_old_on_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bom_and_crlf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_key_suggests_nearest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_provision_alias, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_country_normalised, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_owned_by_another_user, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -422,6 +422,19 @@ static void test_table(void **state)
 	f = open_memstream(&text, &n);
 	control_print_table(f, r.tasks, r.ntasks);
 	fclose(f);
+	/* At most 80 columns: the description wraps in its column. */
+	assert_string_equal(text,
+		"+------+------+--------+--------+--------+----------+------+-------------------+\n"
+		"| Task | Mins | Worker | Repeat | Offset | Type     | Size | Description       |\n"
+		"+======+======+========+========+========+==========+======+===================+\n"
+		"| 001  | 5..7 | 5      | false  | 0      | Download | tiny | Download a tiny   |\n"
+		"|      |      |        |        |        |          |      | file              |\n"
+		"+------+------+--------+--------+--------+----------+------+-------------------+\n");
+	free(text);
+	/* Room to spare: one line per task, as wide as it needs. */
+	f = open_memstream(&text, &n);
+	control_print_table_width(f, r.tasks, r.ntasks, 100);
+	fclose(f);
 	assert_string_equal(text,
 		"+------+------+--------+--------+--------+----------+------+----------------------+\n"
 		"| Task | Mins | Worker | Repeat | Offset | Type     | Size | Description          |\n"
@@ -429,6 +442,54 @@ static void test_table(void **state)
 		"| 001  | 5..7 | 5      | false  | 0      | Download | tiny | Download a tiny file |\n"
 		"+------+------+--------+--------+--------+----------+------+----------------------+\n");
 	free(text);
+	/* Beside a log line's timestamp: no boxes, short headings. */
+	f = open_memstream(&text, &n);
+	control_print_table_width(f, r.tasks, r.ntasks, 51);
+	fclose(f);
+	assert_string_equal(text,
+		"Task Mins Wkrs Rep   Off Type     Size Description\n"
+		"001  5..7 5    false 0   Download tiny Download a\n"
+		"                                       tiny file\n");
+	free(text);
+	control_result_free(&r);
+}
+
+/* Every line of the table within the width (from 50 columns, where the
+ * unboxed table still leaves 11 for descriptions), long words cut, UTF-8
+ * kept whole. */
+static void test_table_width(void **state)
+{
+	struct control_result r;
+	char *text = NULL, *line, *save = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse("<Schedule>"
+			       "<Task><TaskRef>001</TaskRef><Description>Téléchargement "
+			       "Donaudampfschifffahrtsgesellschaftskapitän and a long tail of words "
+			       "that goes on and on</Description>"
+			       "<TimePeriod>5</TimePeriod><TestType>download</TestType>"
+			       "<TestOptions>" SIZE_OPT "</TestOptions></Task>"
+			       "</Schedule>", &r), 0);
+	for (size_t width = 50; width <= 120; width += 7) {
+		size_t lines = 0;
+
+		f = open_memstream(&text, &n);
+		control_print_table_width(f, r.tasks, r.ntasks, width);
+		fclose(f);
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			size_t cols = 0;
+
+			for (const char *p = line; *p; p++)
+				cols += ((unsigned char)*p & 0xC0) != 0x80;
+			assert_true(cols <= width);
+			lines++;
+		}
+		assert_true(lines >= 3);
+		free(text);
+		text = NULL;
+	}
 	control_result_free(&r);
 }
 
@@ -467,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_caps_and_warnings),
 		cmocka_unit_test(test_description),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table_width),
 		cmocka_unit_test(test_floods),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -9,7 +9,9 @@
 #include "log.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <regex.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +133,81 @@ static void test_text_block(void **state)
 	assert_int_equal(nlines, 4);
 }
 
+/* JOURNAL_STREAM names the stream by device and inode: only that stream
+ * is the journal. */
+static void test_journal_stream_detection(void **state)
+{
+	char path[] = "/tmp/ant-test-journal-XXXXXX";
+	char env[64];
+	struct stat st;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	assert_true(log_journal_stream_matches(env, fd));
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + 1);
+	assert_false(log_journal_stream_matches(env, fd));
+	assert_false(log_journal_stream_matches(NULL, fd));
+	assert_false(log_journal_stream_matches("", fd));
+	assert_false(log_journal_stream_matches("12", fd));
+	assert_false(log_journal_stream_matches("1:2x", fd));
+	assert_false(log_journal_stream_matches(":", fd));
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	assert_false(log_journal_stream_matches(env, -1));
+	close(fd);
+	unlink(path);
+}
+
+/* Under the journal: "<priority>message", no timestamp, no level word;
+ * the log file keeps the full format. */
+static void test_journal_format(void **state)
+{
+	char path[] = "/tmp/ant-test-journal-XXXXXX";
+	char fpath[] = "/tmp/ant-test-logfile-XXXXXX";
+	struct buf b, fb;
+	int fd = mkstemp(path), ffd = mkstemp(fpath);
+	int saved = dup(STDERR_FILENO);
+
+	(void)state;
+	assert_true(fd >= 0 && ffd >= 0 && saved >= 0);
+	close(ffd);
+	assert_int_equal(log_open_file(fpath), 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	log_set_console(1);
+	log_set_journal(1);
+	assert_int_equal(log_prefix_width(LOG_INFO), 0);
+	log_debug("d %d", 1);
+	log_info("i");
+	log_warn("w");
+	log_error("e");
+	log_crit("c\nforged");
+	log_set_journal(0);
+	assert_int_equal(log_prefix_width(LOG_INFO), strlen("01-01-2026 10:00:00 - INFO - "));
+	assert_int_equal(log_prefix_width(LOG_WARNING), strlen("01-01-2026 10:00:00 - WARNING - "));
+	log_info("plain");
+	log_set_console(0);
+	log_close();
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(fd);
+	assert_int_equal(file_read_all(path, 4096, &b), 0);
+	assert_int_equal(strncmp(b.data, "<7>d 1\n<6>i\n<4>w\n<3>e\n<2>c forged\n", 34), 0);
+	/* Off again: the usual format. */
+	assert_non_null(strstr(b.data + 34, " - INFO - plain\n"));
+	assert_int_equal(file_read_all(fpath, 4096, &fb), 0);
+	assert_non_null(strstr(fb.data, " - ERROR - e\n"));
+	assert_null(strstr(fb.data, "<3>"));
+	buf_free(&b);
+	buf_free(&fb);
+	unlink(path);
+	unlink(fpath);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +216,8 @@ int main(void)
 		cmocka_unit_test_setup(test_secrets_and_newlines, setup),
 		cmocka_unit_test_setup(test_file_and_reopen, setup),
 		cmocka_unit_test_setup(test_text_block, setup),
+		cmocka_unit_test_setup(test_journal_stream_detection, setup),
+		cmocka_unit_test_setup(test_journal_format, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,7 +191,7 @@ static void test_line_content(void **state)
 	set("TELEMETRY_CONNECTION", "fibre, 1G");
 	assert_int_equal(metrics_init(NULL), 0);
 	assert_string_equal(metrics_common_tags(),
-			    ",agent=agent\\ 1,country=uk,provision=xx,connection=fibre\\,\\ 1G");
+			    ",agent=agent\\ 1,country=GB,provision=xx,connection=fibre\\,\\ 1G");
 	r.md5_checked = r.md5_valid = true;
 	r.bytes = 4000000;
 	str_copy(r.address, "abc123", sizeof(r.address));
@@ -208,7 +208,7 @@ static void test_line_content(void **state)
 	parse(v[0]);
 	assert_string_equal(pt.measurement, "ant_agent");
 	assert_string_equal(tag("agent"), "agent 1");
-	assert_string_equal(tag("country"), "uk");
+	assert_string_equal(tag("country"), "GB");
 	assert_string_equal(tag("provision"), "xx");
 	assert_string_equal(tag("connection"), "fibre, 1G");
 	assert_string_equal(tag("type"), "download");
