@@ -7,6 +7,7 @@
  * an unquoted value.
  */
 #include "config.h"
+#include "multiaddr.h"
 #include "log.h"
 #include "util.h"
 
@@ -54,6 +55,18 @@ static void vals_free(struct setting_val *v)
 		free(v[i].str);
 		v[i].str = NULL;
 	}
+}
+
+/* Settings whose text has a shape of its own, checked when set. */
+static int value_check(enum cfg_key k, const char *value, char *err, size_t errlen)
+{
+	char why[480];
+
+	if (k == CFG_CLIENT_PEERS && multiaddr_list_check(value, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "setting CLIENT_PEERS: %s", why);
+		return -1;
+	}
+	return 0;
 }
 
 /* Check text against setting k and store it in *v. */
@@ -106,6 +119,8 @@ static int check_value(enum cfg_key k, const char *value, struct setting_val *v,
 		}
 		break;
 	}
+	if (value_check(k, value, err, errlen) != 0)
+		return -2;
 	free(v->str);
 	v->str = xstrdup(canon);
 	return 0;
