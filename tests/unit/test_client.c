@@ -299,7 +299,8 @@ static void upload(const char *file, char *addr, size_t n)
 	struct outcome o;
 
 	run_call(&req, &o, 0, false);
-	assert_int_equal(o.r.status, ST_OK);
+	if (o.r.status != ST_OK)
+		fail_msg("upload: %s (%s): %s", test_status_name(o.r.status), o.r.reason, o.err);
 	snprintf(addr, n, "%s", o.r.parsed.address);
 }
 

@@ -801,6 +801,7 @@ static int upload_content(const char *file, struct buf *content, uint64_t *total
 	struct stat st;
 
 	*all_exist = true;
+	buf_init(content, (size_t)SIM_CONTENT_CAP);
 	if (stat(file, &st) != 0)
 		return -1;
 	if (!S_ISDIR(st.st_mode) && !knob_on("ANT_SIM_ARCHIVE")) {
@@ -985,6 +986,7 @@ static int download_archive(const char *addr, struct buf *manifest, const char *
 		char path[PATH_MAX], out[PATH_MAX];
 		struct buf content;
 
+		buf_init(&content, (size_t)SIM_CONTENT_CAP);
 		if (nl)
 			*nl = '\0';
 		sp1 = strchr(line, ' ');
@@ -1018,6 +1020,7 @@ static int fetch_content(const struct sim_args *a, struct buf *content, bool *fr
 	char path[PATH_MAX], cpath[PATH_MAX];
 
 	*from_cache = false;
+	buf_init(content, (size_t)SIM_CONTENT_CAP);
 	cache_path(a, a->arg1, cpath, sizeof(cpath));
 	if (!a->disable_cache && read_file(cpath, content) == 0) {
 		*from_cache = true;
