@@ -139,9 +139,13 @@ static void probe_timeout(uv_timer_t *t)
 	uv_process_kill(&p->proc, SIGKILL);
 }
 
+extern char **environ;
+
 int client_probe_version(const char *path, int timeout_ms, char *out, size_t n,
 			 char *raw, size_t rawlen, char *err, size_t errlen)
 {
+	static const char *const no_key[] = { "SECRET_KEY", NULL };
+	struct client_argv env;
 	uv_loop_t loop;
 	struct probe p;
 	uv_process_options_t opts;
@@ -169,10 +173,20 @@ int client_probe_version(const char *path, int timeout_ms, char *out, size_t n,
 	stdio[2].flags = UV_IGNORE;
 	opts.file = path;
 	opts.args = args;
+	/* The agent's environment without SECRET_KEY: only uploads get it. */
+	client_argv_init(&env, CLIENT_ENV_MAX);
+	client_env_copy_without(&env, environ, no_key);
+	opts.env = client_argv_finish(&env, err, errlen);
+	if (opts.env == NULL) {
+		uv_close((uv_handle_t *)&p.out, NULL);
+		uv_close((uv_handle_t *)&p.timer, NULL);
+		goto done;
+	}
 	opts.stdio = stdio;
 	opts.stdio_count = 3;
 	opts.exit_cb = probe_exit;
 	r = uv_spawn(&loop, &p.proc, &opts);
+	client_argv_free(opts.env);
 	if (r != 0) {
 		snprintf(err, errlen, "cannot run '%s --version': %s", path, uv_strerror(r));
 		uv_close((uv_handle_t *)&p.out, NULL);
@@ -594,8 +608,6 @@ struct client_call {
 	void *ud;
 };
 
-extern char **environ;
-
 static void signal_group(struct client_call *c, int sig)
 {
 	/* The child called setsid(), so its pid is its process group id. A
@@ -834,6 +846,14 @@ struct client_call *client_start(uv_loop_t *loop, const struct client_request *r
 		return NULL;
 	envp = client_build_env(environ, &s,
 				req->op == CLIENT_OP_UPLOAD ? cfg_str(CFG_SECRET_KEY) : NULL);
+	if (envp == NULL) {
+		/* Never fall back to the agent's own environment: it may hold
+		 * SECRET_KEY. */
+		snprintf(err, errlen, "more than %d environment variables for the client",
+			 CLIENT_ENV_MAX);
+		client_argv_free(argv);
+		return NULL;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->op = req->op;
 	c->cb = cb;
