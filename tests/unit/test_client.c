@@ -616,9 +616,23 @@ static void test_version_forms(void **state)
 {
 	char out[128], raw[1024], err[256], version[64];
 
+	char logpath[128];
+	struct buf b;
+
 	(void)state;
+	/* The agent's own SECRET_KEY never reaches the probe. */
+	snprintf(logpath, sizeof(logpath), "%s/probe.log", g_dir);
+	unlink(logpath);
+	setenv("ANT_SIM_LOG", logpath, 1);
+	setenv("SECRET_KEY", "probe-must-not-see-this", 1);
 	assert_int_equal(client_probe_version(SIM, 10000, out, sizeof(out), raw, sizeof(raw), err,
 					      sizeof(err)), 0);
+	unsetenv("SECRET_KEY");
+	unsetenv("ANT_SIM_LOG");
+	buf_init(&b, 4096);
+	assert_int_equal(file_read_all(logpath, 4096, &b), 0);
+	assert_non_null(strstr(b.data, "secret_key=no ant_peers=- argv: --version"));
+	buf_free(&b);
 	assert_string_equal(out, "Autonomi Client v0.5.2");
 	assert_non_null(strstr(raw, "Git info: "));
 	assert_int_equal(client_select_generation(raw, version, sizeof(version), err, sizeof(err)), 0);
