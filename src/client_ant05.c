@@ -17,43 +17,42 @@
 
 #define ANT05_VERSION_PREFIX "Autonomi Client v"
 
+/* A decimal number of at most 4 digits at *p; moves *p past it. */
+static bool take_number(const char **p, int64_t *v)
+{
+	char num[8];
+	size_t len = strspn(*p, "0123456789");
+
+	if (len == 0 || len >= 5)
+		return false;
+	memcpy(num, *p, len);
+	num[len] = '\0';
+	*p += len;
+	return parse_i64(num, 0, 9999, v) == 0;
+}
+
 /* First non-empty line "Autonomi Client v0.M.P" with M >= 3 (0.3.12 is
  * the first with the exit-code table). */
 static bool ant05_version_parse(const char *output, char *version, size_t n)
 {
-	const char *p = output;
-	int64_t major, minor;
-	char num[32];
+	const char *p = output, *start;
+	int64_t major, minor, patch;
 	size_t len;
 
-	while (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
-		p++;
+	p += strspn(p, " \t\r\n");
 	if (strncmp(p, ANT05_VERSION_PREFIX, strlen(ANT05_VERSION_PREFIX)) != 0)
 		return false;
-	p += strlen(ANT05_VERSION_PREFIX);
-	len = strspn(p, "0123456789.");
-	if (len == 0 || len >= sizeof(num))
+	start = p += strlen(ANT05_VERSION_PREFIX);
+	if (!take_number(&p, &major) || *p++ != '.' || !take_number(&p, &minor) || *p++ != '.' ||
+	    !take_number(&p, &patch))
 		return false;
-	memcpy(num, p, len);
-	num[len] = '\0';
-	{
-		char *dot = strchr(num, '.'), *dot2;
-
-		if (dot == NULL)
-			return false;
-		*dot = '\0';
-		dot2 = strchr(dot + 1, '.');
-		if (dot2)
-			*dot2 = '\0';
-		if (parse_i64(num, 0, 1000, &major) != 0 || parse_i64(dot + 1, 0, 1000, &minor) != 0)
-			return false;
-	}
 	if (major != 0 || minor < 3)
 		return false;
 	/* The tag value: digits and dots only, so it can never add a tag. */
+	len = (size_t)(p - start);
 	if (len >= n)
 		return false;
-	memcpy(version, p, len);
+	memcpy(version, start, len);
 	version[len] = '\0';
 	return true;
 }
