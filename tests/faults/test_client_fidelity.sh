@@ -8,7 +8,8 @@
 # cache; CLIENT_PEERS reaches every call as ANT_PEERS; every call logs
 # into its own directory under the agent's cache and nothing lands in
 # $HOME. A CLIENT_PEERS entry that is not a multiaddr stops the agent
-# before anything runs.
+# before anything runs, and a client version no generation knows is refused
+# unless CLIENT_GENERATION names one.
 source "$(dirname "$0")/lib.sh"
 fleet_init
 use_fault_client
@@ -98,4 +99,19 @@ run_agent 2026-01-01T10:04:00Z 120 5m --set "CLIENT_PEERS=$peers,1.2.3.4:12000"
 expect_eq "$?" 2 "bad CLIENT_PEERS: exit 2"
 expect_grep "CLIENT_PEERS: entry 3 '1\.2\.3\.4:12000' is not a multiaddr" agent.log "the error names the setting and the entry"
 expect_eq "$(wc -l < calls.log)" 0 "bad CLIENT_PEERS: no client ran"
+
+# A client whose --version no generation knows: a start-up error that
+# names the setting to override it; with the override it runs, and its
+# points say the client version is unknown.
+ANT_SIM_VERSION_STYLE=old run_agent 2026-01-01T10:04:00Z 120 2m
+rc=$?
+if [ "$rc" -ne 0 ]; then ok; else bad "unknown client generation: exit 0"; fi
+expect_grep "autonomi-cli 0\.1\.5.*set CLIENT_GENERATION" agent.log "unknown version: the error names CLIENT_GENERATION"
+expect_eq "$(grep -c ' file ' calls.log)" 0 "unknown version: no test ran"
+rm -f cache/metrics.csv
+ANT_SIM_VERSION_STYLE=old run_agent 2026-01-01T10:04:00Z 120 4m --set CLIENT_GENERATION=ant-0.5
+expect_eq "$?" 0 "CLIENT_GENERATION=ant-0.5 overrides the detection"
+n=$(grep -c '^ant_agent,' $m)
+if [ "$n" -gt 0 ]; then ok; else bad "forced generation: no test ran"; fi
+expect_eq "$(grep -c '^ant_agent,.*,client_version=unknown,' $m)" "$n" "forced generation: client_version=unknown"
 finish
