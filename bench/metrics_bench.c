@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 		r.bytes = (x >> 40) % 50000000;
 		if (r.type == TEST_QUOTE) {
 			r.has_cost = true;
-			r.cost = (double)((x >> 24) % 1000) / 1e6;
+			r.cost_atto = (uint64_t)((x >> 24) % 1000) * UINT64_C(1000000000000);
 		} else {
 			/* A 64-hex-digit address, as the network prints them. */
 			for (int k = 0; k < 64; k++)

@@ -16,7 +16,9 @@ echo "fileSize,name,address,md5"
 while read -r class name seed bytes; do
   case "$class" in ''|\#*) continue ;; esac
   md5=$("$agent" seedfile --seed "$seed" --size "$bytes" -o "$tmp/file" | awk '{print $1}')
-  address=$(ANT_SIM_LOG=/dev/null "$sim" file upload "$tmp/file" --public | sed -n 's/^At address: *//p')
+  # --log-output-dest: like the real client, ant-sim would otherwise log under $HOME.
+  address=$(ANT_SIM_LOG=/dev/null "$sim" --log-output-dest "$tmp/logs" file upload "$tmp/file" --public |
+            sed -n 's/^At address: *//p')
   [ -n "$address" ] || { echo "sim-catalogue: ant-sim did not store $name" >&2; exit 1; }
   echo "$class,$name,$address,$md5"
 done

@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "client.h"
+#include "client_gen.h"
 #include "clock.h"
 #include "config.h"
 #include "console.h"
@@ -336,7 +337,7 @@ static void start_signal(struct agent *a, uv_signal_t *h, int signum)
 
 static int startup_checks(struct agent *a, const struct cli *c)
 {
-	char err[512];
+	char err[512], raw[1024], version[64];
 	char owner_msg[PATH_MAX * 2 + 512];
 
 	if (geteuid() == 0 && !c->allow_root) {
@@ -358,12 +359,18 @@ static int startup_checks(struct agent *a, const struct cli *c)
 		return -1;
 	}
 	if (client_probe_version(cfg_str(CFG_CLIENT_PATH), CLIENT_PROBE_TIMEOUT_MS,
-				 a->client_version, sizeof(a->client_version), err,
-				 sizeof(err)) != 0) {
+				 a->client_version, sizeof(a->client_version), raw, sizeof(raw),
+				 err, sizeof(err)) != 0) {
 		log_crit("%s", err);
 		return -1;
 	}
-	log_info("Found client: %s (%s)", a->client_version, cfg_str(CFG_CLIENT_PATH));
+	if (client_select_generation(raw, version, sizeof(version), err, sizeof(err)) != 0) {
+		log_crit("%s (%s)", err, cfg_str(CFG_CLIENT_PATH));
+		return -1;
+	}
+	metrics_set_client_version(version);
+	log_info("Found client: %s (%s), driven as %s", a->client_version, cfg_str(CFG_CLIENT_PATH),
+		 client_generation()->title);
 	if (cfg_bool(CFG_ALLOW_UPLOADS))
 		log_info("Uploads are on (ALLOW_UPLOADS=true): upload tests spend this host's tokens");
 	else

@@ -11,12 +11,15 @@
  * has been closed.
  */
 #include "client.h"
+#include "client_gen.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
 
 #include <ctype.h>
+#include <limits.h>
+#include <time.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -136,9 +139,13 @@ static void probe_timeout(uv_timer_t *t)
 	uv_process_kill(&p->proc, SIGKILL);
 }
 
+extern char **environ;
+
 int client_probe_version(const char *path, int timeout_ms, char *out, size_t n,
-			 char *err, size_t errlen)
+			 char *raw, size_t rawlen, char *err, size_t errlen)
 {
+	static const char *const no_key[] = { "SECRET_KEY", NULL };
+	struct client_argv env;
 	uv_loop_t loop;
 	struct probe p;
 	uv_process_options_t opts;
@@ -166,10 +173,20 @@ int client_probe_version(const char *path, int timeout_ms, char *out, size_t n,
 	stdio[2].flags = UV_IGNORE;
 	opts.file = path;
 	opts.args = args;
+	/* The agent's environment without SECRET_KEY: only uploads get it. */
+	client_argv_init(&env, CLIENT_ENV_MAX);
+	client_env_copy_without(&env, environ, no_key);
+	opts.env = client_argv_finish(&env, err, errlen);
+	if (opts.env == NULL) {
+		uv_close((uv_handle_t *)&p.out, NULL);
+		uv_close((uv_handle_t *)&p.timer, NULL);
+		goto done;
+	}
 	opts.stdio = stdio;
 	opts.stdio_count = 3;
 	opts.exit_cb = probe_exit;
 	r = uv_spawn(&loop, &p.proc, &opts);
+	client_argv_free(opts.env);
 	if (r != 0) {
 		snprintf(err, errlen, "cannot run '%s --version': %s", path, uv_strerror(r));
 		uv_close((uv_handle_t *)&p.out, NULL);
@@ -191,6 +208,8 @@ int client_probe_version(const char *path, int timeout_ms, char *out, size_t n,
 		snprintf(err, errlen, "'%s --version' printed no version: is it the Autonomi client?", path);
 	else
 		rc = 0;
+	if (rc == 0 && raw != NULL)
+		str_copy(raw, p.buf.data ? p.buf.data : "", rawlen);
 done:
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
@@ -211,12 +230,73 @@ const char *client_op_name(enum client_op op)
 	return "?";
 }
 
+/* The generation every call uses; set once at start-up. */
+static const struct client_gen *g_gen;
+
+const struct client_gen *client_generation(void)
+{
+	return g_gen ? g_gen : client_gens[0];
+}
+
+void client_set_generation(const struct client_gen *g)
+{
+	g_gen = g;
+}
+
+int client_select_generation(const char *raw, char *version, size_t vn, char *err, size_t errlen)
+{
+	const char *want = cfg_str(CFG_CLIENT_GENERATION);
+	const struct client_gen *g;
+	char names[128];
+
+	str_copy(version, "unknown", vn);
+	g = client_gen_detect(raw ? raw : "", version, vn);
+	if (str_ieq(want, "auto")) {
+		if (g == NULL) {
+			char first[128];
+
+			if (client_parse_version(raw ? raw : "", first, sizeof(first)) != 0)
+				str_copy(first, "(no version)", sizeof(first));
+			client_gen_names(names, sizeof(names));
+			snprintf(err, errlen,
+				 "the client prints version '%s', which this agent does not know how to drive; "
+				 "if it speaks like a known client, set CLIENT_GENERATION to one of: %s",
+				 first, names);
+			return -1;
+		}
+	} else {
+		const struct client_gen *forced = client_gen_by_name(want);
+
+		if (forced == NULL) {
+			client_gen_names(names, sizeof(names));
+			snprintf(err, errlen, "CLIENT_GENERATION '%s' is not one of: auto|%s", want, names);
+			return -1;
+		}
+		/* The version tag is only meaningful when the row recognised it. */
+		if (g != forced)
+			str_copy(version, "unknown", vn);
+		g = forced;
+	}
+	client_set_generation(g);
+	return 0;
+}
+
 void client_settings_now(struct client_settings *s)
 {
 	s->path = cfg_str(CFG_CLIENT_PATH);
 	s->peers = cfg_str(CFG_CLIENT_PEERS);
 	s->log_path = cfg_str(CFG_CLIENT_LOGGING_PATH);
 	s->extra = cfg_str(CFG_CLIENT_ARGS);
+}
+
+void client_log_root(char *out, size_t n)
+{
+	const char *p = cfg_str(CFG_CLIENT_LOGGING_PATH);
+
+	if (p && *p)
+		str_copy(out, p, n);
+	else
+		snprintf(out, n, "%s/client-logs", cfg_str(CFG_CACHE_DIR));
 }
 
 bool client_address_valid(const char *a)
@@ -231,147 +311,127 @@ bool client_address_valid(const char *a)
 	return i > 0;
 }
 
-struct argv_builder {
-	char **v;
-	int n;
-	bool full;
-};
+void client_argv_init(struct client_argv *b, int max)
+{
+	b->n = 0;
+	b->max = max;
+	b->alloc = 16;
+	b->full = false;
+	b->v = xcalloc((size_t)b->alloc + 1, sizeof(char *));
+}
 
-static void argv_push(struct argv_builder *b, const char *s, size_t len)
+void client_argv_push_n(struct client_argv *b, const char *s, size_t len)
 {
 	char *copy;
 
-	if (b->n >= CLIENT_ARGV_MAX) {
+	if (b->n >= b->max) {
 		b->full = true;
 		return;
+	}
+	if (b->n >= b->alloc) {
+		b->alloc *= 2;
+		b->v = xrealloc(b->v, ((size_t)b->alloc + 1) * sizeof(char *));
 	}
 	copy = xmalloc(len + 1);
 	memcpy(copy, s, len);
 	copy[len] = '\0';
 	b->v[b->n++] = copy;
+	b->v[b->n] = NULL;
 }
 
-/* Push each token of s, split on any of seps. */
-static void argv_push_split(struct argv_builder *b, const char *flag, const char *s,
-			    const char *seps)
+void client_argv_push(struct client_argv *b, const char *s)
+{
+	client_argv_push_n(b, s, strlen(s));
+}
+
+void client_argv_push_split(struct client_argv *b, const char *s)
 {
 	while (s && *s) {
-		size_t skip = strspn(s, seps), len;
+		size_t len;
 
-		s += skip;
-		len = strcspn(s, seps);
+		s += strspn(s, " \t");
+		len = strcspn(s, " \t");
 		if (len == 0)
 			break;
-		if (flag)
-			argv_push(b, flag, strlen(flag));
-		argv_push(b, s, len);
+		client_argv_push_n(b, s, len);
 		s += len;
 	}
 }
 
+char **client_argv_finish(struct client_argv *b, char *err, size_t errlen)
+{
+	if (b->full) {
+		snprintf(err, errlen, "more than %d client arguments (CLIENT_ARGS)", b->max);
+		client_argv_free(b->v);
+		b->v = NULL;
+		return NULL;
+	}
+	b->v[b->n] = NULL;
+	return b->v;
+}
+
 /* A path we hand to the client must not read as an option or hide a line
  * break in its log; the job only ever passes paths it made itself. */
-static bool path_arg_ok(const char *p)
+bool client_path_arg_ok(const char *p)
 {
 	return p != NULL && *p != '\0' && *p != '-' && strpbrk(p, "\n\r") == NULL;
 }
 
-char **client_build_argv(const struct client_settings *s, const struct client_request *req,
-			 char *err, size_t errlen)
+int client_check_request(const struct client_request *req, char *err, size_t errlen)
 {
-	struct argv_builder b;
-
-	if (s->path == NULL || *s->path == '\0') {
-		snprintf(err, errlen, "CLIENT_PATH is empty");
-		return NULL;
-	}
 	switch (req->op) {
 	case CLIENT_OP_DOWNLOAD:
 		if (!client_address_valid(req->address)) {
 			snprintf(err, errlen, "refusing a download address that is not 1..%d hex digits",
 				 CAT_ADDRESS_MAX);
-			return NULL;
+			return -1;
 		}
-		if (!path_arg_ok(req->dest)) {
+		if (!client_path_arg_ok(req->dest)) {
 			snprintf(err, errlen, "refusing an unsafe download destination");
-			return NULL;
+			return -1;
 		}
-		break;
+		return 0;
 	case CLIENT_OP_COST:
 	case CLIENT_OP_UPLOAD:
-		if (!path_arg_ok(req->file)) {
+		if (!client_path_arg_ok(req->file)) {
 			snprintf(err, errlen, "refusing an unsafe file argument");
-			return NULL;
+			return -1;
 		}
-		break;
-	default:
-		snprintf(err, errlen, "unknown client operation");
-		return NULL;
+		return 0;
 	}
-	b.v = xcalloc(CLIENT_ARGV_MAX + 1, sizeof(char *));
-	b.n = 0;
-	b.full = false;
-	argv_push(&b, s->path, strlen(s->path));
-	/* Global flags come before the subcommand, as the client expects. */
-	argv_push_split(&b, "--peer", s->peers, ", \t");
-	if (s->log_path && *s->log_path) {
-		argv_push(&b, "--log-output-dest", strlen("--log-output-dest"));
-		argv_push(&b, s->log_path, strlen(s->log_path));
-	}
-	argv_push_split(&b, NULL, s->extra, " \t");
-	argv_push(&b, "file", 4);
-	switch (req->op) {
-	case CLIENT_OP_DOWNLOAD:
-		argv_push(&b, "download", 8);
-		argv_push(&b, req->address, strlen(req->address));
-		argv_push(&b, req->dest, strlen(req->dest));
-		break;
-	case CLIENT_OP_COST:
-		argv_push(&b, "cost", 4);
-		argv_push(&b, req->file, strlen(req->file));
-		break;
-	case CLIENT_OP_UPLOAD:
-		argv_push(&b, "upload", 6);
-		argv_push(&b, req->file, strlen(req->file));
-		if (req->public_upload)
-			argv_push(&b, "--public", 8);
-		break;
-	}
-	if (b.full) {
-		snprintf(err, errlen, "more than %d client arguments (CLIENT_PEERS/CLIENT_ARGS)",
-			 CLIENT_ARGV_MAX);
-		client_argv_free(b.v);
-		return NULL;
-	}
-	return b.v;
+	snprintf(err, errlen, "unknown client operation");
+	return -1;
 }
 
-#define SECRET_ENV "SECRET_KEY="
-
-char **client_build_env(char *const *env, const char *key)
+void client_env_copy_without(struct client_argv *b, char *const *env, const char *const *drop)
 {
-	size_t n = 0, k = 0;
-	char **v;
+	for (size_t i = 0; env && env[i]; i++) {
+		bool skip = false;
 
-	while (env && env[n])
-		n++;
-	v = xcalloc(n + 2, sizeof(char *));
-	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; drop && drop[k] && !skip; k++) {
+			size_t len = strlen(drop[k]);
+
+			skip = strncmp(env[i], drop[k], len) == 0 && env[i][len] == '=';
+		}
 		/* The agent's own SECRET_KEY, wherever it came from, never
-		 * reaches a child unless this call is an upload. */
-		if (strncmp(env[i], SECRET_ENV, strlen(SECRET_ENV)) == 0)
-			continue;
-		v[k++] = xstrdup(env[i]);
+		 * reaches a child unless the generation puts it back for an
+		 * upload. */
+		if (!skip)
+			client_argv_push(b, env[i]);
 	}
-	if (key && *key) {
-		size_t len = strlen(SECRET_ENV) + strlen(key) + 1;
+}
 
-		v[k] = xmalloc(len);
-		snprintf(v[k], len, "%s%s", SECRET_ENV, key);
-		k++;
-	}
-	v[k] = NULL;
-	return v;
+char **client_build_argv(const struct client_settings *s, const struct client_request *req,
+			 const char *log_dir, char *err, size_t errlen)
+{
+	struct client_call_ctx ctx = { .log_dir = log_dir };
+
+	return client_generation()->build_argv(s, req, &ctx, err, errlen);
+}
+
+char **client_build_env(char *const *env, const struct client_settings *s, const char *key)
+{
+	return client_generation()->build_env(env, s, key);
 }
 
 void client_argv_free(char **v)
@@ -421,208 +481,17 @@ size_t client_strip_ansi(char *s)
 	return (size_t)(w - s);
 }
 
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* "0.000000000001048576", "12 AttoTokens", "3.5 ANT": tokens as a double. */
-static bool parse_cost(const char *s, double *out)
-{
-	char num[64], unit[32];
-	size_t len = strspn(s, "0123456789.");
-	const char *u;
-	double v;
-
-	if (len == 0 || len >= sizeof(num))
-		return false;
-	memcpy(num, s, len);
-	num[len] = '\0';
-	if (parse_double(num, 0.0, 1e30, &v) != 0)
-		return false;
-	u = s + len;
-	while (*u == ' ' || *u == '\t')
-		u++;
-	len = strcspn(u, " \t\r");
-	if (len >= sizeof(unit))
-		len = sizeof(unit) - 1;
-	memcpy(unit, u, len);
-	unit[len] = '\0';
-	/* Some client versions print the integer amount of atto-tokens. */
-	if ((str_ieq(unit, "AttoTokens") || str_ieq(unit, "atto")) && strchr(num, '.') == NULL)
-		v /= 1e18;
-	*out = v;
-	return true;
-}
-
-static int64_t parse_count_after_colon(const char *line)
-{
-	const char *c = strrchr(line, ':');
-	int64_t v;
-
-	if (c == NULL || parse_i64(c + 1, 0, INT64_MAX, &v) != 0)
-		return -1;
-	return v;
-}
-
-static void parse_line(enum client_op op, const char *line, struct client_parsed *p)
-{
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (starts_with(line, "Total cost:")) {
-		double v;
-
-		if (parse_cost(line + strlen("Total cost:") + strspn(line + 11, " \t"), &v)) {
-			p->has_cost = true;
-			p->cost = v;
-			if (op == CLIENT_OP_COST)
-				p->success_line = true;
-		}
-	} else if (op == CLIENT_OP_DOWNLOAD && starts_with(line, "Successfully downloaded")) {
-		p->success_line = true;
-	} else if (op == CLIENT_OP_UPLOAD && starts_with(line, "At address:")) {
-		const char *a = line + strlen("At address:");
-		char tmp[CAT_ADDRESS_MAX + 2];
-		size_t len;
-
-		a += strspn(a, " \t");
-		len = strcspn(a, " \t\r");
-		if (len > CAT_ADDRESS_MAX) {
-			p->address_invalid = true;
-			return;
-		}
-		memcpy(tmp, a, len);
-		tmp[len] = '\0';
-		if (client_address_valid(tmp)) {
-			str_copy(p->address, tmp, sizeof(p->address));
-			p->success_line = true;
-		} else {
-			p->address_invalid = true;
-		}
-	} else if (op == CLIENT_OP_UPLOAD && starts_with(line, "All chunks already exist on the network")) {
-		p->all_exist = true;
-		p->success_line = true;
-	} else if (starts_with(line, "Number of chunks uploaded:")) {
-		p->chunks_uploaded = parse_count_after_colon(line);
-	} else if (starts_with(line, "Number of chunks already")) {
-		p->chunks_existing = parse_count_after_colon(line);
-	}
-}
-
 void client_parse_output(enum client_op op, const char *out, struct client_parsed *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->chunks_uploaded = -1;
-	p->chunks_existing = -1;
-	while (out && *out) {
-		const char *nl = strchr(out, '\n');
-		size_t len = nl ? (size_t)(nl - out) : strlen(out);
-		char line[1024];
-
-		/* Result lines are short; a longer line is progress noise. */
-		if (len < sizeof(line)) {
-			memcpy(line, out, len);
-			line[len] = '\0';
-			parse_line(op, line, p);
-		}
-		out = nl ? nl + 1 : NULL;
-	}
-}
-
-/*
- * Exit codes of ant 0.3.12 and later. The choices:
- *  - network_error: the network (or the way to it) failed us: network (13),
- *    protocol (14), put failures (41-45), bootstrap/connect (51-60);
- *  - data_loss: a download whose data could not be found or rebuilt
- *    (31-34); for quotes and uploads the same codes mean the network did
- *    not serve us, so network_error;
- *  - client_error: the problem is on this host or in the client itself:
- *    bad input (6), local I/O (12), self-encryption (15), wallet/payment
- *    (21-23), EVM configuration (61), and a panic (101) - a bug in the
- *    client, not a fault of the network.
- * Any other code (older clients exit 1 for everything) is classified from
- * the stderr text, then unknown_error.
- */
-struct code_rule {
-	int lo, hi;
-	enum test_status status;
-	const char *what;
-};
-
-static const struct code_rule code_rules[] = {
-	{ 6, 6, ST_CLIENT_ERROR, "bad input" },
-	{ 12, 12, ST_CLIENT_ERROR, "local I/O error" },
-	{ 13, 13, ST_NETWORK_ERROR, "network error" },
-	{ 14, 14, ST_NETWORK_ERROR, "protocol error" },
-	{ 15, 15, ST_CLIENT_ERROR, "self-encryption error" },
-	{ 21, 23, ST_CLIENT_ERROR, "EVM, wallet or payment error" },
-	{ 31, 34, ST_DATA_LOSS, "data map, decryption, record not found or kind mismatch" },
-	{ 41, 45, ST_NETWORK_ERROR, "put failure" },
-	{ 51, 60, ST_NETWORK_ERROR, "bootstrap or connection failure" },
-	{ 61, 61, ST_CLIENT_ERROR, "EVM configuration error" },
-	{ 101, 101, ST_CLIENT_ERROR, "client panicked" },
-};
-
-/* stderr texts, tried in order (case-insensitive) when the exit code says
- * nothing specific. */
-static const struct {
-	const char *text;
-	enum test_status status;
-} text_rules[] = {
-	{ "panicked", ST_CLIENT_ERROR },
-	{ "Record could not be found", ST_DATA_LOSS },
-	{ "Failed to fetch data from address", ST_DATA_LOSS },
-	{ "Failed to decrypt", ST_DATA_LOSS },
-	{ "Failed to connect to the network", ST_NETWORK_ERROR },
-	{ "Could not connect to enough peers", ST_NETWORK_ERROR },
-	{ "Failed to populate our routing table", ST_NETWORK_ERROR },
-	{ "Not enough node quotes", ST_NETWORK_ERROR },
-	{ "Failed to bootstrap", ST_NETWORK_ERROR },
-	{ "Insufficient funds", ST_CLIENT_ERROR },
-	{ "Failed to parse data address", ST_CLIENT_ERROR },
-	{ "wallet", ST_CLIENT_ERROR },
-};
-
-/* Data-loss findings only make sense for downloads. */
-static enum test_status for_op(enum client_op op, enum test_status s)
-{
-	return (s == ST_DATA_LOSS && op != CLIENT_OP_DOWNLOAD) ? ST_NETWORK_ERROR : s;
+	client_generation()->parse_output(op, out, p);
 }
 
 enum test_status client_classify(enum client_op op, int exit_code, int term_signal,
 				 bool stopped_by_agent, bool success_line, const char *err_text,
 				 char *reason, size_t n)
 {
-	if (stopped_by_agent) {
-		snprintf(reason, n, "stopped by the agent (timeout or shutdown)");
-		return ST_KILLED;
-	}
-	if (term_signal != 0) {
-		snprintf(reason, n, "client died from signal %d", term_signal);
-		return ST_UNKNOWN_ERROR;
-	}
-	if (exit_code == 0) {
-		if (success_line) {
-			snprintf(reason, n, "ok");
-			return ST_OK;
-		}
-		snprintf(reason, n, "exit code 0 without the %s success line", client_op_name(op));
-		return ST_UNKNOWN_ERROR;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(code_rules); i++) {
-		if (exit_code >= code_rules[i].lo && exit_code <= code_rules[i].hi) {
-			snprintf(reason, n, "exit code %d: %s", exit_code, code_rules[i].what);
-			return for_op(op, code_rules[i].status);
-		}
-	}
-	for (size_t i = 0; err_text && i < ARRAY_SIZE(text_rules); i++) {
-		if (strcasestr(err_text, text_rules[i].text) != NULL) {
-			snprintf(reason, n, "exit code %d: %s", exit_code, text_rules[i].text);
-			return for_op(op, text_rules[i].status);
-		}
-	}
-	snprintf(reason, n, "exit code %d", exit_code);
-	return ST_UNKNOWN_ERROR;
+	return client_gen_classify(client_generation(), op, exit_code, term_signal, stopped_by_agent,
+				   success_line, err_text, reason, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -738,8 +607,6 @@ struct client_call {
 	client_done_cb cb;
 	void *ud;
 };
-
-extern char **environ;
 
 static void signal_group(struct client_call *c, int sig)
 {
@@ -928,6 +795,32 @@ static void free_unstarted(uv_handle_t *h)
 		free(c);
 }
 
+/* A fresh directory name for this call's logs under the log root (the
+ * root is made private if missing; the client creates the leaf). Without
+ * it the client makes a new directory under ~/.local/share per call that
+ * nothing ever removes; here the refresh purge keeps the root within
+ * CLIENT_LOG_KEEP_MB. */
+static int call_log_dir(char *out, size_t n)
+{
+	static uint32_t seq;
+	char root[PATH_MAX], stamp[32];
+	int64_t now = clock_now_ms();
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+
+	client_log_root(root, sizeof(root));
+	str_copy(out, root, n);
+	if (mkdir_p(root, 0700) != 0)
+		return -1;
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
+	if (snprintf(out, n, "%s/log_%s_%d_%u", root, stamp, (int)getpid(), ++seq) >= (int)n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 struct client_call *client_start(uv_loop_t *loop, const struct client_request *req,
 				 client_done_cb cb, void *ud, char *err, size_t errlen)
 {
@@ -936,15 +829,31 @@ struct client_call *client_start(uv_loop_t *loop, const struct client_request *r
 	uv_process_options_t opts;
 	uv_stdio_container_t stdio[3];
 	char **argv = NULL, **envp = NULL;
+	char log_dir[PATH_MAX];
 	int r;
 
 	client_settings_now(&s);
 	if (client_check_path(s.path, err, errlen) != 0)
 		return NULL;
-	argv = client_build_argv(&s, req, err, errlen);
+	if (client_generation()->log_dir_per_call && call_log_dir(log_dir, sizeof(log_dir)) != 0) {
+		snprintf(err, errlen, "cannot create the client log directory under '%s': %s",
+			 log_dir, strerror(errno));
+		return NULL;
+	}
+	argv = client_build_argv(&s, req, client_generation()->log_dir_per_call ? log_dir : NULL,
+				 err, errlen);
 	if (argv == NULL)
 		return NULL;
-	envp = client_build_env(environ, req->op == CLIENT_OP_UPLOAD ? cfg_str(CFG_SECRET_KEY) : NULL);
+	envp = client_build_env(environ, &s,
+				req->op == CLIENT_OP_UPLOAD ? cfg_str(CFG_SECRET_KEY) : NULL);
+	if (envp == NULL) {
+		/* Never fall back to the agent's own environment: it may hold
+		 * SECRET_KEY. */
+		snprintf(err, errlen, "more than %d environment variables for the client",
+			 CLIENT_ENV_MAX);
+		client_argv_free(argv);
+		return NULL;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->op = req->op;
 	c->cb = cb;

@@ -23,16 +23,27 @@
  * to fix it. Returns 0 or -1. */
 int client_check_path(const char *path, char *err, size_t errlen);
 
-/* Pull the client's name and version out of `ant --version` output. Both
- * the old one-line form ("autonomi-cli 0.1.5") and the newer block
- * ("Autonomi Client v0.3.12" followed by more lines) are accepted. Returns
- * 0 and writes a one-line description, or -1 when nothing fits. */
+/* Pull a one-line description of the client out of `ant --version`
+ * output (its first non-empty line, when it carries a version number).
+ * Returns 0, or -1 when nothing fits. */
 int client_parse_version(const char *output, char *out, size_t n);
 
-/* Run `path --version` (blocking, at most timeout_ms) and describe the
- * client. Returns 0, or -1 with err saying what went wrong. */
+/* Run `path --version` (blocking, at most timeout_ms) and keep its output
+ * (capped) in raw and a one-line description in out. Returns 0, or -1
+ * with err saying what went wrong. */
 int client_probe_version(const char *path, int timeout_ms, char *out, size_t n,
-			 char *err, size_t errlen);
+			 char *raw, size_t rawlen, char *err, size_t errlen);
+
+struct client_gen;
+/* Pick the client generation at start-up: the CLIENT_GENERATION setting
+ * when it names one, else the row whose version pattern matches raw
+ * (the --version output). Writes the bare client version ("0.5.2", or
+ * "unknown") for the client_version tag. Returns 0, or -1 with err naming
+ * the setting that overrides the detection. */
+int client_select_generation(const char *raw, char *version, size_t vn, char *err, size_t errlen);
+/* The generation calls use (the first row until one is selected). */
+const struct client_gen *client_generation(void);
+void client_set_generation(const struct client_gen *g);
 
 /* Output kept per stream: the first HEAD bytes and the last TAIL bytes.
  * Everything in between is read (so the client never blocks on a full
@@ -42,6 +53,8 @@ int client_probe_version(const char *path, int timeout_ms, char *out, size_t n,
 #define CLIENT_OUTPUT_TAIL (64 * 1024)
 /* Most argv entries, global flags included. */
 #define CLIENT_ARGV_MAX 256
+/* Most environment entries handed to a client. */
+#define CLIENT_ENV_MAX 4096
 /* After the client exits, how long (real ms) to wait for its pipes to
  * close; a descendant that left the process group may keep them open. */
 #define CLIENT_DRAIN_MS 2000
@@ -64,7 +77,7 @@ struct client_request {
 struct client_settings {
 	const char *path;      /* CLIENT_PATH */
 	const char *peers;     /* CLIENT_PEERS: separated by commas or blanks */
-	const char *log_path;  /* CLIENT_LOGGING_PATH: "" = none */
+	const char *log_path;  /* CLIENT_LOGGING_PATH: root of the per-call log dirs */
 	const char *extra;     /* CLIENT_ARGS: split on blanks */
 };
 
@@ -72,12 +85,13 @@ struct client_settings {
 struct client_parsed {
 	bool success_line;     /* the op's success line is present and well-formed */
 	bool has_cost;
-	double cost;           /* tokens */
+	uint64_t cost_atto;    /* exact, in atto (10^-18 tokens) */
 	char address[CAT_ADDRESS_MAX + 1]; /* upload: "" unless valid hex */
 	bool address_invalid;  /* an "At address:" line that was not plain hex */
 	bool all_exist;        /* "All chunks already exist on the network." */
 	int64_t chunks_uploaded;  /* -1 when not printed */
 	int64_t chunks_existing;  /* -1 when not printed */
+	int64_t chunks_skipped;   /* "(skipping, already exists)" chunk lines */
 };
 
 struct client_result {
@@ -107,26 +121,27 @@ void client_settings_now(struct client_settings *s);
 /* True when a is 1..CAT_ADDRESS_MAX hex digits and nothing else. */
 bool client_address_valid(const char *a);
 
-/* Build argv: path, global flags, then the subcommand. Returns a
- * NULL-terminated array (free with client_argv_free), or NULL with err set
- * when an argument is unsafe (an address that is not hex, a path that
- * starts with '-' or holds a newline, too many arguments). */
+/* The log directory root: CLIENT_LOGGING_PATH, or CACHE_DIR/client-logs
+ * when that is empty. */
+void client_log_root(char *out, size_t n);
+
+/* Build argv and environment with the current generation (see
+ * client_gen.h); log_dir NULL for none. Free with client_argv_free. */
 char **client_build_argv(const struct client_settings *s, const struct client_request *req,
-			 char *err, size_t errlen);
-/* The child's environment: env without SECRET_KEY, plus SECRET_KEY=key
- * when key is not NULL and not empty. Free with client_argv_free. */
-char **client_build_env(char *const *env, const char *key);
+			 const char *log_dir, char *err, size_t errlen);
+char **client_build_env(char *const *env, const struct client_settings *s, const char *key);
 void client_argv_free(char **v);
 
 /* Remove ANSI escape sequences (colours, cursor moves) in place; returns
  * the new length. */
 size_t client_strip_ansi(char *s);
 
-/* Read the success line and values of an op from its stdout. */
+/* Read the success line and values of an op from its stdout (current
+ * generation). */
 void client_parse_output(enum client_op op, const char *out, struct client_parsed *p);
 
-/* Classify a finished call. Exit code first (DESIGN.md section 5 table),
- * then stderr text; see client.c for the table and docs/CLIENT.md. */
+/* Classify a finished call with the current generation's table: exit
+ * code first, then stderr text; see docs/CLIENT.md. */
 enum test_status client_classify(enum client_op op, int exit_code, int term_signal,
 				 bool stopped_by_agent, bool success_line, const char *err_text,
 				 char *reason, size_t n);

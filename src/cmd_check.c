@@ -11,6 +11,7 @@
 #include "catalog.h"
 #include "cli.h"
 #include "client.h"
+#include "client_gen.h"
 #include "config.h"
 #include "control.h"
 #include "diskguard.h"
@@ -174,17 +175,23 @@ static void step_cache(struct check_ctx *c, struct check_out *o)
 
 static void step_client(struct check_ctx *c, struct check_out *o)
 {
-	char version[128], err[512];
+	char version[128], raw[1024], bare[64], err[512];
 	const char *path = cfg_str(CFG_CLIENT_PATH);
 
 	(void)c;
-	if (client_probe_version(path, CHECK_PROBE_TIMEOUT_MS, version, sizeof(version), err,
-				 sizeof(err)) != 0) {
+	if (client_probe_version(path, CHECK_PROBE_TIMEOUT_MS, version, sizeof(version), raw,
+				 sizeof(raw), err, sizeof(err)) != 0) {
 		/* The client module's message says how to fix it. */
 		say(o, V_FAIL, NULL, "%s", err);
 		return;
 	}
-	say(o, V_PASS, NULL, "%s (%s)", version, path);
+	/* An unknown generation stops `run`, so it fails the check too; the
+	 * message names the setting that overrides the detection. */
+	if (client_select_generation(raw, bare, sizeof(bare), err, sizeof(err)) != 0) {
+		say(o, V_FAIL, NULL, "%s (%s)", err, path);
+		return;
+	}
+	say(o, V_PASS, NULL, "%s (%s), driven as %s", version, path, client_generation()->title);
 }
 
 static void step_file_urls(struct check_ctx *c, struct check_out *o)

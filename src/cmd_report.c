@@ -41,7 +41,8 @@ struct group {
 	uint64_t ok, skipped;
 	double tput_sum;
 	uint64_t tput_n;
-	double cost_sum;
+	double cost_sum;          /* tokens, from lines without cost_atto */
+	unsigned __int128 atto_sum; /* exact, from cost_atto */
 	uint64_t cost_n;
 };
 
@@ -113,10 +114,19 @@ static void take_test(struct report *r, const struct lp_point *p)
 		g->tput_sum += v;
 		g->tput_n++;
 	}
-	v = num(p, "cost", &have);
-	if (have) {
-		g->cost_sum += v;
-		g->cost_n++;
+	/* Costs add up exactly from cost_atto; cost (float tokens) only
+	 * for lines written before cost_atto existed. */
+	{
+		const struct lp_kv *atto = lp_point_field(p, "cost_atto");
+
+		v = num(p, "cost", &have);
+		if (atto && atto->type == LP_F_INT && atto->i >= 0) {
+			g->atto_sum += (unsigned __int128)atto->i;
+			g->cost_n++;
+		} else if (have) {
+			g->cost_sum += v;
+			g->cost_n++;
+		}
 	}
 }
 
@@ -240,8 +250,9 @@ static bool make_row(struct report *r, enum test_type t, enum size_class s, stru
 	w->has_tput = g->tput_n > 0;
 	w->tput = w->has_tput ? g->tput_sum / (double)g->tput_n : NAN;
 	w->has_cost = g->cost_n > 0;
-	w->cost_total = g->cost_sum;
-	w->cost_mean = w->has_cost ? g->cost_sum / (double)g->cost_n : NAN;
+	/* Tokens for display only; the sum itself was exact. */
+	w->cost_total = g->cost_sum + (double)g->atto_sum / 1e18;
+	w->cost_mean = w->has_cost ? w->cost_total / (double)g->cost_n : NAN;
 	return true;
 }
 

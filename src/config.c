@@ -7,6 +7,7 @@
  * an unquoted value.
  */
 #include "config.h"
+#include "multiaddr.h"
 #include "log.h"
 #include "util.h"
 
@@ -86,6 +87,18 @@ static void vals_free(struct setting_val *v)
 	}
 }
 
+/* Settings whose text has a shape of its own, checked when set. */
+static int value_check(enum cfg_key k, const char *value, char *err, size_t errlen)
+{
+	char why[480];
+
+	if (k == CFG_CLIENT_PEERS && multiaddr_list_check(value, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "setting CLIENT_PEERS: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 /* Check text against setting k and store it in *v. */
 static int check_value(enum cfg_key k, const char *value, struct setting_val *v,
 		       char *err, size_t errlen)
@@ -143,6 +156,8 @@ static int check_value(enum cfg_key k, const char *value, struct setting_val *v,
 		}
 		break;
 	}
+	if (value_check(k, value, err, errlen) != 0)
+		return -2;
 	free(v->str);
 	v->str = xstrdup(canon);
 	return 0;

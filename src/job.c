@@ -434,7 +434,12 @@ static void on_cost_done(const struct client_result *cr, void *ud)
 	copy_client_result(j, cr);
 	if (cr->parsed.has_cost) {
 		j->res.has_cost = true;
-		j->res.cost = cr->parsed.cost;
+		j->res.cost_atto = cr->parsed.cost_atto;
+		/* The network prices stored content at 0: this quote says the
+		 * seed is already on the network, not what storing costs. */
+		if (cr->status == ST_OK && cr->parsed.cost_atto == 0)
+			log_info("quote task %d worker %d: cost 0, the content is already stored",
+				 j->res.task_ref, j->res.worker);
 	}
 	job_complete(j);
 }
@@ -480,14 +485,20 @@ static void on_upload_done(const struct client_result *cr, void *ud)
 	copy_client_result(j, cr);
 	if (p->has_cost) {
 		j->res.has_cost = true;
-		j->res.cost = p->cost;
+		j->res.cost_atto = p->cost_atto;
+	}
+	if (cr->status == ST_OK && p->chunks_uploaded >= 0 && p->chunks_existing >= 0) {
+		j->res.has_chunks = true;
+		j->res.chunks_stored = p->chunks_uploaded > UINT32_MAX ? UINT32_MAX : (uint32_t)p->chunks_uploaded;
+		j->res.chunks_existing = p->chunks_existing > UINT32_MAX ? UINT32_MAX : (uint32_t)p->chunks_existing;
 	}
 	str_copy(j->res.address, p->address, sizeof(j->res.address));
 	if (cr->status == ST_OK)
-		log_info("upload task %d worker %d: address %s, chunks uploaded %lld, already there %lld%s, cost %.18g",
+		log_info("upload task %d worker %d: address %s, chunks uploaded %lld, already there %lld%s, cost %llu atto",
 			 j->res.task_ref, j->res.worker, p->address[0] ? p->address : "(none)",
 			 (long long)p->chunks_uploaded, (long long)p->chunks_existing,
-			 p->all_exist ? " (all chunks already existed)" : "", p->cost);
+			 p->all_exist ? " (all chunks already existed)" : "",
+			 (unsigned long long)p->cost_atto);
 	if (cr->status != ST_OK || !j->task.verify || j->terminate_requested) {
 		job_complete(j);
 		return;

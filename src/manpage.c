@@ -85,8 +85,9 @@ static void files(FILE *out)
 		{ "CACHE_DIR/influx-spool/", "batches waiting for InfluxDB when INFLUX_URL is set" },
 		{ "CLIENT_DOWNLOAD_PATH/ant-dl-*", "private temporary downloads; removed after each test "
 						   "and purged at each refresh" },
-		{ "CLIENT_LOGGING_PATH", "client logs; beyond CLIENT_LOG_KEEP_MB the oldest are purged "
-					 "at each refresh" },
+		{ "CLIENT_LOGGING_PATH/log_*", "client logs, one directory per call (default "
+					       "CACHE_DIR/client-logs); beyond CLIENT_LOG_KEEP_MB the "
+					       "oldest are purged at each refresh" },
 		{ "CACHE_FILE, CACHE_QUOTE_FILE", "cached catalogues (CACHE_TIME)" },
 		{ "METRICS_FILE, SUMMARY_FILE", "metrics in InfluxDB line protocol" },
 		{ "LOG_FILE_PATH", "the log, when LOG_TO_FILE is true; reopened on SIGHUP" },

@@ -32,6 +32,7 @@
 #include "lineproto.h"
 #include "log.h"
 #include "stats.h"
+#include "version.h"
 
 #define NS_PER_MS 1000000LL
 #define MS_PER_MIN 60000LL
@@ -46,14 +47,16 @@ enum {
 	MREC_MD5_CHECKED = 4,
 	MREC_MD5_VALID = 8,
 	MREC_HAS_COST = 16,
+	MREC_HAS_CHUNKS = 32,
 };
 
 /* One cached test result: what its line and its rollup need, no more. */
 struct mrec {
 	int64_t ts_ns;       /* the line's timestamp (start + sequence) */
 	double exec_time;
-	double cost;
+	uint64_t cost_atto;
 	uint64_t bytes;
+	uint32_t chunks_stored, chunks_existing;
 	int32_t end_min;     /* schedule minute (since the epoch) it was taken */
 	uint32_t addr;       /* offset + 1 of the address (or skip reason) in the arena, 0 = none */
 	int32_t exit_code;
@@ -69,6 +72,7 @@ static struct {
 	size_t arena_len, arena_alloc;
 	uint32_t seq;            /* sub-millisecond part of timestamps */
 	char agent_id[METRICS_AGENT_ID_MAX + 1];
+	char client_version[METRICS_VERSION_MAX + 1];
 	char tags[TAGS_MAX];     /* escaped common tag set */
 	size_t tags_len;
 	/* ",type=..,filesize=.." and ",status=..": built once, not per line. */
@@ -182,6 +186,12 @@ static int build_tags(void)
 	buf_init(&b, TAGS_MAX - 1);
 	if (buf_append(&b, ",agent=", 7) != 0 || lp_escape(&b, g.agent_id, LP_TAG_VALUE) <= 0)
 		goto out;
+	/* Which agent and which client made the point: a fleet tells a client
+	 * upgrade from a change of the network by these. */
+	if (buf_append(&b, ",agent_version=", 15) != 0 || lp_escape(&b, ANT_VERSION, LP_TAG_VALUE) <= 0 ||
+	    buf_append(&b, ",client_version=", 16) != 0 ||
+	    lp_escape(&b, g.client_version[0] ? g.client_version : "unknown", LP_TAG_VALUE) <= 0)
+		goto out;
 	for (size_t i = 0; i < ARRAY_SIZE(tele); i++) {
 		telemetry_value(cfg_str(tele[i].k), v, sizeof(v));
 		if (buf_printf(&b, ",%s=", tele[i].key) != 0)
@@ -260,8 +270,10 @@ int metrics_record_at(const struct test_result *r, int64_t now_ms)
 	m->ts_ns = r->start_ms * NS_PER_MS + (int64_t)(g.seq++ % 1000000u);
 	/* Microseconds: finer than any client call can be timed. */
 	m->exec_time = isfinite(r->exec_time) && r->exec_time > 0 ? round(r->exec_time * 1e6) / 1e6 : 0.0;
-	m->cost = r->cost;
+	m->cost_atto = r->cost_atto;
 	m->bytes = r->bytes;
+	m->chunks_stored = r->chunks_stored;
+	m->chunks_existing = r->chunks_existing;
 	m->end_min = (int32_t)floor_div(now_ms, MS_PER_MIN);
 	/* A skipped test has no address; its slot carries why it was skipped. */
 	m->addr = arena_add(r->status == ST_SKIPPED ? r->reason : r->address);
@@ -274,7 +286,8 @@ int metrics_record_at(const struct test_result *r, int64_t now_ms)
 	m->status = (uint8_t)(r->status < ST__COUNT ? r->status : ST_UNKNOWN_ERROR);
 	m->flags = (uint8_t)((r->md5_checked ? MREC_MD5_CHECKED : 0) |
 			     (r->md5_valid ? MREC_MD5_VALID : 0) |
-			     (r->has_cost && isfinite(r->cost) ? MREC_HAS_COST : 0));
+			     (r->has_cost ? MREC_HAS_COST : 0) |
+			     (r->has_chunks ? MREC_HAS_CHUNKS : 0));
 	/* A skipped test never ran: it has a line (so the fleet sees why) but
 	 * no place in the timing summaries. */
 	if (m->status == ST_SKIPPED)
@@ -322,8 +335,17 @@ static int format_record(struct buf *b, const struct mrec *m)
 	lp_field_int(&l, "network_err", st == ST_NETWORK_ERROR);
 	lp_field_int(&l, "data_loss", st == ST_DATA_LOSS);
 	lp_field_int(&l, "unknown_err", st == ST_UNKNOWN_ERROR);
-	if (m->flags & MREC_HAS_COST)
-		lp_field_float(&l, "cost", m->cost);
+	if (m->flags & MREC_HAS_COST) {
+		/* cost in tokens for dashboards; cost_atto exact for sums (an
+		 * int64 field holds up to 9.2 tokens per test). */
+		lp_field_float(&l, "cost", (double)m->cost_atto / 1e18);
+		if (m->cost_atto <= (uint64_t)INT64_MAX)
+			lp_field_int(&l, "cost_atto", (int64_t)m->cost_atto);
+	}
+	if (m->flags & MREC_HAS_CHUNKS) {
+		lp_field_uint(&l, "chunks_stored", m->chunks_stored);
+		lp_field_uint(&l, "chunks_existing", m->chunks_existing);
+	}
 	lp_field_uint(&l, "bytes", m->bytes);
 	lp_field_int(&l, "exit_code", m->exit_code);
 	lp_field_int(&l, "attempt", m->attempt);
@@ -820,6 +842,13 @@ void metrics_get_counters(struct metrics_counters *out)
 const char *metrics_agent_id(void)
 {
 	return g.agent_id;
+}
+
+void metrics_set_client_version(const char *v)
+{
+	str_copy(g.client_version, v ? v : "", sizeof(g.client_version));
+	if (g.ready && build_tags() != 0)
+		log_error("metrics: the client version tag is too long");
 }
 
 const char *metrics_common_tags(void)

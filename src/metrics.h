@@ -32,6 +32,7 @@
 /* Bytes handed to write() at once; larger flushes are cut at line ends. */
 #define METRICS_WRITE_CHUNK (256 * 1024)
 #define METRICS_AGENT_ID_MAX 64
+#define METRICS_VERSION_MAX 32
 
 struct metrics_counters {
 	uint64_t cached;           /* records in memory now */
@@ -68,7 +69,10 @@ int metrics_flush_all(int64_t now_ms);
 
 void metrics_get_counters(struct metrics_counters *out);
 const char *metrics_agent_id(void);
-/* The escaped tag set on every line: ",agent=..,country=..,provision=..,connection=..". */
+/* The client_version tag of every line from now on ("0.5.2"; empty or
+ * never set: "unknown"). agent_version is this build's version. */
+void metrics_set_client_version(const char *v);
+/* The escaped tag set on every line: ",agent=..,agent_version=..,client_version=..,country=..,provision=..,connection=..". */
 const char *metrics_common_tags(void);
 
 /* The agent id: AGENT_ID when set, else the id in <cache_dir>/agent-id,

@@ -97,7 +97,10 @@ struct test_result {
 	bool md5_checked;
 	bool md5_valid;
 	bool has_cost;
-	double cost;                  /* tokens */
+	uint64_t cost_atto;           /* exact cost in atto (10^-18 tokens) */
+	bool has_chunks;              /* upload: the counts below are known */
+	uint32_t chunks_stored;       /* upload: chunks this call stored */
+	uint32_t chunks_existing;     /* upload: chunks already on the network */
 	uint64_t bytes;
 	char address[CAT_ADDRESS_MAX + 1]; /* "" when unknown */
 	char reason[160];             /* short why, for logs (skips, errors) */

@@ -12,6 +12,7 @@
  */
 #include "scheduler.h"
 #include "catalog.h"
+#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "control.h"
@@ -919,12 +920,13 @@ static void refresh_after_switch(struct scheduler *s, bool on)
 static void purge_leftovers(struct scheduler *s)
 {
 	struct purge_stats st;
-	const char *logs = cfg_str(CFG_CLIENT_LOGGING_PATH);
+	char logs[PATH_MAX];
 	int64_t keep_mb = cfg_int(CFG_CLIENT_LOG_KEEP_MB);
 
 	if (!runner_idle(s->runner))
 		return;
 	memset(&st, 0, sizeof(st));
+	client_log_root(logs, sizeof(logs));
 	if (purge_entries(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), DOWNLOAD_TMP_PREFIX, &st) != 0)
 		log_warn("Purge: cannot read %s: %s", cfg_str(CFG_CLIENT_DOWNLOAD_PATH),
 			 strerror(errno));

@@ -56,10 +56,10 @@ expect_eq "$(ls cache/influx-spool 2>/dev/null | wc -l)" 0 "spool empty at the e
 
 # Tags and field types.
 tags=$(influx_q ant_live 'SHOW TAG KEYS FROM "ant_agent"' | awk -F, '{print $2}' | sort | tr '\n' ' ')
-expect_eq "$tags" "agent connection country filesize provision status task type " "tag keys"
+expect_eq "$tags" "agent agent_version client_version connection country filesize provision status task type " "tag keys"
 expect_eq "$(influx_q ant_live 'SHOW TAG VALUES FROM "ant_agent" WITH KEY = "connection"' | awk -F, '{print $3}')" "fibre 1G" "tag value with a blank"
 fields=$(influx_q ant_live 'SHOW FIELD KEYS FROM "ant_agent"' | awk -F, '{print $2 ":" $3}' | sort | tr '\n' ' ')
-for want in exec_time:float ok:integer md5valid:integer exit_code:integer worker:integer bytes:integer throughput:float cost:float; do
+for want in exec_time:float ok:integer md5valid:integer exit_code:integer worker:integer bytes:integer throughput:float cost:float cost_atto:integer; do
   case " $fields " in *" $want "*) ok ;; *) bad "field type $want missing in: $fields" ;; esac
 done
 ok_points=$(influx_q ant_live 'SELECT count("ok") FROM "ant_agent" WHERE "status" = '"'ok'" | awk -F, '{print $3}')

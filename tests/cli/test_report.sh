@@ -72,4 +72,13 @@ expect_eq "$?" 2 "bad --since is a usage error"
 "$agent" report --metrics missing.csv > /dev/null 2> err3.txt
 expect_eq "$?" 1 "a missing --metrics file fails"
 expect_grep 'missing\.csv' err3.txt "names the missing file"
+# Costs add up exactly from cost_atto (ten quotes of 0.1 tokens are 1
+# token, not 0.9999999999999999); the float cost is only the fallback.
+: > atto.csv
+for i in 0 1 2 3 4 5 6 7 8 9; do
+  echo "ant_agent,$tags,type=quote,filesize=tiny,task=003,status=ok exec_time=0.5,ok=1i,cost=7.0,cost_atto=100000000000000000i $((t20 + i))" >> atto.csv
+done
+"$agent" report --metrics atto.csv --summary summary.csv --format json > atto.json 2>/dev/null
+python3 -c 'import json,sys; d=json.load(open("atto.json")); print([g["cost_total"] for g in d["groups"] if g["type"]=="quote"][0])' > atto.txt 2>&1
+expect_eq "$(cat atto.txt)" "1.0" "cost total from cost_atto, exact"
 finish

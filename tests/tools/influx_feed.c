@@ -108,10 +108,17 @@ static void fill(struct test_result *r, int64_t minute_ms, int i, int n)
 	r->bytes = r->status == ST_OK ? 1000 + (h >> 5) % 5000000 : 0;
 	if (r->type == TEST_QUOTE) {
 		r->has_cost = true;
-		r->cost = (double)((h >> 9) % 100000) / 1e9;
+		r->cost_atto = (uint64_t)((h >> 9) % 100000) * UINT64_C(1000000000);
 	} else if (r->status == ST_OK) {
 		for (int k = 0; k < 64; k++)
 			r->address[k] = "0123456789abcdef"[(h >> (k % 28)) & 15];
+	}
+	if (r->type == TEST_UPLOAD && r->status == ST_OK) {
+		r->has_cost = true;
+		r->cost_atto = (uint64_t)((h >> 9) % 100000) * UINT64_C(1000000000000);
+		r->has_chunks = true;
+		r->chunks_stored = 3 + (uint32_t)((h >> 17) % 5);
+		r->chunks_existing = (uint32_t)((h >> 21) % 2);
 	}
 }
 

@@ -21,6 +21,7 @@
 #include "lineproto.h"
 #include "log.h"
 #include "metrics.h"
+#include "version.h"
 
 #define T0 1700000400000LL /* 2023-11-14T22:20:00Z, a whole minute */
 #define MINUTE 60000LL
@@ -189,24 +190,38 @@ static void test_line_content(void **state)
 	set("TELEMETRY_COUNTRY", "\"uk\"");
 	set("TELEMETRY_PROVISON", "");
 	set("TELEMETRY_CONNECTION", "fibre, 1G");
+	metrics_set_client_version("");
 	assert_int_equal(metrics_init(NULL), 0);
 	assert_string_equal(metrics_common_tags(),
-			    ",agent=agent\\ 1,country=GB,provision=xx,connection=fibre\\,\\ 1G");
+			    ",agent=agent\\ 1,agent_version=" ANT_VERSION ",client_version=unknown,"
+			    "country=GB,provision=xx,connection=fibre\\,\\ 1G");
+	/* The probe at start-up names the client on every later point. */
+	metrics_set_client_version("0.5.2");
+	assert_non_null(strstr(metrics_common_tags(), ",client_version=0.5.2,"));
 	r.md5_checked = r.md5_valid = true;
 	r.bytes = 4000000;
 	str_copy(r.address, "abc123", sizeof(r.address));
 	assert_int_equal(metrics_record_at(&r, T0 + 5000), 0);
 	r = result(TEST_QUOTE, SIZE_TINY, ST_NETWORK_ERROR, T0 + 2000, 1.5);
 	r.has_cost = true;
-	r.cost = 0.25;
+	r.cost_atto = UINT64_C(250000000000000001);
 	r.bytes = 0;
+	assert_int_equal(metrics_record_at(&r, T0 + 6000), 0);
+	r = result(TEST_UPLOAD, SIZE_TINY, ST_OK, T0 + 3000, 1.0);
+	r.has_cost = true;
+	r.cost_atto = UINT64_C(4000000000000);
+	r.has_chunks = true;
+	r.chunks_stored = 4;
+	r.chunks_existing = 1;
 	assert_int_equal(metrics_record_at(&r, T0 + 6000), 0);
 	assert_int_equal(metrics_flush(T0 + 7000), 0);
 
 	n = read_lines(mfile, &v);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	parse(v[0]);
 	assert_string_equal(pt.measurement, "ant_agent");
+	assert_string_equal(tag("agent_version"), ANT_VERSION);
+	assert_string_equal(tag("client_version"), "0.5.2");
 	assert_string_equal(tag("agent"), "agent 1");
 	assert_string_equal(tag("country"), "GB");
 	assert_string_equal(tag("provision"), "xx");
@@ -215,7 +230,7 @@ static void test_line_content(void **state)
 	assert_string_equal(tag("filesize"), "small");
 	assert_string_equal(tag("task"), "007");
 	assert_string_equal(tag("status"), "ok");
-	assert_int_equal(pt.ntags, 8);
+	assert_int_equal(pt.ntags, 10);
 	assert_int_equal(field("exec_time")->type, LP_F_FLOAT);
 	assert_true(field("exec_time")->f == 2.0);
 	assert_int_equal(field("ok")->i, 1);
@@ -242,8 +257,17 @@ static void test_line_content(void **state)
 	assert_int_equal(field("exit_code")->i, 13);
 	assert_int_equal(field("cost")->type, LP_F_FLOAT);
 	assert_true(field("cost")->f == 0.25);
+	/* Exact to the last atto; the float is for dashboards only. */
+	assert_int_equal(field("cost_atto")->type, LP_F_INT);
+	assert_true(field("cost_atto")->i == INT64_C(250000000000000001));
 	assert_null(lp_point_field(&pt, "throughput"));
 	assert_null(lp_point_field(&pt, "address"));
+	assert_null(lp_point_field(&pt, "chunks_stored"));
+	parse(v[2]);
+	assert_string_equal(tag("type"), "upload");
+	assert_int_equal(field("chunks_stored")->i, 4);
+	assert_int_equal(field("chunks_existing")->i, 1);
+	assert_true(field("cost_atto")->i == INT64_C(4000000000000));
 	free_lines(v, n);
 	/* The minute is not over: no summary yet. */
 	assert_int_equal(count_lines(sfile), 0);
