@@ -127,3 +127,28 @@ for k in sys.argv[1].split("."):
     v = v.get(k) if isinstance(v, dict) else None
 print("null" if v is None else v)' "$1" "${2:-$work/cache/status.json}"
 }
+# switch_at ISO SPEED TEXT: wait until the running agent's schedule clock
+# (read from its status file: "now" and the real "written_at_ms") passes
+# ISO, replace the kill-switch answer with TEXT and print the schedule
+# time of the change in epoch seconds.
+switch_at() {
+  printf '%s\n' "$3" > "$work/gh/issues.json.new"
+  python3 -c 'import calendar, json, os, sys, time
+status, target, speed, new, dst = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5]
+def epoch(iso): return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
+want = epoch(target)
+while True:
+    try:
+        d = json.load(open(status))
+        base, written = epoch(d["now"]), d["written_at_ms"] / 1000.0
+        if base + (time.time() - written) * speed >= want:
+            break
+    except (OSError, ValueError, KeyError):
+        pass
+    time.sleep(0.02)
+os.rename(new, dst)
+print(int(base + (time.time() - written) * speed))' \
+    "$work/cache/status.json" "$1" "$2" "$work/gh/issues.json.new" "$work/gh/issues.json"
+}
+# log_epoch LINE: the schedule time of a log line, epoch seconds.
+log_epoch() { date -u -d "$(echo "$1" | awk '{split($1, d, "-"); print d[3] "-" d[2] "-" d[1] " " $2}')" +%s; }
