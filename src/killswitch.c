@@ -88,8 +88,16 @@ void killswitch_clean_text(const char *in, char *out, size_t n)
 			blank = true;
 			len = 2;
 		} else if (*p >= 0xc0) {
-			while (len < 4 && (p[len] & 0xc0) == 0x80)
+			size_t want = *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
+				    : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+
+			while (len < want && (p[len] & 0xc0) == 0x80)
 				len++;
+			/* Not a whole UTF-8 character: drop the lead byte. */
+			if (want == 0 || len != want) {
+				blank = true;
+				len = 1;
+			}
 		}
 		if (blank) {
 			space = k > 0;

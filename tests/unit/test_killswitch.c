@@ -365,6 +365,8 @@ static void test_clean_text(void **state)
 	assert_string_equal(small, "\xe2\x82\xac\xe2\x82\xac"); /* whole characters only */
 	killswitch_clean_text("\x80x", small, sizeof(small));
 	assert_string_equal(small, "x");
+	killswitch_clean_text("a\xe2\x82" "b\xff" "c", small, sizeof(small)); /* broken UTF-8 */
+	assert_string_equal(small, "a b c");
 	memset(longer, 'x', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
 	killswitch_clean_text(longer, out, sizeof(out));
