@@ -1,7 +1,7 @@
 /*
  * fuzz_killswitch - killswitch_parse (GitHub's list-issues JSON, jansson).
- * The one property that matters besides memory safety: a failed parse
- * always reads ON (fail-safe).
+ * The properties that matter besides memory safety: a failed parse always
+ * reads ON (fail-safe), and the issue title it keeps is clean.
  */
 #include "fuzz.h"
 #include "killswitch.h"
@@ -34,6 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (counts.open_labelled > counts.items || on != (counts.open_labelled > 0)) {
 		abort();
 	}
+	/* The issue title reaches logs and terminals: never a control byte. */
+	for (const char *p = counts.title; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			abort();
 	free(doc);
 	return 0;
 }

@@ -18,31 +18,6 @@
 #define HOUR_MS (3600 * INT64_C(1000))
 #define AUTH_MAX 1024
 
-struct killswitch {
-	struct fetcher *f;
-	char *url;
-	char *auth;             /* "Authorization: Bearer ..." or NULL */
-	int max_per_hour;
-	int64_t pace_ms;        /* least time between two requests */
-	bool allow_file;
-	int timeout_ms;
-	int64_t *sent;          /* send times in the last hour, oldest first */
-	int nsent;
-	bool on;
-	bool have_answer;
-	bool good_on;           /* the last good answer */
-	bool in_flight;
-	int64_t last_good_ms;
-	int64_t last_request_ms;
-	int64_t last_check_ms;
-	int64_t hold_until_ms;
-	unsigned long total;
-	char etag[256];
-	char last_error[256];
-	killswitch_cb cb;
-	void *cb_ud;
-};
-
 /* ---- parsing -------------------------------------------------------- */
 
 static bool has_kill_label(json_t *labels)
@@ -81,10 +56,70 @@ static const char *json_kind(const json_t *j)
 	return "something else";
 }
 
+/* The number and title of the issue that turns the switch ON, for the log
+ * and the status: both come from outside, so the number must be a plain
+ * integer and the title is cleaned. */
+static void first_issue(json_t *item, struct killswitch_counts *cnt)
+{
+	json_t *num = json_object_get(item, "number");
+	const char *title = json_string_value(json_object_get(item, "title"));
+
+	cnt->number = json_is_integer(num) && json_integer_value(num) >= 0
+			      ? (long long)json_integer_value(num) : -1;
+	killswitch_clean_text(title ? title : "", cnt->title, sizeof(cnt->title));
+}
+
+void killswitch_clean_text(const char *in, char *out, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t k = 0;
+	bool space = false;
+
+	if (n == 0)
+		return;
+	while (*p) {
+		size_t len = 1;
+		/* A lone continuation byte is not text either. */
+		bool blank = *p <= 0x20 || *p == 0x7f || (*p >= 0x80 && *p < 0xc0);
+
+		/* C1 controls (U+0080..U+009F) are C2 80..C2 9F in UTF-8; some
+		 * terminals act on them. */
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			blank = true;
+			len = 2;
+		} else if (*p >= 0xc0) {
+			size_t want = *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
+				    : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+
+			while (len < want && (p[len] & 0xc0) == 0x80)
+				len++;
+			/* Not a whole UTF-8 character: drop the lead byte. */
+			if (want == 0 || len != want) {
+				blank = true;
+				len = 1;
+			}
+		}
+		if (blank) {
+			space = k > 0;
+			p += len;
+			continue;
+		}
+		if (k + (space ? 1 : 0) + len > n - 1)
+			break; /* a whole character fits or none of it */
+		if (space)
+			out[k++] = ' ';
+		space = false;
+		memcpy(out + k, p, len);
+		k += len;
+		p += len;
+	}
+	out[k] = '\0';
+}
+
 int killswitch_parse(const char *json, size_t len, bool *on, struct killswitch_counts *counts,
 		     char *err, size_t errlen)
 {
-	struct killswitch_counts cnt = { 0, 0, 0 };
+	struct killswitch_counts cnt = { 0, 0, 0, -1, "" };
 	json_error_t jerr;
 	json_t *root, *item;
 	size_t i;
@@ -126,7 +161,8 @@ int killswitch_parse(const char *json, size_t len, bool *on, struct killswitch_c
 			continue;
 		if (!has_kill_label(json_object_get(item, "labels")))
 			continue;
-		cnt.open_labelled++;
+		if (cnt.open_labelled++ == 0)
+			first_issue(item, &cnt);
 		if (json_object_get(item, "pull_request"))
 			cnt.pull_requests++;
 	}
@@ -184,7 +220,245 @@ int killswitch_expand_url(const char *tmpl, const char *owner, const char *repo,
 	return rc;
 }
 
-/* ---- the stateful checker ------------------------------------------- */
+/* ---- the request budget --------------------------------------------- */
+
+const char *killswitch_reading_name(enum killswitch_reading r)
+{
+	switch (r) {
+	case KILLSWITCH_OFF: return "off";
+	case KILLSWITCH_ON: return "on";
+	case KILLSWITCH_NO_ANSWER: return "no answer";
+	case KILLSWITCH_FAILED: return "check failed";
+	case KILLSWITCH_STALE: return "cannot confirm off";
+	}
+	return "?";
+}
+
+void killswitch_pacing_for(bool token, int setting_max, struct killswitch_pacing *out)
+{
+	int max = setting_max < 1 ? 1 : setting_max;
+
+	if (!token && max > KILLSWITCH_ANON_MAX_PER_HOUR)
+		max = KILLSWITCH_ANON_MAX_PER_HOUR;
+	out->max_per_hour = max;
+	out->interval_ms = HOUR_MS / max;
+	out->max_age_ms = out->interval_ms + KILLSWITCH_GRACE_MS;
+	out->lead_ms = KILLSWITCH_LEAD_MS;
+}
+
+struct killswitch_pacer {
+	struct killswitch_pacing pc;
+	int64_t *sent;       /* send times in the last hour, oldest first */
+	int nsent;
+	bool have_sent;
+	int64_t last_sent;
+	bool have_answer;
+	bool answer_on;      /* the last good answer */
+	bool failed;         /* the last check failed */
+	int64_t answer_at;   /* when the last good answer came */
+	int64_t hold_until;
+	bool busy;
+	int64_t next_due;
+};
+
+struct killswitch_pacer *killswitch_pacer_new(const struct killswitch_pacing *pc)
+{
+	struct killswitch_pacer *p = xcalloc(1, sizeof(*p));
+
+	p->pc = *pc;
+	if (p->pc.max_per_hour < 1)
+		p->pc.max_per_hour = 1;
+	/* Room for one more than the budget: the window is pruned before a
+	 * send is counted. */
+	p->sent = xcalloc((size_t)p->pc.max_per_hour + 1, sizeof(*p->sent));
+	return p;
+}
+
+void killswitch_pacer_free(struct killswitch_pacer *p)
+{
+	if (p == NULL)
+		return;
+	free(p->sent);
+	free(p);
+}
+
+/* A send counts until exactly an hour later. */
+static int pacer_first_live(const struct killswitch_pacer *p, int64_t now)
+{
+	int i = 0;
+
+	while (i < p->nsent && now - p->sent[i] >= HOUR_MS)
+		i++;
+	return i;
+}
+
+void killswitch_pacer_sent(struct killswitch_pacer *p, int64_t now)
+{
+	int drop = pacer_first_live(p, now);
+
+	if (drop > 0) {
+		memmove(p->sent, p->sent + drop, (size_t)(p->nsent - drop) * sizeof(*p->sent));
+		p->nsent -= drop;
+	}
+	/* Callers send only when next_send allows; if one did not, the
+	 * oldest entry makes room and the count stays right for the rest. */
+	if (p->nsent > p->pc.max_per_hour) {
+		memmove(p->sent, p->sent + 1, (size_t)(p->nsent - 1) * sizeof(*p->sent));
+		p->nsent--;
+	}
+	p->sent[p->nsent++] = now;
+	p->have_sent = true;
+	p->last_sent = now;
+}
+
+void killswitch_pacer_answer(struct killswitch_pacer *p, int64_t now, bool on)
+{
+	p->have_answer = true;
+	p->answer_on = on;
+	p->answer_at = now;
+	p->failed = false;
+}
+
+void killswitch_pacer_failed(struct killswitch_pacer *p, int64_t now)
+{
+	(void)now;
+	p->failed = true;
+}
+
+void killswitch_pacer_hold(struct killswitch_pacer *p, int64_t now, int64_t wait_ms)
+{
+	if (wait_ms < 0)
+		return;
+	if (wait_ms > KILLSWITCH_HOLD_MAX_MS)
+		wait_ms = KILLSWITCH_HOLD_MAX_MS;
+	if (now + wait_ms > p->hold_until)
+		p->hold_until = now + wait_ms;
+}
+
+void killswitch_pacer_activity(struct killswitch_pacer *p, bool busy, int64_t next_due)
+{
+	p->busy = busy;
+	p->next_due = next_due;
+}
+
+enum killswitch_reading killswitch_pacer_reading(const struct killswitch_pacer *p, int64_t now)
+{
+	if (!p->have_answer)
+		return p->failed ? KILLSWITCH_FAILED : KILLSWITCH_NO_ANSWER;
+	if (p->failed)
+		return KILLSWITCH_FAILED;
+	if (p->answer_on)
+		return KILLSWITCH_ON;
+	/* The age counts from the answer alone: no hold-off, budget or
+	 * failure to ask makes an old OFF good for longer. */
+	if (now - p->answer_at > p->pc.max_age_ms)
+		return KILLSWITCH_STALE;
+	return KILLSWITCH_OFF;
+}
+
+bool killswitch_pacer_needed(const struct killswitch_pacer *p, int64_t now)
+{
+	return p->busy || (p->next_due > 0 && p->next_due - now <= p->pc.lead_ms);
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+int64_t killswitch_pacer_next_send(const struct killswitch_pacer *p, int64_t now)
+{
+	enum killswitch_reading r = killswitch_pacer_reading(p, now);
+	int first = pacer_first_live(p, now);
+	int64_t at = INT64_MIN;
+
+	if (p->have_sent)
+		at = p->last_sent + p->pc.interval_ms;
+	at = max64(at, p->hold_until);
+	/* Budget full: room when the oldest send of the window leaves it. */
+	if (p->nsent - first >= p->pc.max_per_hour)
+		at = max64(at, p->sent[first + (p->nsent - first) - p->pc.max_per_hour] + HOUR_MS);
+	/* While ON (or unknown), keep asking at the paced rate so the agent
+	 * sees it go OFF; while OFF, only when an answer is needed. */
+	if (r != KILLSWITCH_OFF && r != KILLSWITCH_STALE)
+		return at;
+	if (p->busy)
+		return at;
+	if (p->next_due > 0)
+		return max64(at, p->next_due - p->pc.lead_ms);
+	return INT64_MAX;
+}
+
+int killswitch_pacer_used(const struct killswitch_pacer *p, int64_t now)
+{
+	return p->nsent - pacer_first_live(p, now);
+}
+
+int64_t killswitch_pacer_hold_until(const struct killswitch_pacer *p)
+{
+	return p->hold_until;
+}
+
+int64_t killswitch_pacer_answer_at(const struct killswitch_pacer *p)
+{
+	return p->have_answer ? p->answer_at : 0;
+}
+
+const struct killswitch_pacing *killswitch_pacer_pacing(const struct killswitch_pacer *p)
+{
+	return &p->pc;
+}
+
+int64_t killswitch_holdoff_ms(const struct fetch_response *res, int64_t real_now_s)
+{
+	int64_t wait_ms = -1;
+
+	if (res->retry_after_s >= 0)
+		wait_ms = res->retry_after_s * 1000;
+	if (res->ratelimit_remaining == 0 && res->ratelimit_reset > 0) {
+		/* Reset is an epoch second of the real clock: a delay works
+		 * with a virtual schedule clock too. */
+		int64_t w = (res->ratelimit_reset - real_now_s) * 1000;
+
+		if (w > wait_ms)
+			wait_ms = w;
+	}
+	return wait_ms;
+}
+
+bool killswitch_is_rate_limit(const struct fetch_response *res)
+{
+	if (res->status == 429)
+		return true;
+	return res->status == 403 && res->ratelimit_remaining == 0;
+}
+
+/* ---- the checker ---------------------------------------------------- */
+
+struct killswitch {
+	struct fetcher *f;
+	struct killswitch_pacer *pacer;
+	char *url;
+	char *auth;             /* "Authorization: Bearer ..." or NULL */
+	bool allow_file;
+	int timeout_ms;
+	bool in_flight;
+	bool have_answer;       /* a good answer has been seen (its ETag is kept) */
+	bool good_on;           /* the last good answer */
+	bool stale_reported;    /* "cannot confirm OFF" said for this answer */
+	bool rate_limited;      /* the last failure was the rate limit */
+	bool rate_limit_said;   /* ...and that was logged (once per run of them) */
+	int64_t last_check_ms;
+	unsigned long total;
+	unsigned long not_modified;
+	char etag[256];
+	char last_error[256];
+	long long issue_number;
+	char issue_title[KILLSWITCH_TITLE_MAX + 1];
+	int64_t issue_on_ms, issue_off_ms;
+	killswitch_cb cb;
+	void *cb_ud;
+};
 
 int killswitch_options_from_config(struct killswitch_options *o, char *url_buf, size_t n)
 {
@@ -204,8 +478,8 @@ int killswitch_options_from_config(struct killswitch_options *o, char *url_buf, 
 
 struct killswitch *killswitch_new(struct fetcher *f, const struct killswitch_options *o)
 {
+	struct killswitch_pacing pc;
 	struct killswitch *k;
-	int max = o->max_per_hour > 0 ? o->max_per_hour : 1;
 
 	k = xcalloc(1, sizeof(*k));
 	k->f = f;
@@ -220,13 +494,17 @@ struct killswitch *killswitch_new(struct fetcher *f, const struct killswitch_opt
 			log_warn("kill-switch: GITHUB_TOKEN is too long to send; checking without it");
 		}
 	}
-	k->max_per_hour = max;
-	k->pace_ms = HOUR_MS / max;
+	killswitch_pacing_for(k->auth != NULL, o->max_per_hour, &pc);
+	k->pacer = killswitch_pacer_new(&pc);
 	k->allow_file = o->allow_file;
 	k->timeout_ms = o->timeout_ms;
-	k->sent = xcalloc((size_t)max, sizeof(*k->sent));
-	k->on = true; /* until a good answer says otherwise */
+	k->issue_number = -1;
 	str_copy(k->last_error, "not checked yet", sizeof(k->last_error));
+	log_info("kill-switch: at most %d checks an hour (%s), one every %lld s while tests run or "
+		 "are due; an OFF answer is trusted for %lld s", pc.max_per_hour,
+		 k->auth ? "with GITHUB_TOKEN" : "no GITHUB_TOKEN: GitHub's 60 an hour are shared by "
+						  "every agent behind this address",
+		 (long long)(pc.interval_ms / 1000), (long long)(pc.max_age_ms / 1000));
 	return k;
 }
 
@@ -234,9 +512,9 @@ void killswitch_free(struct killswitch *k)
 {
 	if (k == NULL)
 		return;
+	killswitch_pacer_free(k->pacer);
 	free(k->url);
 	free(k->auth);
-	free(k->sent);
 	free(k);
 }
 
@@ -246,72 +524,112 @@ void killswitch_set_listener(struct killswitch *k, killswitch_cb cb, void *ud)
 	k->cb_ud = ud;
 }
 
-static void prune_window(struct killswitch *k, int64_t now)
+static void notify(struct killswitch *k, int64_t now)
 {
-	int drop = 0;
-
-	while (drop < k->nsent && now - k->sent[drop] >= HOUR_MS)
-		drop++;
-	if (drop > 0) {
-		memmove(k->sent, k->sent + drop, (size_t)(k->nsent - drop) * sizeof(*k->sent));
-		k->nsent -= drop;
-	}
+	if (k->cb)
+		k->cb(killswitch_pacer_reading(k->pacer, now) != KILLSWITCH_OFF, k->cb_ud);
 }
 
-/* How long the server asked us to wait, on the schedule clock. */
 static void apply_holdoff(struct killswitch *k, const struct fetch_response *res, int64_t now)
 {
-	int64_t wait_ms = -1;
+	int64_t before = killswitch_pacer_hold_until(k->pacer);
+	int64_t wait_ms = killswitch_holdoff_ms(res, (int64_t)time(NULL));
 
-	if (res->retry_after_s >= 0)
-		wait_ms = res->retry_after_s * 1000;
-	if (res->ratelimit_remaining == 0 && res->ratelimit_reset > 0) {
-		/* Reset is an epoch second of the real clock: turn it into a
-		 * delay so it also works with a virtual schedule clock. */
-		int64_t w = (res->ratelimit_reset - (int64_t)time(NULL)) * 1000;
+	killswitch_pacer_hold(k->pacer, now, wait_ms);
+	if (killswitch_pacer_hold_until(k->pacer) > before && !k->rate_limited)
+		log_warn("kill-switch: the server asks for no check for %lld s%s",
+			 (long long)((killswitch_pacer_hold_until(k->pacer) - now) / 1000),
+			 res->ok ? "; the answer still counts only for its usual time" : "");
+}
 
-		if (w > wait_ms)
-			wait_ms = w;
-	}
-	if (wait_ms < 0)
+static void say_rate_limit(struct killswitch *k, const struct fetch_response *res, int64_t now)
+{
+	int64_t wait_ms = killswitch_holdoff_ms(res, (int64_t)time(NULL));
+	char until[32] = "";
+
+	k->rate_limited = true;
+	if (k->rate_limit_said)
 		return;
-	if (wait_ms > KILLSWITCH_HOLD_MAX_MS)
-		wait_ms = KILLSWITCH_HOLD_MAX_MS;
-	if (now + wait_ms > k->hold_until_ms) {
-		k->hold_until_ms = now + wait_ms;
-		log_warn("kill-switch: the server asks us to wait %lld s before the next check",
-			 (long long)(wait_ms / 1000));
+	k->rate_limit_said = true;
+	if (wait_ms > 0) {
+		if (wait_ms > KILLSWITCH_HOLD_MAX_MS)
+			wait_ms = KILLSWITCH_HOLD_MAX_MS;
+		clock_format_iso(now + wait_ms, until, sizeof(until));
 	}
+	log_error("kill-switch: GitHub's API rate limit is exhausted (HTTP %ld)%s%s; the switch "
+		  "reads ON and no test starts until a check succeeds. %s", res->status,
+		  until[0] ? ", no check before " : "", until,
+		  k->auth ? "GITHUB_TOKEN is set: another program may be using the same token."
+			  : "Without GITHUB_TOKEN every agent and program behind this IP address "
+			    "shares 60 requests an hour: set GITHUB_TOKEN (a token without scopes "
+			    "will do) to get a limit of its own.");
 }
 
-static void check_failed(struct killswitch *k, const char *why)
+static void check_failed(struct killswitch *k, const char *why, enum killswitch_reading before)
 {
-	bool was = k->on;
+	/* A rate limit has its own message, said once. */
+	bool same = (before == KILLSWITCH_FAILED && strcmp(k->last_error, why) == 0) ||
+		    k->rate_limited;
 
+	killswitch_pacer_failed(k->pacer, clock_now_ms());
 	str_copy(k->last_error, why, sizeof(k->last_error));
-	k->on = true;
-	log_warn("kill-switch: check failed (%s); treating the switch as ON%s", why,
-		 was ? "" : " until a check succeeds");
+	/* The same failure again is not news; a first one is. */
+	log_msg(same ? LOG_DEBUG : LOG_WARNING, "kill-switch: check failed (%s); treating the "
+		"switch as ON%s", why, before == KILLSWITCH_OFF ? "" : " until a check succeeds");
 }
 
-static void set_answer(struct killswitch *k, bool on, int64_t now, const char *how)
+static void answer_good(struct killswitch *k, bool on, int64_t now)
 {
-	bool was = k->on, had = k->have_answer;
-
+	killswitch_pacer_answer(k->pacer, now, on);
 	k->have_answer = true;
 	k->good_on = on;
-	k->on = on;
-	k->last_good_ms = now;
+	k->stale_reported = false;
+	k->rate_limited = false;
+	k->rate_limit_said = false;
 	k->last_error[0] = '\0';
-	if (!had || was != on)
-		log_info("kill-switch is %s%s", on ? "ON: an open issue is labelled kill-switch; no test starts"
-						   : "OFF", how);
+}
+
+/* Log a fresh 200 answer when it changes what the switch reads. */
+static void say_answer(struct killswitch *k, bool on, bool was_on,
+		       enum killswitch_reading before, int64_t now,
+		       const struct killswitch_counts *cnt)
+{
+	char when[32];
+
+	if (on) {
+		if (was_on && cnt->number == k->issue_number)
+			return;
+		k->issue_number = cnt->number;
+		str_copy(k->issue_title, cnt->title, sizeof(k->issue_title));
+		k->issue_on_ms = now;
+		k->issue_off_ms = 0;
+		if (cnt->number >= 0)
+			log_warn("kill-switch is ON: issue #%lld \"%s\" is open and labelled "
+				 "kill-switch%s; no test starts", cnt->number, cnt->title,
+				 cnt->open_labelled > 1 ? " (and others)" : "");
+		else
+			log_warn("kill-switch is ON: an open issue is labelled kill-switch; no test "
+				 "starts");
+		return;
+	}
+	if (was_on && k->issue_on_ms > 0 && k->issue_off_ms == 0) {
+		k->issue_off_ms = now;
+		clock_format_iso(k->issue_on_ms, when, sizeof(when));
+		log_info("kill-switch is OFF again: issue #%lld \"%s\" (ON since %s) is closed or no "
+			 "longer labelled; tests come back at the next :00 refresh", k->issue_number,
+			 k->issue_title, when);
+	} else if (before != KILLSWITCH_OFF) {
+		log_info("kill-switch is OFF%s", before == KILLSWITCH_FAILED ? " (checks succeed again)"
+						  : before == KILLSWITCH_STALE ? " (confirmed again)" : "");
+	}
 }
 
 static void on_answer(struct fetch_response *res, void *ud)
 {
 	struct killswitch *k = ud;
 	int64_t now = clock_now_ms();
+	enum killswitch_reading before = killswitch_pacer_reading(k->pacer, now);
+	bool had = k->have_answer, was_on = k->good_on;
 	struct killswitch_counts cnt;
 	char err[256];
 	bool on;
@@ -319,30 +637,39 @@ static void on_answer(struct fetch_response *res, void *ud)
 	k->in_flight = false;
 	k->last_check_ms = now;
 	if (res->not_modified && res->ok) {
-		if (k->have_answer)
-			set_answer(k, k->good_on, now, " (unchanged)");
-		else
-			check_failed(k, "HTTP 304 without an earlier answer");
+		if (had) {
+			k->not_modified++;
+			answer_good(k, k->good_on, now);
+		} else {
+			check_failed(k, "HTTP 304 without an earlier answer", before);
+		}
 	} else if (!res->ok) {
-		if (res->status >= 400)
+		k->rate_limited = false;
+		if (killswitch_is_rate_limit(res)) {
+			say_rate_limit(k, res, now);
+			snprintf(err, sizeof(err), "GitHub's API rate limit is exhausted (HTTP %ld)",
+				 res->status);
+		} else if (res->status >= 400) {
 			snprintf(err, sizeof(err), "HTTP status %ld", res->status);
-		else
+		} else {
 			str_copy(err, res->error[0] ? res->error : "no answer", sizeof(err));
-		check_failed(k, err);
+		}
+		check_failed(k, err, before);
 	} else if (killswitch_parse(res->body.data, res->body.len, &on, &cnt, err, sizeof(err)) != 0) {
-		check_failed(k, err);
+		check_failed(k, err, before);
 	} else {
 		str_copy(k->etag, res->etag, sizeof(k->etag));
-		set_answer(k, on, now, "");
+		answer_good(k, on, now);
+		say_answer(k, on, was_on && had, before, now, &cnt);
 	}
 	apply_holdoff(k, res, now);
-	if (k->cb)
-		k->cb(k->on, k->cb_ud);
+	notify(k, now);
 }
 
 static void start_check(struct killswitch *k, int64_t now)
 {
 	const char *headers[3] = { "Accept: application/vnd.github+json", NULL, NULL };
+	enum killswitch_reading before = killswitch_pacer_reading(k->pacer, now);
 	struct fetch_request req;
 
 	if (k->auth)
@@ -350,55 +677,130 @@ static void start_check(struct killswitch *k, int64_t now)
 	memset(&req, 0, sizeof(req));
 	req.url = k->url;
 	req.headers = headers;
-	/* Only a good answer's ETag: a 304 must point at an answer we hold. */
+	/* Always conditional once there is an answer: only a good answer's
+	 * ETag, so a 304 points at an answer we hold. */
 	req.etag = k->have_answer && k->etag[0] ? k->etag : NULL;
 	req.cap = FETCH_CAP_JSON;
 	req.allow_file = k->allow_file;
 	req.timeout_ms = k->timeout_ms;
-	k->last_request_ms = now;
-	k->sent[k->nsent++] = now;
+	killswitch_pacer_sent(k->pacer, now);
 	k->total++;
 	if (fetch_start(k->f, &req, on_answer, k) != 0) {
 		k->last_check_ms = now;
-		check_failed(k, "the request could not be started (bad URL?)");
+		check_failed(k, "the request could not be started (bad URL?)", before);
+		notify(k, now);
 		return;
 	}
 	k->in_flight = true;
 }
 
-bool killswitch_check(struct killswitch *k)
+void killswitch_set_activity(struct killswitch *k, bool busy, int64_t next_due)
 {
-	int64_t now = clock_now_ms();
-
-	if (k->in_flight)
-		return k->on;
-	prune_window(k, now);
-	if (k->nsent >= k->max_per_hour)
-		return k->on;
-	if (now < k->hold_until_ms)
-		return k->on;
-	if (k->total > 0 && now - k->last_request_ms < k->pace_ms && now >= k->last_request_ms)
-		return k->on;
-	start_check(k, now);
-	return k->on;
+	killswitch_pacer_activity(k->pacer, busy, next_due);
 }
 
-void killswitch_get_status(const struct killswitch *k, struct killswitch_status *st)
+void killswitch_poll(struct killswitch *k, int64_t now)
 {
-	int64_t now = clock_now_ms();
-	int n = 0;
+	const struct killswitch_pacer *p = k->pacer;
+
+	if (k->in_flight)
+		return;
+	if (killswitch_pacer_next_send(p, now) <= now) {
+		start_check(k, now);
+		if (k->in_flight)
+			return;
+	}
+	if (killswitch_pacer_reading(p, now) != KILLSWITCH_STALE || k->stale_reported ||
+	    !killswitch_pacer_needed(p, now))
+		return;
+	k->stale_reported = true;
+	log_warn("kill-switch: cannot confirm OFF: the last answer is %lld s old and is trusted "
+		 "for %lld s%s; treating the switch as ON until a check succeeds",
+		 (long long)((now - p->answer_at) / 1000), (long long)(p->pc.max_age_ms / 1000),
+		 p->hold_until > now ? " (the server holds checks off)" : "");
+	notify(k, now);
+}
+
+int64_t killswitch_next_poll_at(const struct killswitch *k, int64_t now)
+{
+	const struct killswitch_pacer *p = k->pacer;
+	enum killswitch_reading r = killswitch_pacer_reading(p, now);
+	int64_t at;
+
+	if (k->in_flight)
+		return INT64_MAX;
+	at = killswitch_pacer_next_send(p, now);
+	if (r == KILLSWITCH_OFF && p->answer_at + p->pc.max_age_ms + 1 < at)
+		at = p->answer_at + p->pc.max_age_ms + 1;
+	if (r == KILLSWITCH_STALE && !k->stale_reported) {
+		if (killswitch_pacer_needed(p, now))
+			at = now;
+		else if (p->next_due > 0 && p->next_due - p->pc.lead_ms < at)
+			at = p->next_due - p->pc.lead_ms;
+	}
+	return at;
+}
+
+bool killswitch_may_start(const struct killswitch *k, int64_t now)
+{
+	return killswitch_pacer_reading(k->pacer, now) == KILLSWITCH_OFF;
+}
+
+static void reading_words(const struct killswitch *k, enum killswitch_reading r, int64_t now,
+			  char *out, size_t n)
+{
+	const struct killswitch_pacer *p = k->pacer;
+
+	switch (r) {
+	case KILLSWITCH_OFF:
+		snprintf(out, n, "OFF");
+		return;
+	case KILLSWITCH_ON:
+		if (k->issue_number >= 0)
+			snprintf(out, n, "ON: issue #%lld \"%s\"", k->issue_number, k->issue_title);
+		else
+			snprintf(out, n, "ON: an open issue is labelled kill-switch");
+		return;
+	case KILLSWITCH_NO_ANSWER:
+		snprintf(out, n, "ON: no answer yet");
+		return;
+	case KILLSWITCH_FAILED:
+		snprintf(out, n, "ON: check failed: %s", k->last_error);
+		return;
+	case KILLSWITCH_STALE:
+		snprintf(out, n, "ON: cannot confirm OFF (last answer %lld s old, trusted for %lld s)",
+			 (long long)((now - p->answer_at) / 1000), (long long)(p->pc.max_age_ms / 1000));
+		return;
+	}
+	snprintf(out, n, "?");
+}
+
+void killswitch_get_status(const struct killswitch *k, int64_t now, struct killswitch_status *st)
+{
+	const struct killswitch_pacer *p = k->pacer;
+	int64_t next = killswitch_next_poll_at(k, now);
 
 	memset(st, 0, sizeof(*st));
-	st->on = k->on;
+	st->reading = killswitch_pacer_reading(p, now);
+	st->on = st->reading != KILLSWITCH_OFF;
+	reading_words(k, st->reading, now, st->reason, sizeof(st->reason));
 	st->have_answer = k->have_answer;
 	st->in_flight = k->in_flight;
-	st->age_ms = k->have_answer ? now - k->last_good_ms : -1;
-	for (int i = 0; i < k->nsent; i++)
-		n += now - k->sent[i] < HOUR_MS;
-	st->requests_in_window = n;
-	st->max_per_hour = k->max_per_hour;
-	st->hold_until_ms = k->hold_until_ms > now ? k->hold_until_ms : 0;
+	st->token = k->auth != NULL;
+	st->rate_limited = k->rate_limited && st->reading == KILLSWITCH_FAILED;
+	st->age_ms = k->have_answer ? now - p->answer_at : -1;
+	st->max_age_ms = p->pc.max_age_ms;
+	st->interval_ms = p->pc.interval_ms;
+	st->requests_in_window = killswitch_pacer_used(p, now);
+	st->max_per_hour = p->pc.max_per_hour;
+	st->hold_until_ms = p->hold_until > now ? p->hold_until : 0;
 	st->last_check_ms = k->last_check_ms;
+	st->next_check_ms = next == INT64_MAX ? 0 : next < now ? now : next;
 	st->requests_total = k->total;
+	st->not_modified_total = k->not_modified;
 	str_copy(st->last_error, k->last_error, sizeof(st->last_error));
+	st->issue_number = k->issue_number;
+	str_copy(st->issue_title, k->issue_title, sizeof(st->issue_title));
+	st->issue_on_ms = k->issue_on_ms;
+	st->issue_off_ms = k->issue_off_ms;
 }

@@ -45,6 +45,8 @@
  * and the most it waits for fetches in flight. */
 #define SHUTDOWN_GRACE_MS 3000
 #define SHUTDOWN_LOAD_WAIT_MS 5000
+/* Least schedule time between two kill-switch polls (no busy loop). */
+#define KS_POLL_MIN_MS 1000
 
 struct plan_item {
 	struct task task;
@@ -78,6 +80,7 @@ struct scheduler {
 	uv_timer_t phase_timer;
 	uv_timer_t refresh_timer;
 	uv_timer_t shutdown_timer;
+	uv_timer_t ks_timer;          /* the kill-switch's next poll */
 	int open_handles;
 	enum hour_phase armed_phase;
 	int64_t next_refresh;
@@ -190,7 +193,7 @@ static bool env_may_start(void *ud, int64_t now)
 
 	if (s->shutting_down || s->switch_stopped || !hour_may_start(now))
 		return false;
-	return !killswitch_check(s->ks);
+	return killswitch_may_start(s->ks, now);
 }
 
 static int64_t env_cooldown_at(void *ud, int64_t now)
@@ -429,9 +432,10 @@ struct scheduler *scheduler_new(uv_loop_t *loop)
 	uv_timer_init(loop, &s->phase_timer);
 	uv_timer_init(loop, &s->refresh_timer);
 	uv_timer_init(loop, &s->shutdown_timer);
-	s->open_handles = 4;
+	uv_timer_init(loop, &s->ks_timer);
+	s->open_handles = 5;
 	s->plan_timer.data = s->phase_timer.data = s->refresh_timer.data = s;
-	s->shutdown_timer.data = s;
+	s->shutdown_timer.data = s->ks_timer.data = s;
 	return s;
 }
 
@@ -452,7 +456,7 @@ static void start_item(struct scheduler *s, struct plan_item *it, int64_t now)
 	if (!env_may_start(s, now)) {
 		log_warn("Task %s not started at %02d:%02d: %s", it->task.ref_text,
 			 clock_minute_of(now), clock_second_of_hour(now) % 60,
-			 s->switch_stopped || killswitch_check(s->ks) ? "the kill-switch is ON"
+			 s->switch_stopped || !killswitch_may_start(s->ks, now) ? "the kill-switch is ON"
 								       : "outside the test window");
 		return;
 	}
@@ -679,6 +683,38 @@ static void on_phase_timer(uv_timer_t *t)
 	arm_phase_timer(s);
 }
 
+/* ---- kill-switch pacing ---- */
+
+static void on_ks_timer(uv_timer_t *t);
+
+/* Tell the kill-switch what the hour holds (tests running or a refresh
+ * under way, the next start or refresh), let it check if a check is due,
+ * and wake it when it next has something to do. */
+static void switch_poll(struct scheduler *s)
+{
+	int64_t now = clock_now_ms(), next = s->next_refresh, at;
+
+	uv_timer_stop(&s->ks_timer);
+	if (s->shutting_down)
+		return;
+	for (size_t i = 0; i < s->nplan; i++) {
+		const struct plan_item *it = &s->plan[i];
+
+		if (it->state == PLAN_WAITING && !it->started && (next == 0 || it->due < next))
+			next = it->due;
+	}
+	killswitch_set_activity(s->ks, s->refreshing || !runner_idle(s->runner), next);
+	killswitch_poll(s->ks, now);
+	at = killswitch_next_poll_at(s->ks, now);
+	if (at != INT64_MAX)
+		clock_timer_at(&s->ks_timer, on_ks_timer, at > now + KS_POLL_MIN_MS ? at : now + KS_POLL_MIN_MS);
+}
+
+static void on_ks_timer(uv_timer_t *t)
+{
+	switch_poll(t->data);
+}
+
 /* ---- refresh ---- */
 
 static void on_refresh_timer(uv_timer_t *t)
@@ -707,6 +743,7 @@ static void refresh_done(struct scheduler *s)
 	clock_format_iso(s->next_refresh, when, sizeof(when));
 	log_info("Next task refresh at %s", when);
 	clock_timer_at(&s->refresh_timer, on_refresh_timer, s->next_refresh);
+	switch_poll(s);
 	notify(s);
 }
 
@@ -729,12 +766,14 @@ static void on_switch(bool on, void *ud)
 	if (s->awaiting_switch) {
 		s->awaiting_switch = false;
 		refresh_after_switch(s, on);
+		switch_poll(s);
 		return;
 	}
 	if (on && !s->switch_stopped && !s->shutting_down) {
 		log_warn("Kill-switch turned ON: stopping all tests until a refresh finds it OFF");
 		switch_stop(s);
 	}
+	switch_poll(s);
 	notify(s);
 }
 
@@ -898,11 +937,8 @@ static void refresh_after_switch(struct scheduler *s, bool on)
 		return;
 	}
 	if (on) {
-		killswitch_get_status(s->ks, &st);
-		log_warn("Kill-switch is ON%s%s: no tests until a refresh finds it OFF",
-			 st.last_error[0] ? " (fail-safe: " : "", st.last_error[0] ? st.last_error : "");
-		if (st.last_error[0])
-			log_warn("Kill-switch check failed: %s", st.last_error);
+		killswitch_get_status(s->ks, clock_now_ms(), &st);
+		log_warn("Kill-switch %s: no tests until a refresh finds it OFF", st.reason);
 		switch_stop(s);
 		refresh_done(s);
 		return;
@@ -944,7 +980,6 @@ static void purge_leftovers(struct scheduler *s)
 void scheduler_refresh(struct scheduler *s, const char *why)
 {
 	struct killswitch_status st;
-	bool on;
 
 	if (s->refreshing || s->shutting_down)
 		return;
@@ -953,13 +988,14 @@ void scheduler_refresh(struct scheduler *s, const char *why)
 	s->refreshing = true;
 	uv_timer_stop(&s->refresh_timer);
 	purge_leftovers(s);
-	on = killswitch_check(s->ks);
-	killswitch_get_status(s->ks, &st);
-	if (st.in_flight) {
-		s->awaiting_switch = true;
+	/* The answer may come at once (the listener then carries on). */
+	s->awaiting_switch = true;
+	switch_poll(s);
+	killswitch_get_status(s->ks, clock_now_ms(), &st);
+	if (st.in_flight || !s->awaiting_switch)
 		return;
-	}
-	refresh_after_switch(s, on);
+	s->awaiting_switch = false;
+	refresh_after_switch(s, st.on);
 }
 
 void scheduler_start(struct scheduler *s)
@@ -974,7 +1010,7 @@ void scheduler_run_now(struct scheduler *s, int ref)
 	for (size_t i = 0; i < s->ntasks; i++) {
 		if (s->tasks[i].ref != ref)
 			continue;
-		if (s->switch_stopped || killswitch_check(s->ks)) {
+		if (s->switch_stopped || !killswitch_may_start(s->ks, now)) {
 			log_warn("Task %s not run: the kill-switch is ON", s->tasks[i].ref_text);
 			return;
 		}
@@ -996,14 +1032,10 @@ void scheduler_run_now(struct scheduler *s, int ref)
 
 void scheduler_tick(struct scheduler *s)
 {
-	bool waiting = false;
-
-	for (size_t i = 0; i < s->nplan; i++)
-		waiting |= s->plan[i].state == PLAN_WAITING && !s->plan[i].started;
-	/* Only while there is work: an idle agent does not spend the
-	 * fleet's GitHub budget. The check itself is paced and capped. */
-	if (!s->shutting_down && !s->refreshing && (waiting || !runner_idle(s->runner)))
-		killswitch_check(s->ks);
+	/* The kill-switch decides whether to ask: only while tests run or are
+	 * due (or while it is ON), paced to the fleet's GitHub budget. */
+	if (!s->refreshing)
+		switch_poll(s);
 }
 
 /* ---- status ---- */
@@ -1025,15 +1057,22 @@ void scheduler_status(struct scheduler *s, FILE *out)
 	struct metrics_counters mc;
 	char t[32], age[32];
 
-	killswitch_get_status(s->ks, &ks);
+	killswitch_get_status(s->ks, now, &ks);
 	metrics_get_counters(&mc);
 	clock_format_iso(now, t, sizeof(t));
 	fprintf(out, "Status at %s (schedule time%s)\n", t, clock_is_virtual() ? ", virtual" : "");
 	fmt_age(ks.age_ms, age, sizeof(age));
-	fprintf(out, "  Kill-switch : %s%s (last good answer %s; %d/%d requests this hour)%s%s\n",
-		 ks.on || s->switch_stopped ? "ON" : "OFF", ks.have_answer ? "" : ", no answer yet",
-		 age, ks.requests_in_window, ks.max_per_hour, ks.last_error[0] ? " - " : "",
-		 ks.last_error);
+	fprintf(out, "  Kill-switch : %s%s (last good answer %s; %d/%d requests this hour)\n",
+		 ks.on || !s->switch_stopped ? ks.reason : "ON", s->switch_stopped && !ks.on
+		 ? " (stopped; the switch is OFF again, tests come back at the next :00 refresh)" : "", age,
+		 ks.requests_in_window, ks.max_per_hour);
+	if (ks.issue_on_ms > 0) {
+		clock_format_iso(ks.issue_on_ms, t, sizeof(t));
+		clock_format_iso(ks.issue_off_ms, age, sizeof(age));
+		fprintf(out, "  Last ON     : issue #%lld \"%s\" from %s%s%s\n", ks.issue_number,
+			ks.issue_title, t, ks.issue_off_ms ? ", OFF again at " : " (still open)",
+			ks.issue_off_ms ? age : "");
+	}
 	clock_format_iso(s->next_refresh, t, sizeof(t));
 	fprintf(out, "  Hour        : %s, next refresh %s%s\n", hour_phase_name(hour_phase(now)),
 		 s->next_refresh ? t : "(not planned)", s->refreshing ? " (refreshing now)" : "");
@@ -1160,20 +1199,42 @@ static json_t *guards_json(void)
 	return o;
 }
 
+/* The switch as the status file shows it. "on" also holds while the
+ * agent waits for the next :00 refresh after the switch went OFF. "issue"
+ * is the last issue that turned it ON (its title cleaned), with when that
+ * was seen and when an answer said OFF again (null while still ON). */
+static json_t *killswitch_json(const struct killswitch_status *ks, bool stopped)
+{
+	json_t *issue = json_null();
+
+	if (ks->issue_on_ms > 0)
+		issue = json_pack("{s:I, s:s, s:o, s:o}", "number", (json_int_t)ks->issue_number,
+				  "title", ks->issue_title, "on_at", iso_or_null(ks->issue_on_ms),
+				  "off_at", iso_or_null(ks->issue_off_ms));
+	return json_pack("{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:i, s:i, s:I, s:I, s:b, s:b, "
+			 "s:o, s:s, s:I, s:I, s:o}",
+		"on", ks->on || stopped, "state", killswitch_reading_name(ks->reading),
+		"reason", ks->reason, "have_answer", ks->have_answer, "age_ms", (json_int_t)ks->age_ms,
+		"last_check", iso_or_null(ks->last_check_ms), "next_check", iso_or_null(ks->next_check_ms),
+		"requests_this_hour", ks->requests_in_window, "max_per_hour", ks->max_per_hour,
+		"interval_ms", (json_int_t)ks->interval_ms, "max_age_ms", (json_int_t)ks->max_age_ms,
+		"token", ks->token, "rate_limited", ks->rate_limited,
+		"hold_until", iso_or_null(ks->hold_until_ms), "last_error", ks->last_error,
+		"requests_total", (json_int_t)ks->requests_total,
+		"not_modified_total", (json_int_t)ks->not_modified_total, "issue", issue);
+}
+
 json_t *scheduler_status_json(struct scheduler *s)
 {
 	int64_t now = clock_now_ms();
 	struct killswitch_status ks;
 
-	killswitch_get_status(s->ks, &ks);
-	return json_pack("{s:o, s:b, s:f, s:{s:b, s:b, s:I, s:o, s:i, s:i, s:s}, "
+	killswitch_get_status(s->ks, now, &ks);
+	return json_pack("{s:o, s:b, s:f, s:o, "
 			 "s:{s:o, s:s, s:o, s:b}, s:o, s:{s:i, s:i, s:i}, s:o, s:o, s:o}",
 		"now", iso_or_null(now), "virtual_clock", clock_is_virtual() != 0,
 		"clock_speed", clock_speed(),
-		"killswitch", "on", ks.on || s->switch_stopped, "have_answer", ks.have_answer,
-		"age_ms", (json_int_t)ks.age_ms, "last_check", iso_or_null(ks.last_check_ms),
-		"requests_this_hour", ks.requests_in_window, "max_per_hour", ks.max_per_hour,
-		"last_error", ks.last_error,
+		"killswitch", killswitch_json(&ks, s->switch_stopped),
 		"hour", "start", iso_or_null(clock_hour_start(now)),
 		"phase", hour_phase_name(hour_phase(now)), "next_refresh",
 		iso_or_null(s->next_refresh), "refreshing", s->refreshing,
@@ -1222,6 +1283,7 @@ void scheduler_shutdown(struct scheduler *s, void (*done)(void *ud), void *ud)
 	uv_timer_stop(&s->plan_timer);
 	uv_timer_stop(&s->phase_timer);
 	uv_timer_stop(&s->refresh_timer);
+	uv_timer_stop(&s->ks_timer);
 	runner_cooldown(s->runner);
 	if (runner_clients(s->runner))
 		log_info("Stopping %zu running client(s)", runner_clients(s->runner));
@@ -1256,4 +1318,5 @@ void scheduler_free(struct scheduler *s)
 	uv_close((uv_handle_t *)&s->phase_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&s->refresh_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&s->shutdown_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&s->ks_timer, on_handle_closed);
 }

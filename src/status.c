@@ -265,13 +265,23 @@ void status_print(FILE *out, json_t *doc, bool running, int64_t now_real_ms)
 		snprintf(ksage, sizeof(ksage), "never");
 	else
 		fmt_duration(jint(doc, "killswitch.age_ms", 0) / 1000, ksage, sizeof(ksage));
-	fprintf(out, "  Kill-switch : %s (last good answer %s%s; %" PRId64 "/%" PRId64
-		     " requests this hour)%s%s\n",
-		jbool(doc, "killswitch.on") ? "ON" : "OFF", ksage,
+	/* The reason names the issue or the failure; "on" alone also holds
+	 * while the agent waits for the :00 refresh after the switch is OFF. */
+	fprintf(out, "  Kill-switch : %s%s (last good answer %s%s; %" PRId64 "/%" PRId64
+		     " requests this hour)\n",
+		jbool(doc, "killswitch.on") ? "ON" : "OFF",
+		jbool(doc, "killswitch.on") && strcmp(jstr(doc, "killswitch.state", ""), "off") == 0
+			? ", OFF again: tests come back at the next :00 refresh" : "", ksage,
 		jint(doc, "killswitch.age_ms", -1) < 0 ? "" : " ago",
-		jint(doc, "killswitch.requests_this_hour", 0), jint(doc, "killswitch.max_per_hour", 0),
-		*jstr(doc, "killswitch.last_error", "") ? " - " : "",
-		jstr(doc, "killswitch.last_error", ""));
+		jint(doc, "killswitch.requests_this_hour", 0), jint(doc, "killswitch.max_per_hour", 0));
+	if (strncmp(jstr(doc, "killswitch.reason", "OFF"), "ON: ", 4) == 0)
+		fprintf(out, "                %s\n", jstr(doc, "killswitch.reason", "") + 4);
+	if (jint(doc, "killswitch.issue.number", -1) >= 0)
+		fprintf(out, "  Last ON     : issue #%" PRId64 " \"%s\" at %s%s%s\n",
+			jint(doc, "killswitch.issue.number", 0), jstr(doc, "killswitch.issue.title", ""),
+			jstr(doc, "killswitch.issue.on_at", "?"),
+			*jstr(doc, "killswitch.issue.off_at", "") ? ", OFF again at " : ", still ON",
+			jstr(doc, "killswitch.issue.off_at", ""));
 	fprintf(out, "  Hour        : %s, next refresh %s\n", jstr(doc, "hour.phase", "?"),
 		jstr(doc, "hour.next_refresh", "not planned"));
 	print_plan(out, doc);

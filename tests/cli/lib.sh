@@ -96,3 +96,59 @@ metric_starts() {
         printf "%d %d %s %s %s %d\n", int((s % 3600) / 60), s % 60, task, status, worker, s;
     }' "$work/cache/metrics.csv"
 }
+
+# ---- a GitHub-like kill-switch on loopback (tests/tools/testhttpd.py) ----
+# start_github [testhttpd args]: serve $work/gh under $gh_url/gh/ with
+# GitHub's rate-limit rules (--gh-limit, --gh-window), point the fleet's
+# kill-switch at $gh_url/gh/issues.json (OFF) and stop the server on exit.
+start_github() {
+  mkdir -p "$work/gh"
+  echo '[]' > "$work/gh/issues.json"
+  python3 "$ANT_SOURCE_DIR/tests/tools/testhttpd.py" --root "$work/gh" \
+    --port-file "$work/gh.port" "$@" &
+  gh_pid=$!
+  trap 'kill "$gh_pid" 2>/dev/null; wait "$gh_pid" 2>/dev/null; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+  for _ in $(seq 100); do [ -s "$work/gh.port" ] && break; sleep 0.1; done
+  gh_url="http://127.0.0.1:$(cat "$work/gh.port")"
+  sed -i "s|^GIT_KILL_SWITCH_URL=.*|GIT_KILL_SWITCH_URL=$gh_url/gh/issues.json|" "$work/fleet.env"
+}
+# gh_stat KEY: one counter of the /gh route (see testhttpd.py /_gh).
+gh_stat() {
+  python3 -c 'import json, sys, urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "/_gh"))[sys.argv[2]])' "$gh_url" "$1"
+}
+# gh_switch FILE_TEXT: replace the kill-switch answer atomically.
+gh_switch() { printf '%s\n' "$1" > "$work/gh/issues.json.new" && mv "$work/gh/issues.json.new" "$work/gh/issues.json"; }
+# status_get PATH [FILE]: a member of the status file by dotted path.
+status_get() {
+  python3 -c 'import json, sys
+v = json.load(open(sys.argv[2]))
+for k in sys.argv[1].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("null" if v is None else v)' "$1" "${2:-$work/cache/status.json}"
+}
+# switch_at ISO SPEED TEXT: wait until the running agent's schedule clock
+# (read from its status file: "now" and the real "written_at_ms") passes
+# ISO, replace the kill-switch answer with TEXT and print the schedule
+# time of the change in epoch seconds.
+switch_at() {
+  printf '%s\n' "$3" > "$work/gh/issues.json.new"
+  python3 -c 'import calendar, json, os, sys, time
+status, target, speed, new, dst = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5]
+def epoch(iso): return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
+want = epoch(target)
+while True:
+    try:
+        d = json.load(open(status))
+        base, written = epoch(d["now"]), d["written_at_ms"] / 1000.0
+        if base + (time.time() - written) * speed >= want:
+            break
+    except (OSError, ValueError, KeyError):
+        pass
+    time.sleep(0.02)
+os.rename(new, dst)
+print(int(base + (time.time() - written) * speed))' \
+    "$work/cache/status.json" "$1" "$2" "$work/gh/issues.json.new" "$work/gh/issues.json"
+}
+# log_epoch LINE: the schedule time of a log line, epoch seconds.
+log_epoch() { date -u -d "$(echo "$1" | awk '{split($1, d, "-"); print d[3] "-" d[2] "-" d[1] " " $2}')" +%s; }

@@ -2,7 +2,7 @@
 """A small misbehaving HTTP server for the fetch, catalogue, control-file and
 kill-switch tests. Loopback only, Python standard library only.
 
-    testhttpd.py --root DIR --port-file FILE
+    testhttpd.py --root DIR --port-file FILE [--gh-limit N] [--gh-window SECS]
 
 It binds 127.0.0.1 on a free port, writes the port to FILE and serves until
 killed. Routes:
@@ -29,6 +29,20 @@ killed. Routes:
   GET  /close                  reads the request and closes the connection
                                without a byte of answer
   GET  /headers                the request headers as JSON
+  GET  /gh/NAME                GitHub's issues API as a whole fleet behind one
+                               address sees it: the file from --root with an
+                               ETag (304 when If-None-Match matches) and the
+                               X-RateLimit-* headers. Requests without
+                               "Authorization: Bearer test-token-123" share one
+                               budget of --gh-limit (60) per sliding
+                               --gh-window (3600) real seconds, 304s included;
+                               past it, GitHub's 403 "API rate limit exceeded"
+                               until the oldest request leaves the window.
+                               Requests with the token are not limited.
+  GET  /_gh                    {"requests", "anonymous", "authenticated",
+                               "not_modified", "limited", "max_in_window"} for
+                               /gh so far (max_in_window: the most anonymous
+                               requests answered in any one window)
   POST /echo                   the body and headers back as JSON
   GET  /_count                 {"path": hits, ...} for every route so far;
                                "PATH 304" counts the 304 answers
@@ -50,6 +64,8 @@ from urllib.parse import parse_qs, urlsplit
 
 counts = {}
 overrides = {}
+gh = {"times": [], "requests": 0, "anonymous": 0, "authenticated": 0,
+      "not_modified": 0, "limited": 0, "max_in_window": 0}
 counts_lock = threading.Lock()
 stop = threading.Event()
 
@@ -86,6 +102,10 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_count":
             with counts_lock:
                 body = json.dumps(counts).encode()
+            return self.send_body(200, body, "application/json")
+        if path == "/_gh":
+            with counts_lock:
+                body = json.dumps({k: v for k, v in gh.items() if k != "times"}).encode()
             return self.send_body(200, body, "application/json")
         if path == "/_reset":
             with counts_lock:
@@ -133,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
         headers = {"ETag": etag}
         headers.update(extra or {})
         if self.headers.get("If-None-Match") == etag:
+            self.was_304 = True
             with counts_lock:
                 key = self.path + " 304"
                 counts[key] = counts.get(key, 0) + 1
@@ -141,6 +162,43 @@ class Handler(BaseHTTPRequestHandler):
 
     def r_files(self, arg):
         return self.file_answer(arg)
+
+    def r_gh(self, arg):
+        limit, window = self.server.gh_limit, self.server.gh_window
+        authed = self.headers.get("Authorization") == "Bearer test-token-123"
+        now = time.time()
+        with counts_lock:
+            gh["requests"] += 1
+            if authed:
+                gh["authenticated"] += 1
+                headers = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
+                           "X-RateLimit-Reset": str(int(now) + 3600)}
+            else:
+                times = gh["times"]
+                while times and now - times[0] >= window:
+                    times.pop(0)
+                if len(times) >= limit:
+                    gh["limited"] += 1
+                    reset = str(int(times[0] + window) + 1)
+                    headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
+                               "X-RateLimit-Reset": reset}
+                    body = b'{"message": "API rate limit exceeded for 127.0.0.1."}\n'
+                    limited = True
+                else:
+                    limited = False
+                    times.append(now)
+                    gh["anonymous"] += 1
+                    gh["max_in_window"] = max(gh["max_in_window"], len(times))
+                    headers = {"X-RateLimit-Limit": str(limit),
+                               "X-RateLimit-Remaining": str(limit - len(times)),
+                               "X-RateLimit-Reset": str(int(times[0] + window) + 1)}
+        if not authed and limited:
+            return self.send_body(403, body, "application/json", headers)
+        self.was_304 = False
+        self.file_answer(arg, headers)
+        if self.was_304:
+            with counts_lock:
+                gh["not_modified"] += 1
 
     def r_auth(self, arg):
         h = self.headers
@@ -228,9 +286,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=".")
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--gh-limit", type=int, default=60)
+    ap.add_argument("--gh-window", type=float, default=3600.0)
     a = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
     srv.root = a.root
+    srv.gh_limit = a.gh_limit
+    srv.gh_window = a.gh_window
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

@@ -1,6 +1,9 @@
-/* The kill-switch: the answer parser over GitHub's shapes and bad JSON,
- * and the checker against a real HTTP server on 127.0.0.1: fail-safe ON
- * before the first answer and through every failure, ETag/304, the
+/* The kill-switch: the answer parser over GitHub's shapes and bad JSON;
+ * the request budget as pure code with the time passed in (pacing per
+ * mode, the maximum age of an OFF answer, the sliding hour, hold-offs,
+ * when an idle agent asks) at its boundaries; and the checker against a
+ * real HTTP server on 127.0.0.1: fail-safe ON before the first answer,
+ * through every failure and once an OFF answer is too old, ETag/304, the
  * server's hold-offs, the bearer token (never logged) and the hourly
  * request budget however often it is asked. Time is the virtual clock. */
 #include <setjmp.h>
@@ -21,6 +24,7 @@
 #define SEC INT64_C(1000)
 #define HOUR (3600 * SEC)
 #define TOKEN "test-token-123"
+#define MINUTE (60 * SEC)
 
 static int parse_text(const char *json, bool *on, struct killswitch_counts *cnt, char *err)
 {
@@ -131,12 +135,273 @@ static void test_expand_url(void **state)
 	assert_int_equal(o.max_per_hour, 60);
 }
 
+/* ---- the request budget, pure ------------------------------------------ */
+
+static void test_pacing_per_mode(void **state)
+{
+	struct killswitch_pacing pc;
+
+	(void)state;
+	killswitch_pacing_for(true, 60, &pc); /* a token: one a minute */
+	assert_int_equal(pc.max_per_hour, 60);
+	assert_int_equal(pc.interval_ms, MINUTE);
+	assert_int_equal(pc.max_age_ms, 3 * MINUTE);
+	killswitch_pacing_for(false, 60, &pc); /* none: a fifth of GitHub's 60 */
+	assert_int_equal(pc.max_per_hour, 12);
+	assert_int_equal(pc.interval_ms, 5 * MINUTE);
+	assert_int_equal(pc.max_age_ms, 7 * MINUTE);
+	assert_int_equal(pc.lead_ms, 2 * MINUTE);
+	killswitch_pacing_for(false, 13, &pc);
+	assert_int_equal(pc.max_per_hour, 12);
+	killswitch_pacing_for(false, 4, &pc); /* a lower setting holds in both modes */
+	assert_int_equal(pc.max_per_hour, 4);
+	assert_int_equal(pc.interval_ms, 15 * MINUTE);
+	assert_int_equal(pc.max_age_ms, 17 * MINUTE);
+	killswitch_pacing_for(true, 30, &pc);
+	assert_int_equal(pc.interval_ms, 2 * MINUTE);
+	killswitch_pacing_for(true, 0, &pc);
+	assert_int_equal(pc.max_per_hour, 1);
+}
+
+static struct killswitch_pacer *pacer(bool token)
+{
+	struct killswitch_pacing pc;
+
+	killswitch_pacing_for(token, 60, &pc);
+	return killswitch_pacer_new(&pc);
+}
+
+/* An OFF answer is good up to its maximum age inclusive, and a hold-off
+ * from the server, however long, does not make it good for longer. */
+static void test_pacer_max_age(void **state)
+{
+	struct killswitch_pacer *p = pacer(false);
+	int64_t t = 10 * HOUR, age = 7 * MINUTE;
+
+	(void)state;
+	assert_int_equal(killswitch_pacer_reading(p, t), KILLSWITCH_NO_ANSWER);
+	killswitch_pacer_sent(p, t);
+	killswitch_pacer_answer(p, t, false);
+	killswitch_pacer_hold(p, t, HOUR); /* the 200 said: come back in an hour */
+	assert_int_equal(killswitch_pacer_reading(p, t), KILLSWITCH_OFF);
+	assert_int_equal(killswitch_pacer_reading(p, t + age), KILLSWITCH_OFF);
+	assert_int_equal(killswitch_pacer_reading(p, t + age + 1), KILLSWITCH_STALE);
+	assert_int_equal(killswitch_pacer_reading(p, t + HOUR), KILLSWITCH_STALE);
+	/* ...and no request before the hold-off ends, busy or not. */
+	killswitch_pacer_activity(p, true, 0);
+	assert_int_equal(killswitch_pacer_next_send(p, t + age + 1), t + HOUR);
+	/* A failure while OFF: ON at once, however fresh the answer was. */
+	killswitch_pacer_sent(p, t + HOUR);
+	killswitch_pacer_failed(p, t + HOUR);
+	assert_int_equal(killswitch_pacer_reading(p, t + HOUR), KILLSWITCH_FAILED);
+	/* A fresh answer (a 304 too) starts a new life. */
+	killswitch_pacer_answer(p, t + HOUR + 5 * SEC, false);
+	assert_int_equal(killswitch_pacer_reading(p, t + HOUR + 5 * SEC + age), KILLSWITCH_OFF);
+	assert_int_equal(killswitch_pacer_reading(p, t + HOUR + 5 * SEC + age + 1), KILLSWITCH_STALE);
+	/* An ON answer does not age into anything else. */
+	killswitch_pacer_answer(p, t + 2 * HOUR, true);
+	assert_int_equal(killswitch_pacer_reading(p, t + 5 * HOUR), KILLSWITCH_ON);
+	killswitch_pacer_free(p);
+
+	p = pacer(true);
+	killswitch_pacer_answer(p, t, false);
+	assert_int_equal(killswitch_pacer_reading(p, t + 3 * MINUTE), KILLSWITCH_OFF);
+	assert_int_equal(killswitch_pacer_reading(p, t + 3 * MINUTE + 1), KILLSWITCH_STALE);
+	killswitch_pacer_free(p);
+}
+
+/* The pacing window: exactly one interval after a request the next may
+ * go, one millisecond before it may not. */
+static void test_pacer_interval(void **state)
+{
+	struct killswitch_pacer *p = pacer(false);
+	int64_t t = 3 * HOUR;
+
+	(void)state;
+	killswitch_pacer_activity(p, true, 0);
+	assert_true(killswitch_pacer_next_send(p, t) <= t); /* nothing sent yet: now */
+	killswitch_pacer_sent(p, t);
+	killswitch_pacer_answer(p, t, false);
+	assert_int_equal(killswitch_pacer_next_send(p, t), t + 5 * MINUTE);
+	assert_true(killswitch_pacer_next_send(p, t + 5 * MINUTE - 1) > t + 5 * MINUTE - 1);
+	assert_true(killswitch_pacer_next_send(p, t + 5 * MINUTE) <= t + 5 * MINUTE);
+	killswitch_pacer_free(p);
+
+	p = pacer(true);
+	killswitch_pacer_activity(p, true, 0);
+	killswitch_pacer_sent(p, t);
+	killswitch_pacer_failed(p, t); /* failures are paced the same */
+	assert_int_equal(killswitch_pacer_next_send(p, t), t + MINUTE);
+	killswitch_pacer_free(p);
+}
+
+/* The sliding hour: a request counts until exactly an hour later. */
+static void test_pacer_window(void **state)
+{
+	struct killswitch_pacing pc = { 3, SEC, 2 * MINUTE, 2 * MINUTE };
+	struct killswitch_pacer *p = killswitch_pacer_new(&pc);
+	int64_t t = 7 * HOUR;
+
+	(void)state;
+	killswitch_pacer_activity(p, true, 0);
+	for (int i = 0; i < 3; i++) {
+		assert_true(killswitch_pacer_next_send(p, t + i * SEC) <= t + i * SEC);
+		killswitch_pacer_sent(p, t + i * SEC);
+		killswitch_pacer_answer(p, t + i * SEC, false);
+	}
+	assert_int_equal(killswitch_pacer_used(p, t + 3 * SEC), 3);
+	assert_int_equal(killswitch_pacer_next_send(p, t + 3 * SEC), t + HOUR);
+	assert_int_equal(killswitch_pacer_used(p, t + HOUR - 1), 3);
+	assert_true(killswitch_pacer_next_send(p, t + HOUR - 1) > t + HOUR - 1);
+	assert_int_equal(killswitch_pacer_used(p, t + HOUR), 2);
+	assert_true(killswitch_pacer_next_send(p, t + HOUR) <= t + HOUR);
+	killswitch_pacer_sent(p, t + HOUR);
+	assert_int_equal(killswitch_pacer_next_send(p, t + HOUR), t + HOUR + SEC);
+	assert_int_equal(killswitch_pacer_used(p, t + 2 * HOUR + 2 * SEC), 0);
+	killswitch_pacer_free(p);
+}
+
+/* Who asks when: an idle agent on a good OFF asks nobody; it asks a lead
+ * time before its next test or refresh is due; while ON, unknown or
+ * failing, it keeps asking at the paced rate. */
+static void test_pacer_demand(void **state)
+{
+	struct killswitch_pacer *p = pacer(false);
+	int64_t t = 5 * HOUR, due = t + 20 * MINUTE;
+
+	(void)state;
+	killswitch_pacer_sent(p, t);
+	killswitch_pacer_answer(p, t, false);
+	killswitch_pacer_activity(p, false, 0);
+	assert_false(killswitch_pacer_needed(p, t + HOUR));
+	assert_int_equal(killswitch_pacer_next_send(p, t + HOUR), INT64_MAX);
+	killswitch_pacer_activity(p, false, due);
+	assert_int_equal(killswitch_pacer_next_send(p, t), due - 2 * MINUTE);
+	assert_false(killswitch_pacer_needed(p, due - 2 * MINUTE - 1));
+	assert_true(killswitch_pacer_needed(p, due - 2 * MINUTE));
+	/* The answer a test starts on is fresh. */
+	killswitch_pacer_sent(p, due - 2 * MINUTE);
+	killswitch_pacer_answer(p, due - 2 * MINUTE, false);
+	assert_int_equal(killswitch_pacer_reading(p, due), KILLSWITCH_OFF);
+	/* Due soon but the last request was recent: the interval still holds. */
+	killswitch_pacer_activity(p, false, due + MINUTE);
+	assert_int_equal(killswitch_pacer_next_send(p, due), due + 3 * MINUTE);
+	/* Busy: every interval. */
+	killswitch_pacer_activity(p, true, 0);
+	assert_int_equal(killswitch_pacer_next_send(p, due), due + 3 * MINUTE);
+	/* ON and idle (plan dropped, nothing due): still every interval. */
+	killswitch_pacer_activity(p, false, 0);
+	killswitch_pacer_sent(p, due + 3 * MINUTE);
+	killswitch_pacer_answer(p, due + 3 * MINUTE, true);
+	assert_int_equal(killswitch_pacer_next_send(p, due + 3 * MINUTE), due + 8 * MINUTE);
+	killswitch_pacer_failed(p, due + 3 * MINUTE);
+	assert_int_equal(killswitch_pacer_next_send(p, due + 3 * MINUTE), due + 8 * MINUTE);
+	killswitch_pacer_free(p);
+}
+
+static void test_pacer_hold(void **state)
+{
+	struct killswitch_pacer *p = pacer(true);
+	int64_t t = HOUR;
+
+	(void)state;
+	killswitch_pacer_activity(p, true, 0);
+	killswitch_pacer_sent(p, t);
+	killswitch_pacer_failed(p, t);
+	killswitch_pacer_hold(p, t, 600 * SEC);
+	assert_int_equal(killswitch_pacer_next_send(p, t), t + 600 * SEC);
+	killswitch_pacer_hold(p, t + SEC, 10 * SEC); /* a shorter one does not shorten it */
+	assert_int_equal(killswitch_pacer_hold_until(p), t + 600 * SEC);
+	killswitch_pacer_hold(p, t, -1);
+	assert_int_equal(killswitch_pacer_hold_until(p), t + 600 * SEC);
+	killswitch_pacer_hold(p, t, 5 * HOUR); /* capped at an hour */
+	assert_int_equal(killswitch_pacer_hold_until(p), t + KILLSWITCH_HOLD_MAX_MS);
+	assert_true(killswitch_pacer_next_send(p, t + HOUR - 1) > t + HOUR - 1);
+	assert_true(killswitch_pacer_next_send(p, t + HOUR) <= t + HOUR);
+	killswitch_pacer_free(p);
+}
+
+static void test_holdoff_headers(void **state)
+{
+	struct fetch_response r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.retry_after_s = r.ratelimit_remaining = r.ratelimit_reset = -1;
+	assert_int_equal(killswitch_holdoff_ms(&r, 1000), -1);
+	r.retry_after_s = 120;
+	assert_int_equal(killswitch_holdoff_ms(&r, 1000), 120 * SEC);
+	r.ratelimit_reset = 1300; /* ignored while requests remain */
+	r.ratelimit_remaining = 5;
+	assert_int_equal(killswitch_holdoff_ms(&r, 1000), 120 * SEC);
+	r.ratelimit_remaining = 0; /* the longer of the two */
+	assert_int_equal(killswitch_holdoff_ms(&r, 1000), 300 * SEC);
+	r.retry_after_s = -1;
+	r.ratelimit_reset = 900; /* a reset in the past: no wait */
+	assert_true(killswitch_holdoff_ms(&r, 1000) < 0);
+
+	r.status = 403;
+	assert_true(killswitch_is_rate_limit(&r));
+	r.ratelimit_remaining = -1; /* a 403 for something else */
+	assert_false(killswitch_is_rate_limit(&r));
+	r.status = 429;
+	assert_true(killswitch_is_rate_limit(&r));
+	r.status = 500;
+	r.ratelimit_remaining = 0;
+	assert_false(killswitch_is_rate_limit(&r));
+}
+
+static void test_clean_text(void **state)
+{
+	char out[KILLSWITCH_TITLE_MAX + 1], small[8];
+	char longer[300];
+
+	(void)state;
+	killswitch_clean_text("  Stop\x1b]0;pwned\x07 all\r\n\ttests  ", out, sizeof(out));
+	assert_string_equal(out, "Stop ]0;pwned all tests");
+	killswitch_clean_text("a\xc2\x9b" "31mb\x7f" "c", out, sizeof(out)); /* C1 CSI, DEL */
+	assert_string_equal(out, "a 31mb c");
+	killswitch_clean_text("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", small, sizeof(small));
+	assert_string_equal(small, "\xe2\x82\xac\xe2\x82\xac"); /* whole characters only */
+	killswitch_clean_text("\x80x", small, sizeof(small));
+	assert_string_equal(small, "x");
+	killswitch_clean_text("a\xe2\x82" "b\xff" "c", small, sizeof(small)); /* broken UTF-8 */
+	assert_string_equal(small, "a b c");
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	killswitch_clean_text(longer, out, sizeof(out));
+	assert_int_equal(strlen(out), KILLSWITCH_TITLE_MAX);
+}
+
+static void test_parse_issue(void **state)
+{
+	struct killswitch_counts cnt;
+	char err[256];
+	bool on;
+
+	(void)state;
+	assert_int_equal(parse_text("[{\"number\":3,\"title\":\"docs\",\"state\":\"open\",\"labels\":[]},"
+				    "{\"number\":17,\"title\":\"Bad\\u0007 release\",\"state\":\"open\","
+				    "\"labels\":[{\"name\":\"kill-switch\"}]},{\"number\":18,"
+				    "\"state\":\"open\",\"labels\":[\"kill-switch\"]}]", &on, &cnt, err), 0);
+	assert_true(on);
+	assert_int_equal(cnt.number, 17);
+	assert_string_equal(cnt.title, "Bad release");
+	assert_int_equal(parse_text("[{\"number\":\"7\",\"state\":\"open\",\"labels\":[\"kill-switch\"]}]",
+				    &on, &cnt, err), 0);
+	assert_int_equal(cnt.number, -1); /* not a number: not shown as one */
+	assert_string_equal(cnt.title, "");
+	assert_int_equal(parse_text("[]", &on, &cnt, err), 0);
+	assert_int_equal(cnt.number, -1);
+}
+
 /* ---- the checker against the test server ------------------------------ */
 
 static uv_loop_t g_loop;
 static struct fetcher *g_f;
 static struct buf g_log;
 static int g_calls;
+static bool g_last_on;
 
 static void capture(enum log_level l, const char *line, void *ud)
 {
@@ -147,8 +412,8 @@ static void capture(enum log_level l, const char *line, void *ud)
 
 static void listener(bool on, void *ud)
 {
-	(void)on;
 	(void)ud;
+	g_last_on = on;
 	g_calls++;
 }
 
@@ -167,19 +432,28 @@ static struct killswitch *make(const char *path, int max, const char *token)
 	return k;
 }
 
-/* Ask, and let a check that started run to its end. */
-static bool ask(struct killswitch *k)
+static bool in_flight(struct killswitch *k)
 {
 	struct killswitch_status st;
 
-	killswitch_check(k);
-	for (;;) {
-		killswitch_get_status(k, &st);
-		if (!st.in_flight)
-			break;
+	killswitch_get_status(k, clock_now_ms(), &st);
+	return st.in_flight;
+}
+
+/* Ask as a busy agent does, and let a check that started run to its end.
+ * True: the switch reads ON (no test may start). */
+static bool ask(struct killswitch *k)
+{
+	killswitch_set_activity(k, true, 0);
+	killswitch_poll(k, clock_now_ms());
+	while (in_flight(k))
 		uv_run(&g_loop, UV_RUN_ONCE);
-	}
-	return st.on;
+	return !killswitch_may_start(k, clock_now_ms());
+}
+
+static void status_now(struct killswitch *k, struct killswitch_status *st)
+{
+	killswitch_get_status(k, clock_now_ms(), st);
 }
 
 static void at(int64_t ms)
@@ -195,22 +469,28 @@ static void test_fail_safe_and_etag(void **state)
 	(void)state;
 	httpd_put("none.json", "[]");
 	at(0);
-	k = make("/files/none.json?tag=a", 60, NULL);
-	killswitch_get_status(k, &st);
+	k = make("/files/none.json?tag=a", 60, TOKEN);
+	status_now(k, &st);
 	assert_true(st.on); /* before any answer */
+	assert_int_equal(st.reading, KILLSWITCH_NO_ANSWER);
 	assert_false(st.have_answer);
 	assert_int_equal(st.age_ms, -1);
-	assert_true(killswitch_check(k)); /* still ON while the first check runs */
+	killswitch_set_activity(k, true, 0);
+	killswitch_poll(k, clock_now_ms());
+	assert_true(in_flight(k));
+	assert_false(killswitch_may_start(k, clock_now_ms())); /* ON while the first check runs */
 	assert_false(ask(k));
-	killswitch_get_status(k, &st);
+	status_now(k, &st);
 	assert_true(st.have_answer);
 	assert_int_equal(st.requests_in_window, 1);
 	assert_string_equal(st.last_error, "");
 	assert_int_equal(httpd_hits("/files/none.json?tag=a"), 1);
 
 	/* Asked again and again within the pacing interval: the cached answer. */
-	for (int i = 0; i < 1000; i++)
-		assert_false(killswitch_check(k));
+	for (int i = 0; i < 1000; i++) {
+		killswitch_poll(k, clock_now_ms());
+		assert_true(killswitch_may_start(k, clock_now_ms()));
+	}
 	assert_int_equal(httpd_hits("/files/none.json?tag=a"), 1);
 
 	/* A minute later: revalidated with the ETag, 304, still OFF. */
@@ -218,16 +498,29 @@ static void test_fail_safe_and_etag(void **state)
 	assert_false(ask(k));
 	assert_int_equal(httpd_hits("/files/none.json?tag=a"), 2);
 	assert_int_equal(httpd_hits("/files/none.json?tag=a 304"), 1);
-	killswitch_get_status(k, &st);
+	status_now(k, &st);
 	assert_true(st.age_ms >= 0 && st.age_ms < 5 * SEC);
 
-	/* An issue is opened: ON. */
-	httpd_put("none.json", "[{\"state\":\"open\",\"labels\":[{\"name\":\"Kill-Switch\"}]}]");
+	/* An issue is opened: ON, and the status names it (title cleaned). */
+	httpd_put("none.json", "[{\"number\":42,\"title\":\"Stop\\u001b[31m now\\n\",\"state\":\"open\","
+			       "\"labels\":[{\"name\":\"Kill-Switch\"}]}]");
 	at(122 * SEC);
 	assert_true(ask(k));
+	status_now(k, &st);
+	assert_int_equal(st.reading, KILLSWITCH_ON);
+	assert_int_equal(st.issue_number, 42);
+	assert_string_equal(st.issue_title, "Stop [31m now");
+	assert_string_equal(st.reason, "ON: issue #42 \"Stop [31m now\"");
+	assert_int_equal(st.issue_off_ms, 0);
+	assert_non_null(strstr(g_log.data, "kill-switch is ON: issue #42 \"Stop [31m now\""));
 	httpd_put("none.json", "[]");
 	at(183 * SEC);
 	assert_false(ask(k));
+	status_now(k, &st);
+	assert_int_equal(st.issue_number, 42); /* kept, with when it went OFF again */
+	assert_true(st.issue_off_ms >= T0 + 183 * SEC);
+	assert_true(st.issue_on_ms >= T0 + 122 * SEC && st.issue_on_ms < st.issue_off_ms);
+	assert_non_null(strstr(g_log.data, "kill-switch is OFF again: issue #42"));
 	assert_int_equal(g_calls, 4);
 	killswitch_free(k);
 }
@@ -249,9 +542,9 @@ static void test_on_through_every_failure(void **state)
 	at(t);
 	/* Before any good answer, a failure keeps it ON. */
 	httpd_set("/files/fail.json", "status/500");
-	k = make("/files/fail.json", 60, NULL);
+	k = make("/files/fail.json", 60, TOKEN);
 	assert_true(ask(k));
-	killswitch_get_status(k, &st);
+	status_now(k, &st);
 	assert_false(st.have_answer);
 	assert_non_null(strstr(st.last_error, "500"));
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
@@ -266,7 +559,7 @@ static void test_on_through_every_failure(void **state)
 		at(t);
 		if (!ask(k))
 			fail_msg("mode %s left the kill-switch OFF", modes[i]);
-		killswitch_get_status(k, &st);
+		status_now(k, &st);
 		assert_true(st.last_error[0] != '\0');
 		assert_true(st.have_answer); /* the last good answer is kept for 304s */
 	}
@@ -284,12 +577,12 @@ static void test_server_hold_offs(void **state)
 	/* Retry-After: 600 on a failure: ON, and no request for 600 s. */
 	at(0);
 	httpd_set("/files/hold.json", "retry-after/600");
-	k = make("/files/hold.json", 60, NULL);
+	k = make("/files/hold.json", 60, TOKEN);
 	assert_true(ask(k));
 	httpd_set("/files/hold.json", "files/none.json");
 	at(300 * SEC);
 	assert_true(ask(k));
-	killswitch_get_status(k, &st);
+	status_now(k, &st);
 	assert_true(st.hold_until_ms > clock_now_ms());
 	assert_int_equal(httpd_hits("/files/hold.json"), 1);
 	at(601 * SEC);
@@ -298,28 +591,98 @@ static void test_server_hold_offs(void **state)
 	killswitch_free(k);
 
 	/* A good answer with X-RateLimit-Remaining: 0 and a reset 300 s
-	 * ahead: the answer is used, and nobody asks before the reset. */
+	 * ahead: the answer is used, nobody asks before the reset, and the
+	 * hold-off does not make the OFF live longer than its 180 s. */
 	at(0);
-	k = make("/ok-ratelimit/none.json", 60, NULL);
+	k = make("/ok-ratelimit/none.json", 60, TOKEN);
 	assert_false(ask(k));
 	at(120 * SEC);
 	assert_false(ask(k));
+	assert_int_equal(httpd_hits("/ok-ratelimit/none.json"), 1);
+	at(181 * SEC);
+	assert_true(ask(k));
+	status_now(k, &st);
+	assert_int_equal(st.reading, KILLSWITCH_STALE);
 	assert_int_equal(httpd_hits("/ok-ratelimit/none.json"), 1);
 	at(310 * SEC);
 	assert_false(ask(k));
 	assert_int_equal(httpd_hits("/ok-ratelimit/none.json"), 2);
 	killswitch_free(k);
 
-	/* GitHub's 403 when over its limit: ON, and quiet until the reset. */
+	/* GitHub's 403 when over its limit: ON, said once with the way out
+	 * (GITHUB_TOKEN), and quiet until the reset. */
 	at(0);
+	buf_reset(&g_log);
 	k = make("/ratelimit/900", 60, NULL);
 	assert_true(ask(k));
+	status_now(k, &st);
+	assert_true(st.rate_limited);
+	assert_non_null(strstr(st.last_error, "rate limit"));
+	assert_non_null(strstr(g_log.data, "rate limit is exhausted (HTTP 403)"));
+	assert_non_null(strstr(g_log.data, "set GITHUB_TOKEN"));
 	at(600 * SEC);
 	assert_true(ask(k));
 	assert_int_equal(httpd_hits("/ratelimit/900"), 1);
 	at(905 * SEC);
 	assert_true(ask(k));
 	assert_int_equal(httpd_hits("/ratelimit/900"), 2);
+	{
+		/* Said once for the whole run of rate-limited answers. */
+		const char *p = strstr(g_log.data, "rate limit is exhausted");
+
+		assert_null(strstr(p + 1, "rate limit is exhausted"));
+	}
+	killswitch_free(k);
+}
+
+/* A busy agent whose OFF answer goes stale while the server holds it
+ * off: the poll wakes at exactly the maximum age, says "cannot confirm
+ * OFF" once and tells the listener ON; an idle one is not told (its plan
+ * must survive), but may not start a test either. */
+static void test_stale_event(void **state)
+{
+	struct killswitch_status st;
+	struct killswitch *k;
+	int calls;
+
+	(void)state;
+	httpd_put("none.json", "[]");
+	buf_reset(&g_log);
+	at(0);
+	k = make("/ok-ratelimit/none.json?tag=stale", 60, TOKEN);
+	assert_false(ask(k));
+	status_now(k, &st);
+	assert_true(st.hold_until_ms > clock_now_ms() + 200 * SEC);
+	calls = g_calls;
+	/* Next thing to do: the moment the answer stops being trusted. */
+	assert_int_equal(killswitch_next_poll_at(k, clock_now_ms()),
+			 st.last_check_ms + 3 * MINUTE + 1);
+	at(3 * MINUTE + 2 * SEC);
+	killswitch_poll(k, clock_now_ms());
+	assert_int_equal(g_calls, calls + 1);
+	assert_true(g_last_on);
+	assert_non_null(strstr(g_log.data, "cannot confirm OFF"));
+	status_now(k, &st);
+	assert_int_equal(st.reading, KILLSWITCH_STALE);
+	assert_non_null(strstr(st.reason, "ON: cannot confirm OFF"));
+	killswitch_poll(k, clock_now_ms()); /* said once */
+	assert_int_equal(g_calls, calls + 1);
+	assert_int_equal(httpd_hits("/ok-ratelimit/none.json?tag=stale"), 1);
+	killswitch_free(k);
+
+	/* Idle, nothing due: stale, no event; a test due in 10 min wakes it
+	 * at the lead time. */
+	at(0);
+	k = make("/ok-ratelimit/none.json?tag=idle", 60, TOKEN);
+	assert_false(ask(k));
+	killswitch_set_activity(k, false, 0);
+	calls = g_calls;
+	at(4 * MINUTE);
+	killswitch_poll(k, clock_now_ms());
+	assert_int_equal(g_calls, calls);
+	assert_false(killswitch_may_start(k, clock_now_ms()));
+	killswitch_set_activity(k, false, clock_now_ms() + 10 * MINUTE);
+	assert_int_equal(killswitch_next_poll_at(k, clock_now_ms()), clock_now_ms() + 8 * MINUTE);
 	killswitch_free(k);
 }
 
@@ -344,19 +707,20 @@ static void test_token(void **state)
 
 /* Asked 1000 times over ~2 hours of schedule time (every 7 s): never more
  * than the budget in any sliding hour, paced over the hour. */
-static void budget_run(const char *path, int max, int64_t step, int64_t *times, int *n)
+static void budget_run(const char *path, int max, const char *token, int64_t step,
+		       int64_t *times, int *n)
 {
 	struct killswitch_status st;
 	struct killswitch *k;
 	unsigned long last = 0;
 
-	k = make(path, max, NULL);
+	k = make(path, max, token);
 	*n = 0;
 	for (int i = 0; i < 1000; i++) {
 		at(i * step);
 		ask(k);
-		killswitch_get_status(k, &st);
-		assert_true(st.requests_in_window <= max);
+		status_now(k, &st);
+		assert_true(st.requests_in_window <= st.max_per_hour);
 		if (st.requests_total != last) {
 			last = st.requests_total;
 			times[(*n)++] = i * step;
@@ -383,26 +747,33 @@ static void test_budget(void **state)
 
 	(void)state;
 	httpd_put("none.json", "[]");
-	budget_run("/files/none.json?tag=b60", 60, 7 * SEC, times, &n);
+	budget_run("/files/none.json?tag=b60", 60, TOKEN, 7 * SEC, times, &n);
 	check_windows(times, n, 60);
 	assert_int_equal(httpd_hits("/files/none.json?tag=b60"), n);
 	/* 7000 s at one request a minute at most. */
 	assert_true(n >= 100 && n <= 118);
-	fprintf(stderr, "  1000 asks over 7000 s: %d requests (budget 60/h)\n", n);
+	fprintf(stderr, "  1000 asks over 7000 s with a token: %d requests (budget 60/h)\n", n);
 
-	budget_run("/files/none.json?tag=b3", 3, 7 * SEC, times, &n);
+	/* Without a token the same setting means 12 an hour: GitHub's 60
+	 * are shared by every agent behind the address. */
+	budget_run("/files/none.json?tag=b12", 60, NULL, 7 * SEC, times, &n);
+	check_windows(times, n, KILLSWITCH_ANON_MAX_PER_HOUR);
+	assert_true(n >= 23 && n <= 24);
+	fprintf(stderr, "  1000 asks over 7000 s without a token: %d requests (budget 12/h)\n", n);
+
+	budget_run("/files/none.json?tag=b3", 3, TOKEN, 7 * SEC, times, &n);
 	check_windows(times, n, 3);
 	assert_true(n >= 5 && n <= 6);
 
 	/* Failing checks are held to the same budget. */
-	budget_run("/status/500?tag=b5", 5, 7 * SEC, times, &n);
+	budget_run("/status/500?tag=b5", 5, TOKEN, 7 * SEC, times, &n);
 	check_windows(times, n, 5);
 	assert_int_equal(httpd_hits("/status/500?tag=b5"), n);
 	assert_true(n <= 10);
 
 	/* 1000 asks in the same instant: one request. */
 	at(0);
-	budget_run("/files/none.json?tag=b0", 60, 0, times, &n);
+	budget_run("/files/none.json?tag=b0", 60, TOKEN, 0, times, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(httpd_hits("/files/none.json?tag=b0"), 1);
 }
@@ -438,9 +809,19 @@ int main(void)
 		cmocka_unit_test(test_parse_shapes),
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_expand_url),
+		cmocka_unit_test(test_pacing_per_mode),
+		cmocka_unit_test(test_pacer_max_age),
+		cmocka_unit_test(test_pacer_interval),
+		cmocka_unit_test(test_pacer_window),
+		cmocka_unit_test(test_pacer_demand),
+		cmocka_unit_test(test_pacer_hold),
+		cmocka_unit_test(test_holdoff_headers),
+		cmocka_unit_test(test_clean_text),
+		cmocka_unit_test(test_parse_issue),
 		cmocka_unit_test(test_fail_safe_and_etag),
 		cmocka_unit_test(test_on_through_every_failure),
 		cmocka_unit_test(test_server_hold_offs),
+		cmocka_unit_test(test_stale_event),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_budget),
 	};
