@@ -461,13 +461,17 @@ static int setup_easy(struct xfer *x, const struct fetch_request *req)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)FETCH_MAX_REDIRECTS);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, req->allow_file ? "http,https,file" : "http,https");
-	/* A server may never send us to a local file, whatever we allow. */
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* A server may never send us to a local file, whatever we allow, and
+	 * what was asked for over https never continues in clear text. */
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+			 strncasecmp(req->url, "https:", 6) == 0 ? "https" : "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, ANT_NAME "/" ANT_VERSION);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ctimeout);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 
 	if (req->method && strcmp(req->method, "GET") != 0) {

@@ -31,6 +31,7 @@ struct fetch_request {
 	int timeout_ms;               /* total; 0 = FETCH_TIMEOUT_SECS */
 	int connect_timeout_ms;       /* 0 = FETCH_CONNECT_TIMEOUT_SECS */
 	bool allow_file;              /* accept file:// URLs */
+	const char *ca_file;          /* PEM bundle to trust instead of the system's, or NULL */
 };
 
 struct fetch_response {
