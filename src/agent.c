@@ -365,6 +365,8 @@ int cmd_run(const struct cli *c)
 	 * the agent. libuv resets both for the clients it spawns. */
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* Descriptors inherited from whoever started us are not the clients'. */
+	fd_cloexec_from(3);
 	if (open_log_file() != 0)
 		return EXIT_USAGE;
 	log_info("Name: %s | Version: %s | Date: %s | Commit Hash: %s", ANT_NAME, ANT_VERSION,

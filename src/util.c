@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -429,5 +430,28 @@ int mkdir_p(const char *path, int mode)
 	}
 	if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
 		return -1;
+	return 0;
+}
+
+int fd_cloexec_from(int lowfd)
+{
+	DIR *d;
+	struct dirent *e;
+	int64_t fd;
+
+#ifdef CLOSE_RANGE_CLOEXEC
+	if (close_range((unsigned)lowfd, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+#endif
+	/* Kernels before 5.11: walk the open descriptors one by one. */
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (parse_i64(e->d_name, lowfd, INT_MAX, &fd) != 0 || fd == dirfd(d))
+			continue;
+		fcntl((int)fd, F_SETFD, fcntl((int)fd, F_GETFD) | FD_CLOEXEC);
+	}
+	closedir(d);
 	return 0;
 }

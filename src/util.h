@@ -80,6 +80,11 @@ typedef int (*file_fill_fn)(int fd, void *ud);
 int file_replace_atomic(const char *path, int mode, bool sync, file_fill_fn fill, void *ud);
 /* Write data to path atomically (file_replace_atomic with fsync). */
 int file_write_atomic(const char *path, const void *data, size_t len, int mode);
+/* Mark every open descriptor from lowfd up close-on-exec, so no child
+ * inherits it. For descriptors made inside libraries (libcurl's wake-up
+ * and resolver socket pairs) and inherited from whoever started the
+ * agent. Returns 0 or -1. */
+int fd_cloexec_from(int lowfd);
 /* mkdir -p with the given mode for created directories. */
 int mkdir_p(const char *path, int mode);
 
