@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -340,6 +341,31 @@ static void start_signal(struct agent *a, uv_signal_t *h, int signum)
 	uv_signal_start(h, on_signal, signum);
 }
 
+/* Everything the agent keeps is under CACHE_DIR: where another user may
+ * create entries, they can plant links and files for the agent to write
+ * through. Such a directory is refused, not trusted. */
+static int check_cache_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		log_crit("CACHE_DIR %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & S_IWOTH) {
+		log_crit("CACHE_DIR %s is writable by other users (mode %04o): they could plant "
+			 "links or files the agent would write through. Run `chmod o-w %s` or "
+			 "choose another CACHE_DIR", dir, (unsigned)(st.st_mode & 07777), dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		log_crit("CACHE_DIR %s belongs to another user (uid %ld): it could change it under "
+			 "the agent. Choose a CACHE_DIR of your own", dir, (long)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
 /* Two agents in one cache directory would both run every task under one
  * agent id and into one metrics file, and overwrite each other's status.
  * The first takes an exclusive flock on CACHE_DIR/agent.lock and writes
@@ -356,6 +382,8 @@ static int lock_cache_dir(struct agent *a)
 		log_crit("CACHE_DIR %s: cannot create: %s", dir, strerror(errno));
 		return -1;
 	}
+	if (check_cache_dir(dir) != 0)
+		return -1;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, AGENT_LOCK_NAME) >= sizeof(path)) {
 		log_crit("CACHE_DIR %s: path too long", dir);
 		return -1;

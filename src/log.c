@@ -79,7 +79,7 @@ int log_open_file(const char *path)
 		log_close();
 		return 0;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = file_open_own(path, O_WRONLY | O_APPEND, 0640);
 	if (fd < 0)
 		return -1;
 	log_close();

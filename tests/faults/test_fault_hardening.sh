@@ -23,6 +23,15 @@ sed -i -e "s#^SCHEDULER_URL=.*#SCHEDULER_URL=$httpd/files/control.xml#" \
   -e "s#^GIT_KILL_SWITCH_URL=.*#GIT_KILL_SWITCH_URL=$httpd/files/ks.json#" \
   -e "s#^CLIENT_PATH=.*#CLIENT_PATH=$work/fdclient.sh#" fleet.env
 echo "MIN_FREE_MEM_MB=0" >> fleet.env
+# The metrics files in a directory anyone can write, where another user
+# has planted links to a victim's files (no final newline, so a
+# cut-back to whole lines would empty them).
+mkdir -m 1777 open
+printf 'victim data' > victim-metrics; printf 'victim data' > victim-summary
+ln -s "$work/victim-metrics" open/metrics.csv
+ln -s "$work/victim-summary" open/summary.csv
+sed -i -e "s#^METRICS_FILE=.*#METRICS_FILE=$work/open/metrics.csv#" \
+  -e "s#^SUMMARY_FILE=.*#SUMMARY_FILE=$work/open/summary.csv#" fleet.env
 
 run_agent 2026-01-01T10:04:40Z 20 2m
 expect_eq "$?" 0 "agent exit code"
@@ -34,6 +43,37 @@ calls=$(grep -c '^--$' fds.log)
 leaked=$(grep -E '^[lrwx-]{10}' fds.log | awk '{ print $(NF-2), $NF }' |
   awk '$1 > 2 && $2 !~ /^\/proc\/[0-9]+\/fd$/')
 expect_eq "$leaked" "" "descriptors a client inherited beyond 0-2"
+
+# ---- links and foreign files are not written through ------------------
+expect_eq "$(cat victim-metrics)" "victim data" "file behind a planted metrics link is intact"
+expect_eq "$(cat victim-summary)" "victim data" "file behind a planted summary link is intact"
+expect_grep "metrics: cannot open $work/open/metrics.csv: Too many levels of symbolic links" \
+  agent.log "planted metrics link refused"
+cp fleet.env fleet-main.env
+# The log file: a planted link stops the start with a clear error.
+ln -s "$work/victim-metrics" open/agent.log
+printf 'LOG_TO_FILE=true\nLOG_FILE_PATH=%s\n' "$work/open/agent.log" >> fleet.env
+run_agent 2026-01-01T10:20:00Z 1 2s
+expect_eq "$?" 2 "planted log link: exit code"
+expect_grep "LOG_FILE_PATH $work/open/agent.log: cannot open: Too many levels of symbolic links" \
+  agent.log "planted log link refused"
+expect_eq "$(cat victim-metrics)" "victim data" "file behind a planted log link is intact"
+# A file of another user where the log goes (root can make one).
+if [ "$(id -u)" -eq 0 ]; then
+  rm open/agent.log; printf 'theirs' > open/agent.log; chown 65534 open/agent.log
+  run_agent 2026-01-01T10:20:00Z 1 2s
+  expect_eq "$?" 2 "log file of another user: exit code"
+  expect_eq "$(cat open/agent.log)" "theirs" "log file of another user is intact"
+fi
+cp fleet-main.env fleet.env
+# A cache directory other users may write is refused at start.
+chmod 0777 cache
+run_agent 2026-01-01T10:20:00Z 1 2s
+expect_eq "$?" 1 "cache directory writable by others: exit code"
+expect_grep "CRITICAL - CACHE_DIR $work/cache is writable by other users \\(mode 0777\\)" \
+  agent.log "cache directory writable by others: a clear error"
+expect_no_grep "Rate Limiting Active" agent.log "cache directory writable by others: nothing ran"
+chmod 0755 cache
 
 # ---- one agent per cache directory ------------------------------------
 start_agent 2026-01-01T10:20:00Z 1
