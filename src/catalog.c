@@ -626,6 +626,16 @@ static void read_meta(const char *path, struct meta *m)
 	buf_free(&b);
 }
 
+/* The .meta file keeps the URL masked (str_mask_urls), so compare it
+ * masked. */
+static bool meta_url_matches(const struct meta *m, const char *url)
+{
+	char masked[META_MAX];
+
+	str_mask_urls(url, masked, sizeof(masked));
+	return strcmp(m->url, masked) == 0;
+}
+
 static bool one_line_text(const char *s)
 {
 	for (; *s; s++)
@@ -637,16 +647,19 @@ static bool one_line_text(const char *s)
 static void write_meta(struct load *l, int64_t now, const char *etag)
 {
 	struct buf b;
-	char iso[32];
+	char iso[32], url[URL_MAX];
 
 	if (l->meta_file == NULL || !one_line_text(l->url) || !one_line_text(etag))
 		return;
 	clock_format_iso(now, iso, sizeof(iso));
 	buf_init(&b, META_MAX);
 	buf_printf(&b, "# ant-agent: where and when the cached %s was fetched\n", catalog_kind_name(l->kind));
-	buf_printf(&b, "url=%s\nfetched_at=%s\nfetched_at_ms=%lld\netag=%s\n", l->url, iso,
+	/* The URL is kept with its credentials masked: the file may be read
+	 * by others, and backups copy it. */
+	str_mask_urls(l->url, url, sizeof(url));
+	buf_printf(&b, "url=%s\nfetched_at=%s\nfetched_at_ms=%lld\netag=%s\n", url, iso,
 		   (long long)now, etag);
-	if (!b.truncated && file_write_atomic(l->meta_file, b.data, b.len, 0644) != 0)
+	if (!b.truncated && file_write_atomic(l->meta_file, b.data, b.len, 0600) != 0)
 		log_warn("%s: cannot write %s: %s", catalog_kind_name(l->kind), l->meta_file, strerror(errno));
 	buf_free(&b);
 }
@@ -850,7 +863,7 @@ int catalog_load(uv_loop_t *loop, struct fetcher *f, const struct catalog_source
 		return 0;
 	}
 	read_meta(l->meta_file, &l->meta);
-	if (l->cache_file && l->meta.valid && strcmp(l->meta.url, l->url) == 0 &&
+	if (l->cache_file && l->meta.valid && meta_url_matches(&l->meta, l->url) &&
 	    file_read_all(l->cache_file, CATALOG_MAX_BYTES, &l->cached) == 0)
 		l->have_cache = true;
 	if (l->have_cache && now >= l->meta.fetched_at_ms &&

@@ -149,6 +149,18 @@ static void mask_secrets(char *line)
 	}
 }
 
+/* Credentials inside URLs (user:pass@, ?token=) never reach a log line,
+ * whoever formatted the URL into it. */
+static void mask_line_urls(char *line, size_t from)
+{
+	char masked[LOG_LINE_MAX];
+
+	if (strstr(line + from, "://") == NULL)
+		return;
+	str_mask_urls(line + from, masked, sizeof(masked) - from - 1);
+	memcpy(line + from, masked, strlen(masked) + 1);
+}
+
 void log_msg(enum log_level l, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
@@ -171,6 +183,7 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	for (char *p = line + n; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+	mask_line_urls(line, (size_t)n);
 	mask_secrets(line);
 	if (g_log.capture)
 		g_log.capture(l, line, g_log.capture_ud);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -484,4 +485,103 @@ fail:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/* Query parameters whose value is a secret: any name holding one of these
+ * (any case), e.g. token, access_token, api_key, password, X-Amz-Signature. */
+static const char *const secret_param_words[] = {
+	"token", "key", "secret", "pass", "pwd", "sig", "auth", "cred",
+};
+
+static bool url_end(char c)
+{
+	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' ||
+	       c == '\'' || c == '<' || c == '>' || c == '`';
+}
+
+static bool param_is_secret(const char *name, size_t n)
+{
+	for (size_t w = 0; w < ARRAY_SIZE(secret_param_words); w++) {
+		size_t wl = strlen(secret_param_words[w]);
+
+		for (size_t i = 0; i + wl <= n; i++)
+			if (strncasecmp(name + i, secret_param_words[w], wl) == 0)
+				return true;
+	}
+	return false;
+}
+
+struct mask_out {
+	char *p;
+	size_t n, len;
+};
+
+static void mo_put(struct mask_out *o, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++, o->len++)
+		if (o->len + 1 < o->n)
+			o->p[o->len] = s[i];
+}
+
+/* One URL starting at its "://": the authority's user information and the
+ * values of secret query parameters become ****. Returns where it ended. */
+static const char *mask_one_url(const char *u, struct mask_out *o)
+{
+	const char *auth = u + 3, *a = auth, *at = NULL, *colon = NULL;
+
+	mo_put(o, u, 3);
+	for (; !url_end(*a) && *a != '/' && *a != '?' && *a != '#'; a++)
+		if (*a == '@')
+			at = a;
+	if (at != NULL) {
+		colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon != NULL)
+			mo_put(o, auth, (size_t)(colon - auth) + 1); /* the user name stays */
+		mo_put(o, "****", 4);
+		auth = at;
+	}
+	mo_put(o, auth, (size_t)(a - auth));
+	while (!url_end(*a) && *a != '?' && *a != '#')
+		mo_put(o, a++, 1);
+	if (*a != '?')
+		return a;
+	mo_put(o, a++, 1);
+	while (!url_end(*a) && *a != '#') {
+		const char *name = a, *eq = NULL;
+
+		while (!url_end(*a) && *a != '&' && *a != ';' && *a != '#') {
+			if (*a == '=' && eq == NULL)
+				eq = a;
+			a++;
+		}
+		if (eq != NULL && param_is_secret(name, (size_t)(eq - name))) {
+			mo_put(o, name, (size_t)(eq - name) + 1);
+			mo_put(o, "****", 4);
+		} else {
+			mo_put(o, name, (size_t)(a - name));
+		}
+		if (*a == '&' || *a == ';')
+			mo_put(o, a++, 1);
+	}
+	return a;
+}
+
+size_t str_mask_urls(const char *in, char *out, size_t outn)
+{
+	struct mask_out o = { out, outn, 0 };
+	const char *p = in;
+
+	while (*p) {
+		const char *u = strstr(p, "://");
+
+		if (u == NULL) {
+			mo_put(&o, p, strlen(p));
+			break;
+		}
+		mo_put(&o, p, (size_t)(u - p));
+		p = mask_one_url(u, &o);
+	}
+	if (outn > 0)
+		out[o.len < outn ? o.len : outn - 1] = '\0';
+	return o.len;
 }

@@ -33,6 +33,12 @@ size_t str_copy(char *dst, const char *src, size_t size);
 bool str_ieq(const char *a, const char *b);
 /* Remove blanks at both ends in place; returns s. */
 char *str_trim(char *s);
+/* Copy text into out (at most outn-1 bytes, always terminated) with the
+ * credentials of every URL in it masked: user:password@ becomes
+ * user:****@, a user-only token@ becomes ****@, and the value of a query
+ * parameter named like a secret (token, key, secret, pass, sig, auth,
+ * ...) becomes ****. Returns the length of the whole masked text. */
+size_t str_mask_urls(const char *in, char *out, size_t outn);
 /* Duplicate or abort: allocation failure is not recoverable in this agent. */
 char *xstrdup(const char *s);
 void *xmalloc(size_t n);

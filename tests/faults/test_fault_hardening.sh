@@ -18,11 +18,11 @@ X
 chmod +x fdclient.sh
 # Fetched over HTTP, so libcurl keeps connections open while clients run.
 sed -i -e "s#^SCHEDULER_URL=.*#SCHEDULER_URL=$httpd/files/control.xml#" \
-  -e "s#^CSV_URL=.*#CSV_URL=$httpd/files/downloads.csv#" \
+  -e "s#^CSV_URL=.*#CSV_URL=http://fleet:hunter2-pw@${httpd#http://}/files/downloads.csv?token=tok-SECRET-99\\&x=1#" \
   -e "s#^CSV_QUOTE_URL=.*#CSV_QUOTE_URL=$httpd/files/seeds.csv#" \
-  -e "s#^GIT_KILL_SWITCH_URL=.*#GIT_KILL_SWITCH_URL=$httpd/files/ks.json#" \
+  -e "s#^GIT_KILL_SWITCH_URL=.*#GIT_KILL_SWITCH_URL=$httpd/files/ks.json?access_token=ks-SECRET-77#" \
   -e "s#^CLIENT_PATH=.*#CLIENT_PATH=$work/fdclient.sh#" fleet.env
-echo "MIN_FREE_MEM_MB=0" >> fleet.env
+printf 'MIN_FREE_MEM_MB=0\nDEFAULT_LOG_LEVEL=DEBUG\n' >> fleet.env
 # The metrics files in a directory anyone can write, where another user
 # has planted links to a victim's files (no final newline, so a
 # cut-back to whole lines would empty them).
@@ -43,6 +43,20 @@ calls=$(grep -c '^--$' fds.log)
 leaked=$(grep -E '^[lrwx-]{10}' fds.log | awk '{ print $(NF-2), $NF }' |
   awk '$1 > 2 && $2 !~ /^\/proc\/[0-9]+\/fd$/')
 expect_eq "$leaked" "" "descriptors a client inherited beyond 0-2"
+
+# ---- credentials inside URLs are masked --------------------------------
+"$agent" config --env-file fleet.env > config.out 2>&1
+expect_grep "^CSV_URL += http://fleet:\\*\\*\\*\\*@127.0.0.1:[0-9]+/files/downloads.csv\\?token=\\*\\*\\*\\*&x=1 " \
+  config.out "config shows the catalogue URL masked"
+expect_grep '^url=http://fleet:[*]{4}@127.0.0.1:[0-9]+/files/downloads.csv[?]token=[*]{4}&x=1$' \
+  cache/dl.meta "catalogue .meta holds the URL masked"
+for s in hunter2-pw tok-SECRET-99 ks-SECRET-77; do
+  for f in agent.log config.out cache/dl.meta cache/q.meta; do
+    expect_no_grep "$s" "$f" "credential $s in $f"
+  done
+done
+expect_eq "$(stat -c %a cache/dl.meta)" 600 "catalogue .meta mode"
+[ "$(grep -c 'fleet:\*\*\*\*@\|token=\*\*\*\*' agent.log)" -ge 1 ] && ok || bad "the log names the masked URL"
 
 # ---- links and foreign files are not written through ------------------
 expect_eq "$(cat victim-metrics)" "victim data" "file behind a planted metrics link is intact"

@@ -81,6 +81,35 @@ static void test_str_helpers(void **state)
 	assert_false(str_ieq("kill", "kill-switch"));
 }
 
+static void test_mask_urls(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "https://user:hunter2@example.org/x.csv",
+		  "https://user:****@example.org/x.csv" },
+		{ "https://ghp_abcdef@github.com/o/r", "https://****@github.com/o/r" },
+		{ "GET http://h/p?a=1&token=s3cr3t&b=2 failed",
+		  "GET http://h/p?a=1&token=****&b=2 failed" },
+		{ "'https://h/?access_token=abc;API_KEY=def&X-Amz-Signature=00#frag' ok",
+		  "'https://h/?access_token=****;API_KEY=****&X-Amz-Signature=****#frag' ok" },
+		{ "two: http://a:b@h1/ and http://h2/?password=pw",
+		  "two: http://a:****@h1/ and http://h2/?password=****" },
+		{ "http://h/a@b/c?q=1", "http://h/a@b/c?q=1" },  /* '@' in the path */
+		{ "no url here, a://", "no url here, a://" },
+		{ "http://h:8086/write?db=x&u=agent", "http://h:8086/write?db=x&u=agent" },
+	};
+	char out[256], small[12];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_int_equal(str_mask_urls(cases[i][0], out, sizeof(out)), strlen(cases[i][1]));
+		assert_string_equal(out, cases[i][1]);
+	}
+	/* Cut to the buffer, always terminated, never a secret's prefix
+	 * beyond what fits of the masked text. */
+	str_mask_urls("https://u:secretpw@h/", small, sizeof(small));
+	assert_string_equal(small, "https://u:*");
+}
+
 static void test_atomic_write_and_read_cap(void **state)
 {
 	char dir[] = "/tmp/ant-test-util-XXXXXX";
@@ -115,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_parse_double_bool),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_str_helpers),
+		cmocka_unit_test(test_mask_urls),
 		cmocka_unit_test(test_atomic_write_and_read_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
