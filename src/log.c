@@ -183,6 +183,9 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	for (char *p = line + n; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+	/* Nor does it carry a terminal escape (title, clear screen, cursor
+	 * moves): outside text is shown, never obeyed. */
+	str_sanitize_terminal(line + n, false);
 	mask_line_urls(line, (size_t)n);
 	mask_secrets(line);
 	if (g_log.capture)

@@ -585,3 +585,62 @@ size_t str_mask_urls(const char *in, char *out, size_t outn)
 		out[o.len < outn ? o.len : outn - 1] = '\0';
 	return o.len;
 }
+
+/* Length of the valid UTF-8 sequence at p (1..4) with its code point, or
+ * 0 when p does not start one (stray continuation byte, overlong form,
+ * surrogate, beyond U+10FFFF, cut short). */
+static size_t utf8_seq(const unsigned char *p, uint32_t *cp)
+{
+	size_t n;
+	uint32_t c, min;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	if (p[0] < 0xe0) {
+		n = 2; c = p[0] & 0x1f; min = 0x80;
+	} else if (p[0] < 0xf0) {
+		n = 3; c = p[0] & 0x0f; min = 0x800;
+	} else {
+		n = 4; c = p[0] & 0x07; min = 0x10000;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+char *str_sanitize_terminal(char *s, bool keep_newline)
+{
+	unsigned char *r = (unsigned char *)s, *w = r;
+
+	while (*r) {
+		uint32_t cp;
+		size_t n;
+
+		if (*r < 0x80) {
+			bool keep = *r >= 0x20 ? *r != 0x7f : *r == '\t' || (keep_newline && *r == '\n');
+
+			*w++ = keep ? *r : '?';
+			r++;
+			continue;
+		}
+		n = utf8_seq(r, &cp);
+		if (n == 0 || (cp >= 0x80 && cp <= 0x9f)) {
+			/* A raw 8-bit C1 control, any byte that is not UTF-8, or a C1
+			 * control written in UTF-8 (U+0080..U+009F): one '?'. */
+			*w++ = '?';
+			r += n ? n : 1;
+			continue;
+		}
+		memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	*w = '\0';
+	return s;
+}

@@ -39,6 +39,13 @@ char *str_trim(char *s);
  * parameter named like a secret (token, key, secret, pass, sig, auth,
  * ...) becomes ****. Returns the length of the whole masked text. */
 size_t str_mask_urls(const char *in, char *out, size_t outn);
+/* Make outside text safe to print on a terminal or into a log, in place:
+ * C0 controls (ESC included) and DEL become '?', except tab, and newline
+ * when keep_newline is set; so do C1 controls, both as raw 8-bit bytes
+ * (0x80-0x9F) and written in UTF-8 (U+0080-U+009F), and every byte that is
+ * not part of valid UTF-8. Valid UTF-8 text is kept as it is. The result
+ * is never longer than the input. Returns s. */
+char *str_sanitize_terminal(char *s, bool keep_newline);
 /* Duplicate or abort: allocation failure is not recoverable in this agent. */
 char *xstrdup(const char *s);
 void *xmalloc(size_t n);

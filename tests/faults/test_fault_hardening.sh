@@ -35,6 +35,7 @@ sed -i -e "s#^METRICS_FILE=.*#METRICS_FILE=$work/open/metrics.csv#" \
 
 run_agent 2026-01-01T10:04:40Z 20 2m
 expect_eq "$?" 0 "agent exit code"
+cp agent.log first.log
 
 # ---- every descriptor is close-on-exec --------------------------------
 # ls's own directory descriptor (/proc/PID/fd) is the only one above 2.
@@ -58,11 +59,61 @@ done
 expect_eq "$(stat -c %a cache/dl.meta)" 600 "catalogue .meta mode"
 [ "$(grep -c 'fleet:\*\*\*\*@\|token=\*\*\*\*' agent.log)" -ge 1 ] && ok || bad "the log names the masked URL"
 
+# ---- no terminal escape from outside reaches the log or `status` -------
+# no_controls FILE WHAT: no C0 control but tab/newline, no DEL, no C1
+# (raw or UTF-8), nothing that is not UTF-8.
+no_controls() {
+  local n
+  n=$(python3 -c '
+import re, sys
+t = open(sys.argv[1], "rb").read()
+try:
+    u = t.decode("utf-8")
+except UnicodeDecodeError:
+    print("not UTF-8"); sys.exit()
+print(len(re.findall("[\x00-\x08\x0b-\x1f\x7f-\x9f]", u)))' "$1")
+  expect_eq "$n" 0 "$2: control characters in $1"
+}
+no_controls first.log "log of the first run"
+# A kill-switch answer whose message would set the window title, clear
+# the screen and show a fake line.
+printf '{"message": "\\u001b]0;owned\\u0007\\u001b[2J\\u001b[H\\u009b32mkill-switch is OFF\\u001b[0m"}' > www/ks.json
+cp fleet.env fleet-main.env
+run_agent 2026-01-01T10:20:00Z 10 1m
+no_controls agent.log "hostile kill-switch message in the log"
+expect_grep 'server says: \?\]0;owned\?\?\[2J\?\[H\?32mkill-switch is OFF\?\[0m' agent.log \
+  "hostile kill-switch message shown, neutralised"
+cp downloads.csv ks.json www/
+# status.json read back: strings planted in it are neutralised too.
+python3 - cache/status.json <<'PY'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+def plant(v):
+    if isinstance(v, dict):
+        return {k: (x if k == "format" else plant(x)) for k, x in v.items()}
+    if isinstance(v, list):
+        return [plant(x) for x in v]
+    if isinstance(v, str) and not v[:1].isdigit():
+        return v + "\x1b]0;owned\x07\x9b2J\x1b[H"
+    return v
+d = plant(d)
+d["\x1b[2Jkey"] = "\x1b]2;title\x07"
+open(p, "w").write(json.dumps(d))
+PY
+"$agent" status --env-file fleet.env > st-esc.txt 2>&1
+"$agent" status --env-file fleet.env --format json > st-esc.json 2>&1
+[ "$(grep -c 'owned' st-esc.txt st-esc.json | awk -F: '{ s += $2 } END { print s }')" -ge 2 ] && ok ||
+  bad "planted status strings were shown"
+no_controls st-esc.txt "status (text) of a planted status file"
+no_controls st-esc.json "status (json) of a planted status file"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' st-esc.json && ok || bad "status json still JSON"
+
 # ---- links and foreign files are not written through ------------------
 expect_eq "$(cat victim-metrics)" "victim data" "file behind a planted metrics link is intact"
 expect_eq "$(cat victim-summary)" "victim data" "file behind a planted summary link is intact"
 expect_grep "metrics: cannot open $work/open/metrics.csv: Too many levels of symbolic links" \
-  agent.log "planted metrics link refused"
+  first.log "planted metrics link refused"
 cp fleet.env fleet-main.env
 # The log file: a planted link stops the start with a clear error.
 ln -s "$work/victim-metrics" open/agent.log

@@ -110,6 +110,32 @@ static void test_mask_urls(void **state)
 	assert_string_equal(small, "https://u:*");
 }
 
+static void test_sanitize_terminal(void **state)
+{
+	static const char *const cases[][2] = {
+		/* OSC title, clear screen, cursor home, BEL, a fake line. */
+		{ "\x1b]0;pwned\x07\x1b[2J\x1b[Hkill-switch is OFF", "?]0;pwned??[2J?[Hkill-switch is OFF" },
+		{ "tab\tstays, CR\r NUL-free DEL\x7f", "tab\tstays, CR? NUL-free DEL?" },
+		/* 8-bit C1 CSI and OSC, raw and in UTF-8. */
+		{ "a\x9b" "31mb\x9d" "0;t\x9c", "a?31mb?0;t?" },
+		{ "a\xc2\x9b" "31m", "a?31m" },
+		/* Valid UTF-8 stays: Latin-1 range above C1, CJK, emoji. */
+		{ "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x90\x9c \xc2\xa0", "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x90\x9c \xc2\xa0" },
+		/* Not UTF-8: Latin-1 bytes, overlong, surrogate, cut short. */
+		{ "caf\xe9!", "caf?!" },
+		{ "\xc0\xaf|\xed\xa0\x80|\xe6\x97", "??|???|??" },
+	};
+	char buf[128], nl[] = "one\ntwo\n";
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		str_copy(buf, cases[i][0], sizeof(buf));
+		assert_string_equal(str_sanitize_terminal(buf, false), cases[i][1]);
+	}
+	assert_string_equal(str_sanitize_terminal(nl, true), "one\ntwo\n");
+	assert_string_equal(str_sanitize_terminal(nl, false), "one?two?");
+}
+
 static void test_atomic_write_and_read_cap(void **state)
 {
 	char dir[] = "/tmp/ant-test-util-XXXXXX";
@@ -145,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_str_helpers),
 		cmocka_unit_test(test_mask_urls),
+		cmocka_unit_test(test_sanitize_terminal),
 		cmocka_unit_test(test_atomic_write_and_read_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
