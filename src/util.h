@@ -100,8 +100,9 @@ int file_write_atomic(const char *path, const void *data, size_t len, int mode);
 int fd_cloexec_from(int lowfd);
 /* Open (creating with mode) a file the agent keeps appending to, such as
  * the log or the metrics files, refusing what someone else may have put
- * in its place: a symbolic link (ELOOP), anything but a regular file
- * (EINVAL), or a file owned by another user (EPERM). flags: O_WRONLY or
+ * in its place: a symbolic link (ELOOP), anything but a regular file or
+ * a character device such as /dev/full (EINVAL: a FIFO, a socket, a
+ * directory), or a regular file owned by another user (EPERM). flags: O_WRONLY or
  * O_RDWR, with O_APPEND as wanted. Returns the descriptor or -1 (errno). */
 int file_open_own(const char *path, int flags, int mode);
 /* mkdir -p with the given mode for created directories. */

@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include "util.h"
+#include <fcntl.h>
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +138,39 @@ static void test_sanitize_terminal(void **state)
 	assert_string_equal(str_sanitize_terminal(nl, false), "one?two?");
 }
 
+static void test_open_own(void **state)
+{
+	char dir[] = "/tmp/ant-test-own-XXXXXX", path[300], link[300], fifo[300];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/metrics.csv", dir);
+	snprintf(link, sizeof(link), "%s/link.csv", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.csv", dir);
+	fd = file_open_own(path, O_WRONLY | O_APPEND, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(file_open_own(link, O_WRONLY | O_APPEND, 0644), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(file_open_own(fifo, O_WRONLY | O_APPEND, 0644), -1); /* never hangs */
+	assert_true(errno == EINVAL || errno == ENXIO);
+	fd = file_open_own("/dev/null", O_WRONLY | O_APPEND, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	if (geteuid() == 0) { /* only root can give a file away */
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(file_open_own(path, O_WRONLY | O_APPEND, 0644), -1);
+		assert_int_equal(errno, EPERM);
+	}
+	unlink(path);
+	unlink(link);
+	unlink(fifo);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_atomic_write_and_read_cap(void **state)
 {
 	char dir[] = "/tmp/ant-test-util-XXXXXX";
@@ -172,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_str_helpers),
 		cmocka_unit_test(test_mask_urls),
 		cmocka_unit_test(test_sanitize_terminal),
+		cmocka_unit_test(test_open_own),
 		cmocka_unit_test(test_atomic_write_and_read_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
