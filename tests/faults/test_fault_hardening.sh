@@ -142,8 +142,13 @@ chmod 0755 cache
 
 # ---- one agent per cache directory ------------------------------------
 start_agent 2026-01-01T10:20:00Z 1
-wait_log 1 "Found client" 30 || bad "first agent did not start"
-for _ in $(seq 100); do [ -s cache/status.json ] && break; sleep 0.1; done
+# Until the first agent holds the lock and has written its status.
+for _ in $(seq 300); do
+  grep -qx "$agent_pid" cache/agent.lock 2>/dev/null &&
+    grep -q "\"pid\": *$agent_pid\b" cache/status.json 2>/dev/null && break
+  sleep 0.1
+done
+grep -qx "$agent_pid" cache/agent.lock && ok || bad "first agent holds the lock with its pid"
 "$agent" run "${root_flag[@]}" --no-console --env-file fleet.env \
   --clock-start 2026-01-01T10:20:00Z --clock-speed 1 --run-for 5s > second.out 2> second.log
 expect_eq "$?" 1 "second agent in the same CACHE_DIR: exit code"
