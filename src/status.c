@@ -349,8 +349,9 @@ int cmd_status(const struct cli *c)
 	doc = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
 	buf_free(&b);
 	if (!json_is_object(doc) || strcmp(jstr(doc, "format", ""), STATUS_FORMAT) != 0) {
+		/* jansson's message may quote the bad text. */
 		printf("ant-agent status: %s is not a status file (%s)\n", path,
-		       doc ? "wrong format" : jerr.text);
+		       doc ? "wrong format" : str_sanitize_terminal(jerr.text, false));
 		json_decref(doc);
 		return EXIT_FAIL;
 	}
