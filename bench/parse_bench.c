@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "catalog.h"
@@ -119,9 +121,49 @@ static void bench_file(const char *dir, const char *name, enum what w, int64_t r
 	free(data);
 }
 
+/* Memory of a catalogue at the 8 MiB cap, rows as short as they come:
+ * the bytes the parsed catalogue holds, the heap's growth (mallinfo2),
+ * and the process's peak resident size grown during the parse. One line:
+ * "memory KIND TEXT_BYTES ROWS HELD_BYTES HEAP_BYTES PEAK_RSS_DELTA_KIB". */
+static void bench_memory(enum catalog_kind kind)
+{
+	char *text = xmalloc(CATALOG_MAX_BYTES);
+	size_t len = (size_t)snprintf(text, 64, "%s\n", catalog_header(kind));
+	struct mallinfo2 a, b;
+	struct rusage r0, r1;
+	struct catalog c;
+
+	for (unsigned i = 0;; i++) {
+		char row[96];
+		int n = kind == CATALOG_DOWNLOADS ? snprintf(row, sizeof(row), "tiny,f%x,%08x,0\n", i, i)
+						  : snprintf(row, sizeof(row), "tiny,%u,1000,0\n", i);
+
+		if (len + (size_t)n > CATALOG_MAX_BYTES)
+			break;
+		memcpy(text + len, row, (size_t)n);
+		len += (size_t)n;
+	}
+	getrusage(RUSAGE_SELF, &r0);
+	a = mallinfo2();
+	catalog_parse(kind, text, len, &c);
+	b = mallinfo2();
+	getrusage(RUSAGE_SELF, &r1);
+	printf("memory %s %zu %zu %zu %zu %ld\n", kind == CATALOG_DOWNLOADS ? "downloads" : "seeds",
+	       len, c.nrows, catalog_memory(&c), (b.uordblks + b.hblkhd) - (a.uordblks + a.hblkhd),
+	       r1.ru_maxrss - r0.ru_maxrss);
+	catalog_free(&c);
+	free(text);
+}
+
 int main(int argc, char **argv)
 {
 	int64_t rounds = 200;
+
+	if (argc == 2 && strcmp(argv[1], "--memory") == 0) {
+		bench_memory(CATALOG_DOWNLOADS);
+		bench_memory(CATALOG_SEEDS);
+		return 0;
+	}
 
 	if (argc < 2 || (argc > 2 && parse_i64(argv[2], 1, PARSE_ROUNDS_MAX, &rounds) != 0)) {
 		fprintf(stderr, "usage: parse_bench DIR [ROUNDS]\n");

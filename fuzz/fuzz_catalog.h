@@ -34,13 +34,19 @@ static inline void fuzz_catalog_check(const struct catalog *c)
 		abort();
 	for (size_t i = 0; i < c->nrows; i++) {
 		if (c->kind == CATALOG_DOWNLOADS) {
-			const struct dl_row *r = &c->downloads[i];
+			struct dl_row r;
 
-			if (!catalog_name_safe(r->name) || !client_address_valid(r->address))
+			if (!catalog_download_at(c, i, &r))
 				abort();
-			fuzz_md5_ok(r->md5);
+			if (!catalog_name_safe(r.name) || !client_address_valid(r.address))
+				abort();
+			fuzz_md5_ok(r.md5);
 		} else {
-			fuzz_md5_ok(c->seeds[i].md5);
+			struct seed_row r;
+
+			if (!catalog_seed_at(c, i, &r))
+				abort();
+			fuzz_md5_ok(r.md5);
 		}
 	}
 	for (int k = 0; k < SIZE__COUNT; k++) {

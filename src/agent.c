@@ -21,12 +21,15 @@
 #include "version.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,7 +60,11 @@ struct agent {
 	char status_path[PATH_MAX];
 	uint64_t proc_start;
 	bool status_failed;
+	int lock_fd; /* CACHE_DIR/agent.lock, held (flock) until the process ends */
 };
+
+/* The lock file in CACHE_DIR that makes one agent per cache directory. */
+#define AGENT_LOCK_NAME "agent.lock"
 
 static int64_t real_now_ms(void)
 {
@@ -335,6 +342,85 @@ static void start_signal(struct agent *a, uv_signal_t *h, int signum)
 	uv_signal_start(h, on_signal, signum);
 }
 
+/* Everything the agent keeps is under CACHE_DIR: where another user may
+ * create entries, they can plant links and files for the agent to write
+ * through. Such a directory is refused, not trusted. */
+static int check_cache_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		log_crit("CACHE_DIR %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & S_IWOTH) {
+		log_crit("CACHE_DIR %s is writable by other users (mode %04o): they could plant "
+			 "links or files the agent would write through. Run `chmod o-w %s` or "
+			 "choose another CACHE_DIR", dir, (unsigned)(st.st_mode & 07777), dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		log_crit("CACHE_DIR %s belongs to another user (uid %ld): it could change it under "
+			 "the agent. Choose a CACHE_DIR of your own", dir, (long)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Two agents in one cache directory would both run every task under one
+ * agent id and into one metrics file, and overwrite each other's status.
+ * The first takes an exclusive flock on CACHE_DIR/agent.lock and writes
+ * its pid there; the lock goes with the process, however it ends. */
+static int lock_cache_dir(struct agent *a)
+{
+	const char *dir = cfg_str(CFG_CACHE_DIR);
+	char path[PATH_MAX], text[32];
+	int64_t other = 0;
+	ssize_t n;
+	int fd;
+
+	if (mkdir_p(dir, 0755) != 0) {
+		log_crit("CACHE_DIR %s: cannot create: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (check_cache_dir(dir) != 0)
+		return -1;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, AGENT_LOCK_NAME) >= sizeof(path)) {
+		log_crit("CACHE_DIR %s: path too long", dir);
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0) {
+		log_crit("%s: cannot open the lock file: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+
+		n = pread(fd, text, sizeof(text) - 1, 0);
+		text[n > 0 ? n : 0] = '\0';
+		close(fd);
+		if (err != EWOULDBLOCK) {
+			log_crit("%s: cannot lock: %s", path, strerror(err));
+			return -1;
+		}
+		if (parse_i64(text, 1, INT_MAX, &other) == 0)
+			log_crit("Another ant-agent (pid %lld) is already running with CACHE_DIR %s; "
+				 "stop it first, or give this one its own CACHE_DIR",
+				 (long long)other, dir);
+		else
+			log_crit("Another ant-agent is already running with CACHE_DIR %s (%s is "
+				 "locked); stop it first, or give this one its own CACHE_DIR",
+				 dir, path);
+		return -1;
+	}
+	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)n, 0) != n)
+		log_warn("%s: cannot record this agent's pid: %s", path, strerror(errno));
+	a->lock_fd = fd;
+	return 0;
+}
+
 static int startup_checks(struct agent *a, const struct cli *c)
 {
 	char err[512], raw[1024], version[64];
@@ -391,6 +477,8 @@ int cmd_run(const struct cli *c)
 	 * the agent. libuv resets both for the clients it spawns. */
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* Descriptors inherited from whoever started us are not the clients'. */
+	fd_cloexec_from(3);
 	if (open_log_file() != 0)
 		return EXIT_USAGE;
 	log_info("Name: %s | Version: %s | Date: %s | Commit Hash: %s", ANT_NAME, ANT_VERSION,
@@ -399,7 +487,7 @@ int cmd_run(const struct cli *c)
 		clock_format_iso(clock_now_ms(), start, sizeof(start));
 		log_info("Virtual clock: starts %s, speed %gx", start, clock_speed());
 	}
-	if (startup_checks(&a, c) != 0)
+	if (startup_checks(&a, c) != 0 || lock_cache_dir(&a) != 0)
 		return EXIT_FAIL;
 	log_rate_limits();
 

@@ -36,9 +36,33 @@ struct row_fields {
 	int extra;   /* columns past CATALOG_COLUMNS_MAX */
 };
 
+/* A download row as stored: offsets of NUL-terminated strings in the
+ * arena (offset 0 is the empty string). */
+struct crow_dl {
+	uint32_t name, address, md5;
+	uint32_t line;
+	uint8_t size;
+};
+
+struct crow_seed {
+	uint64_t seed, bytes;
+	uint32_t md5;
+	uint32_t line;
+	uint8_t size;
+};
+
+struct catalog_rows {
+	char *arena;
+	size_t arena_len, arena_alloc;
+	struct crow_dl *dl;
+	struct crow_seed *sd;
+	size_t alloc;
+	struct dl_row pick_dl;     /* the last picked rows, handed out */
+	struct seed_row pick_seed;
+};
+
 struct reader {
 	struct catalog *c;
-	size_t rows_alloc;
 	size_t problems_alloc;
 	int col[COL__COUNT]; /* column index of each field, -1 if absent */
 	int ncols_expected;
@@ -331,12 +355,81 @@ static int seed_row(struct reader *rd, const struct row_fields *rf, struct seed_
 	return 0;
 }
 
-static void *grow_rows(struct reader *rd, void *rows, size_t size)
+/* Put a string into the arena; returns its offset (0 for ""). */
+static uint32_t arena_put(struct catalog_rows *r, const char *str)
 {
-	if (rd->c->nrows < rd->rows_alloc)
-		return rows;
-	rd->rows_alloc = rd->rows_alloc ? rd->rows_alloc * 2 : 64;
-	return xrealloc(rows, rd->rows_alloc * size);
+	size_t n = strlen(str) + 1;
+	uint32_t at;
+
+	if (n == 1)
+		return 0;
+	if (r->arena_len + n > r->arena_alloc) {
+		while (r->arena_len + n > r->arena_alloc)
+			r->arena_alloc = r->arena_alloc ? r->arena_alloc * 2 : 4096;
+		r->arena = xrealloc(r->arena, r->arena_alloc);
+	}
+	at = (uint32_t)r->arena_len;
+	memcpy(r->arena + at, str, n);
+	r->arena_len += n;
+	return at;
+}
+
+static struct catalog_rows *rows_of(struct catalog *c)
+{
+	if (c->rows == NULL) {
+		c->rows = xcalloc(1, sizeof(*c->rows));
+		c->rows->arena = xmalloc(4096);
+		c->rows->arena_alloc = 4096;
+		c->rows->arena[0] = '\0';
+		c->rows->arena_len = 1;
+	}
+	return c->rows;
+}
+
+static void store_row(struct catalog *c, const struct dl_row *d, const struct seed_row *sd)
+{
+	struct catalog_rows *r = rows_of(c);
+
+	if (c->nrows == r->alloc) {
+		r->alloc = r->alloc ? r->alloc * 2 : 64;
+		if (d)
+			r->dl = xrealloc(r->dl, r->alloc * sizeof(*r->dl));
+		else
+			r->sd = xrealloc(r->sd, r->alloc * sizeof(*r->sd));
+	}
+	if (d) {
+		struct crow_dl *o = &r->dl[c->nrows];
+
+		o->name = arena_put(r, d->name);
+		o->address = arena_put(r, d->address);
+		o->md5 = arena_put(r, d->md5);
+		o->line = (uint32_t)d->line;
+		o->size = (uint8_t)d->size;
+	} else {
+		struct crow_seed *o = &r->sd[c->nrows];
+
+		o->seed = sd->seed;
+		o->bytes = sd->bytes;
+		o->md5 = arena_put(r, sd->md5);
+		o->line = (uint32_t)sd->line;
+		o->size = (uint8_t)sd->size;
+	}
+}
+
+/* After the parse: give back what the doubling left unused. */
+static void rows_shrink(struct catalog *c)
+{
+	struct catalog_rows *r = c->rows;
+
+	if (r == NULL)
+		return;
+	r->arena = xrealloc(r->arena, r->arena_len);
+	r->arena_alloc = r->arena_len;
+	r->alloc = c->nrows ? c->nrows : 1;
+	if (r->dl)
+		r->dl = xrealloc(r->dl, r->alloc * sizeof(*r->dl));
+	if (r->sd)
+		r->sd = xrealloc(r->sd, r->alloc * sizeof(*r->sd));
 }
 
 static void data_row(struct reader *rd, const struct row_fields *rf)
@@ -358,15 +451,21 @@ static void data_row(struct reader *rd, const struct row_fields *rf)
 		problem(rd, CATALOG_WARNING, rd->line, "the row has %d columns; the ones after %s are ignored",
 			rf->n + rf->extra, catalog_header(c->kind));
 	if (c->kind == CATALOG_DOWNLOADS) {
-		c->downloads = grow_rows(rd, c->downloads, sizeof(*c->downloads));
-		memset(&c->downloads[c->nrows], 0, sizeof(*c->downloads));
-		rc = download_row(rd, rf, &c->downloads[c->nrows]);
-		c->downloads[c->nrows].line = rd->line;
+		struct dl_row d;
+
+		memset(&d, 0, sizeof(d));
+		rc = download_row(rd, rf, &d);
+		d.line = rd->line;
+		if (rc == 0)
+			store_row(c, &d, NULL);
 	} else {
-		c->seeds = grow_rows(rd, c->seeds, sizeof(*c->seeds));
-		memset(&c->seeds[c->nrows], 0, sizeof(*c->seeds));
-		rc = seed_row(rd, rf, &c->seeds[c->nrows]);
-		c->seeds[c->nrows].line = rd->line;
+		struct seed_row sd;
+
+		memset(&sd, 0, sizeof(sd));
+		rc = seed_row(rd, rf, &sd);
+		sd.line = rd->line;
+		if (rc == 0)
+			store_row(c, NULL, &sd);
 	}
 	if (rc == 0) {
 		c->nrows++;
@@ -450,7 +549,6 @@ static void fail(struct reader *rd, const char *why)
 	catalog_free(c);
 	c->kind = kind;
 	rd->problems_alloc = 0;
-	rd->rows_alloc = 0;
 	c->failed = true;
 	problem(rd, CATALOG_ERROR, 0, "%s", why);
 }
@@ -508,6 +606,7 @@ int catalog_parse(enum catalog_kind kind, const char *data, size_t len, struct c
 	}
 	if (c->stats.accepted == 0)
 		problem(&rd, CATALOG_WARNING, 0, "the catalogue has no usable row");
+	rows_shrink(c);
 	return 0;
 }
 
@@ -515,21 +614,72 @@ void catalog_free(struct catalog *c)
 {
 	if (c == NULL)
 		return;
-	free(c->downloads);
-	free(c->seeds);
+	if (c->rows) {
+		free(c->rows->arena);
+		free(c->rows->dl);
+		free(c->rows->sd);
+		free(c->rows);
+	}
 	free(c->problems);
 	memset(c, 0, sizeof(*c));
+}
+
+static enum size_class row_size(const struct catalog *c, size_t i)
+{
+	return (enum size_class)(c->kind == CATALOG_DOWNLOADS ? c->rows->dl[i].size
+							      : c->rows->sd[i].size);
 }
 
 size_t catalog_count(const struct catalog *c, enum size_class s)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < c->nrows; i++) {
-		enum size_class rs = c->kind == CATALOG_DOWNLOADS ? c->downloads[i].size : c->seeds[i].size;
+	for (size_t i = 0; i < c->nrows; i++)
+		n += row_size(c, i) == s;
+	return n;
+}
 
-		n += rs == s;
-	}
+bool catalog_download_at(const struct catalog *c, size_t i, struct dl_row *out)
+{
+	const struct crow_dl *o;
+	const char *a;
+
+	if (c == NULL || c->kind != CATALOG_DOWNLOADS || i >= c->nrows)
+		return false;
+	o = &c->rows->dl[i];
+	a = c->rows->arena;
+	out->size = (enum size_class)o->size;
+	str_copy(out->name, a + o->name, sizeof(out->name));
+	str_copy(out->address, a + o->address, sizeof(out->address));
+	str_copy(out->md5, a + o->md5, sizeof(out->md5));
+	out->line = (int)o->line;
+	return true;
+}
+
+bool catalog_seed_at(const struct catalog *c, size_t i, struct seed_row *out)
+{
+	const struct crow_seed *o;
+
+	if (c == NULL || c->kind != CATALOG_SEEDS || i >= c->nrows)
+		return false;
+	o = &c->rows->sd[i];
+	out->size = (enum size_class)o->size;
+	out->seed = o->seed;
+	out->bytes = o->bytes;
+	str_copy(out->md5, c->rows->arena + o->md5, sizeof(out->md5));
+	out->line = (int)o->line;
+	return true;
+}
+
+size_t catalog_memory(const struct catalog *c)
+{
+	size_t n = sizeof(*c) + c->nproblems * sizeof(*c->problems);
+	const struct catalog_rows *r = c->rows;
+
+	if (r != NULL)
+		n += sizeof(*r) + r->arena_alloc +
+		     r->alloc * (r->dl ? sizeof(*r->dl) : 0) +
+		     r->alloc * (r->sd ? sizeof(*r->sd) : 0);
 	return n;
 }
 
@@ -540,12 +690,9 @@ static long pick_index(const struct catalog *c, enum size_class s, uint32_t rnd)
 	if (n == 0)
 		return -1;
 	want = rnd % n;
-	for (size_t i = 0; i < c->nrows; i++) {
-		enum size_class rs = c->kind == CATALOG_DOWNLOADS ? c->downloads[i].size : c->seeds[i].size;
-
-		if (rs == s && want-- == 0)
+	for (size_t i = 0; i < c->nrows; i++)
+		if (row_size(c, i) == s && want-- == 0)
 			return (long)i;
-	}
 	return -1;
 }
 
@@ -556,7 +703,9 @@ const struct dl_row *catalog_pick_download(const struct catalog *c, enum size_cl
 	if (c == NULL || c->kind != CATALOG_DOWNLOADS)
 		return NULL;
 	i = pick_index(c, s, rnd);
-	return i < 0 ? NULL : &c->downloads[i];
+	if (i < 0 || !catalog_download_at(c, (size_t)i, &c->rows->pick_dl))
+		return NULL;
+	return &c->rows->pick_dl;
 }
 
 const struct seed_row *catalog_pick_seed(const struct catalog *c, enum size_class s, uint32_t rnd)
@@ -566,7 +715,9 @@ const struct seed_row *catalog_pick_seed(const struct catalog *c, enum size_clas
 	if (c == NULL || c->kind != CATALOG_SEEDS)
 		return NULL;
 	i = pick_index(c, s, rnd);
-	return i < 0 ? NULL : &c->seeds[i];
+	if (i < 0 || !catalog_seed_at(c, (size_t)i, &c->rows->pick_seed))
+		return NULL;
+	return &c->rows->pick_seed;
 }
 
 /* ---- on-disk cache -------------------------------------------------- */
@@ -626,6 +777,16 @@ static void read_meta(const char *path, struct meta *m)
 	buf_free(&b);
 }
 
+/* The .meta file keeps the URL masked (str_mask_urls), so compare it
+ * masked. */
+static bool meta_url_matches(const struct meta *m, const char *url)
+{
+	char masked[META_MAX];
+
+	str_mask_urls(url, masked, sizeof(masked));
+	return strcmp(m->url, masked) == 0;
+}
+
 static bool one_line_text(const char *s)
 {
 	for (; *s; s++)
@@ -637,16 +798,19 @@ static bool one_line_text(const char *s)
 static void write_meta(struct load *l, int64_t now, const char *etag)
 {
 	struct buf b;
-	char iso[32];
+	char iso[32], url[URL_MAX];
 
 	if (l->meta_file == NULL || !one_line_text(l->url) || !one_line_text(etag))
 		return;
 	clock_format_iso(now, iso, sizeof(iso));
 	buf_init(&b, META_MAX);
 	buf_printf(&b, "# ant-agent: where and when the cached %s was fetched\n", catalog_kind_name(l->kind));
-	buf_printf(&b, "url=%s\nfetched_at=%s\nfetched_at_ms=%lld\netag=%s\n", l->url, iso,
+	/* The URL is kept with its credentials masked: the file may be read
+	 * by others, and backups copy it. */
+	str_mask_urls(l->url, url, sizeof(url));
+	buf_printf(&b, "url=%s\nfetched_at=%s\nfetched_at_ms=%lld\netag=%s\n", url, iso,
 		   (long long)now, etag);
-	if (!b.truncated && file_write_atomic(l->meta_file, b.data, b.len, 0644) != 0)
+	if (!b.truncated && file_write_atomic(l->meta_file, b.data, b.len, 0600) != 0)
 		log_warn("%s: cannot write %s: %s", catalog_kind_name(l->kind), l->meta_file, strerror(errno));
 	buf_free(&b);
 }
@@ -850,7 +1014,7 @@ int catalog_load(uv_loop_t *loop, struct fetcher *f, const struct catalog_source
 		return 0;
 	}
 	read_meta(l->meta_file, &l->meta);
-	if (l->cache_file && l->meta.valid && strcmp(l->meta.url, l->url) == 0 &&
+	if (l->cache_file && l->meta.valid && meta_url_matches(&l->meta, l->url) &&
 	    file_read_all(l->cache_file, CATALOG_MAX_BYTES, &l->cached) == 0)
 		l->have_cache = true;
 	if (l->have_cache && now >= l->meta.fetched_at_ms &&

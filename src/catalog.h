@@ -58,10 +58,14 @@ struct catalog_stats {
 	size_t skipped;
 };
 
+/* The rows, stored compactly (one string arena, rows of offsets): an
+ * 8 MiB catalogue of short rows would take tens of times its size as
+ * fixed-width rows. Read them with catalog_download_at / catalog_seed_at. */
+struct catalog_rows;
+
 struct catalog {
 	enum catalog_kind kind;
-	struct dl_row *downloads;  /* kind == CATALOG_DOWNLOADS */
-	struct seed_row *seeds;    /* kind == CATALOG_SEEDS */
+	struct catalog_rows *rows;
 	size_t nrows;
 	struct catalog_problem *problems;
 	size_t nproblems;
@@ -88,6 +92,13 @@ bool catalog_name_safe(const char *name);
 /* Rows of one size class, and a random one of them (rnd from the caller,
  * so tests are repeatable). NULL when the class has no row. */
 size_t catalog_count(const struct catalog *c, enum size_class s);
+/* Row i (0..nrows-1) of a downloads / seeds catalogue, copied into out.
+ * Returns false when i or the kind does not fit. */
+bool catalog_download_at(const struct catalog *c, size_t i, struct dl_row *out);
+bool catalog_seed_at(const struct catalog *c, size_t i, struct seed_row *out);
+/* Bytes of memory the parsed catalogue holds (rows, strings, problems). */
+size_t catalog_memory(const struct catalog *c);
+/* The picked row lives in the catalogue until the next pick: copy it. */
 const struct dl_row *catalog_pick_download(const struct catalog *c, enum size_class s, uint32_t rnd);
 const struct seed_row *catalog_pick_seed(const struct catalog *c, enum size_class s, uint32_t rnd);
 

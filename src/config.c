@@ -525,14 +525,22 @@ const char *config_source_name(enum cfg_source s)
 	return "?";
 }
 
+/* Room for a URL setting with its credentials masked. */
+#define CFG_VALUE_MASK_MAX 4200
+
 void config_dump(FILE *out)
 {
 	ensure_ready();
 	for (size_t i = 0; i < CFG__COUNT; i++) {
 		const char *v = g_vals[i].str;
+		char masked[CFG_VALUE_MASK_MAX];
 
-		if (defs[i].flags & SECRET)
+		if (defs[i].flags & SECRET) {
 			v = *v ? "****" : "";
+		} else if (strstr(v, "://") != NULL) {
+			str_mask_urls(v, masked, sizeof(masked));
+			v = masked;
+		}
 		fprintf(out, "%-28s = %-40s  [%s]\n", defs[i].name, v,
 			config_source_name(g_vals[i].src));
 	}

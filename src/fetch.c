@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 /* Longest response header line we look at; longer ones are not ours. */
@@ -191,6 +192,7 @@ static void drive(struct fetcher *f, curl_socket_t fd, int events)
 
 	f->depth++;
 	curl_multi_socket_action(f->multi, fd, events, &running);
+	fd_cloexec_from(3); /* a resolver's socket pair, made inside curl */
 	if (!f->free_requested)
 		check_done(f);
 	f->depth--;
@@ -378,6 +380,16 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
 	return n;
 }
 
+/* Every socket curl opens is close-on-exec from its first instant, so no
+ * client the agent spawns (nor that client's children) inherits a
+ * connection of ours. */
+static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	(void)ud;
+	(void)purpose;
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
 /* ---- public API ----------------------------------------------------- */
 
 struct fetcher *fetcher_new(uv_loop_t *loop)
@@ -396,6 +408,7 @@ struct fetcher *fetcher_new(uv_loop_t *loop)
 		free(f);
 		return NULL;
 	}
+	fd_cloexec_from(3); /* the multi handle's wake-up socket pair */
 	uv_timer_init(loop, &f->timer);
 	f->timer.data = f;
 	f->open_handles = 1;
@@ -452,6 +465,7 @@ static int setup_easy(struct xfer *x, const struct fetch_request *req)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -461,13 +475,17 @@ static int setup_easy(struct xfer *x, const struct fetch_request *req)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)FETCH_MAX_REDIRECTS);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, req->allow_file ? "http,https,file" : "http,https");
-	/* A server may never send us to a local file, whatever we allow. */
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* A server may never send us to a local file, whatever we allow, and
+	 * what was asked for over https never continues in clear text. */
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+			 strncasecmp(req->url, "https:", 6) == 0 ? "https" : "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, ANT_NAME "/" ANT_VERSION);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ctimeout);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 
 	if (req->method && strcmp(req->method, "GET") != 0) {
@@ -516,6 +534,7 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req, fetch_cb cb,
 		goto fail;
 	if (curl_multi_add_handle(f->multi, x->easy) != CURLM_OK)
 		goto fail;
+	fd_cloexec_from(3);
 	x->next = f->xfers;
 	if (f->xfers)
 		f->xfers->prev = x;

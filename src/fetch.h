@@ -16,7 +16,11 @@
 /* Caps per kind of body. */
 #define FETCH_CAP_XML   (1024 * 1024)       /* control file */
 #define FETCH_CAP_CSV   (8 * 1024 * 1024)   /* catalogues */
-#define FETCH_CAP_JSON  (2 * 1024 * 1024)   /* kill-switch answer */
+/* The kill-switch answer: only open issues labelled kill-switch come
+ * back, so any non-empty answer already reads ON, and a larger one (which
+ * is cut off and so also reads ON) needs no parse; jansson takes ~80
+ * times the text in memory, so the cap keeps that near 20 MB. */
+#define FETCH_CAP_JSON  (256 * 1024)
 #define FETCH_CAP_REPLY (64 * 1024)         /* answer to a POST (InfluxDB) */
 #define FETCH_MAX_REDIRECTS 5
 
@@ -31,6 +35,7 @@ struct fetch_request {
 	int timeout_ms;               /* total; 0 = FETCH_TIMEOUT_SECS */
 	int connect_timeout_ms;       /* 0 = FETCH_CONNECT_TIMEOUT_SECS */
 	bool allow_file;              /* accept file:// URLs */
+	const char *ca_file;          /* PEM bundle to trust instead of the system's, or NULL */
 };
 
 struct fetch_response {

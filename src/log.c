@@ -123,7 +123,7 @@ int log_open_file(const char *path)
 		log_close();
 		return 0;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = file_open_own(path, O_WRONLY | O_APPEND, 0640);
 	if (fd < 0)
 		return -1;
 	log_close();
@@ -193,6 +193,18 @@ static void mask_secrets(char *line)
 	}
 }
 
+/* Credentials inside URLs (user:pass@, ?token=) never reach a log line,
+ * whoever formatted the URL into it. */
+static void mask_line_urls(char *line, size_t from)
+{
+	char masked[LOG_LINE_MAX];
+
+	if (strstr(line + from, "://") == NULL)
+		return;
+	str_mask_urls(line + from, masked, sizeof(masked) - from - 1);
+	memcpy(line + from, masked, strlen(masked) + 1);
+}
+
 void log_msg(enum log_level l, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
@@ -215,6 +227,10 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	for (char *p = line + n; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+	/* Nor does it carry a terminal escape (title, clear screen, cursor
+	 * moves): outside text is shown, never obeyed. */
+	str_sanitize_terminal(line + n, false);
+	mask_line_urls(line, (size_t)n);
 	mask_secrets(line);
 	if (g_log.capture)
 		g_log.capture(l, line, g_log.capture_ud);

@@ -454,7 +454,7 @@ static int out_write(struct out *o, const struct buf *b)
 		    (uint64_t)st.st_size + b->len > g.max_bytes)
 			rotate(o->path);
 		/* Read and write: the tail is checked before appending. */
-		o->fd = open(o->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		o->fd = file_open_own(o->path, O_RDWR | O_APPEND, 0644);
 		if (o->fd < 0 || fstat(o->fd, &st) != 0) {
 			log_error("metrics: cannot open %s: %s", o->path, strerror(errno));
 			goto fail;

@@ -2,6 +2,7 @@
  * purge.c - bounded, symlink-safe removal of leftovers (see purge.h).
  */
 #include "purge.h"
+#include "log.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -96,7 +97,13 @@ int purge_entries(const char *dir, const char *prefix, struct purge_stats *st)
 	if (d == NULL)
 		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+
 		if (dot_or_dotdot(de->d_name) || strncmp(de->d_name, prefix ? prefix : "", plen) != 0)
+			continue;
+		/* A name like ours made by someone else is not ours. */
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    sb.st_uid != geteuid())
 			continue;
 		remove_tree(dirfd(d), de->d_name, 0, &budget, st);
 	}
@@ -134,7 +141,8 @@ static void collect(int fd, const char *rel, int depth, struct log_list *l)
 		struct stat sb;
 		int sub;
 
-		if (dot_or_dotdot(de->d_name))
+		if (dot_or_dotdot(de->d_name) ||
+		    (depth == 0 && strcmp(de->d_name, PURGE_LOG_MARKER) == 0))
 			continue;
 		l->budget--;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
@@ -231,6 +239,33 @@ static void prune_empty(int dfd, int depth, struct purge_stats *st)
 	closedir(d);
 }
 
+static bool g_warned_foreign_logs;
+
+static bool has_marker(int root)
+{
+	struct stat sb;
+
+	return fstatat(root, PURGE_LOG_MARKER, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(sb.st_mode) && sb.st_uid == geteuid();
+}
+
+/* The directory does not exist yet: make it, and mark it as ours. */
+static int claim_log_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (mkdir_p(dir, 0750) != 0 ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, PURGE_LOG_MARKER) >= sizeof(path))
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	(void)fd_write_all(fd, "client logs of ant-agent: old files here are deleted\n", 53);
+	close(fd);
+	return 0;
+}
+
 int purge_logs(const char *dir, uint64_t keep_bytes, struct purge_stats *st)
 {
 	struct log_list l = { .budget = PURGE_MAX_ENTRIES };
@@ -241,8 +276,19 @@ int purge_logs(const char *dir, uint64_t keep_bytes, struct purge_stats *st)
 	if (keep_bytes == 0)
 		return 0;
 	root = open(dir, DIR_OPEN_FLAGS);
+	if (root < 0 && errno == ENOENT)
+		return claim_log_dir(dir);
 	if (root < 0)
-		return errno == ENOENT ? 0 : -1;
+		return -1;
+	if (!has_marker(root)) {
+		if (!g_warned_foreign_logs)
+			log_warn("Purge: CLIENT_LOGGING_PATH %s was not made by the agent (no %s in "
+				 "it), so its old files are never deleted; point the setting at a "
+				 "directory of its own", dir, PURGE_LOG_MARKER);
+		g_warned_foreign_logs = true;
+		close(root);
+		return 0;
+	}
 	fd = dup(root);
 	if (fd >= 0)
 		collect(fd, "", 0, &l);

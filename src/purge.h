@@ -17,6 +17,15 @@
 #define PURGE_MAX_DEPTH 8
 #define PURGE_MAX_ENTRIES 100000
 
+/* Seed files are named task-REF-SEED.bin (their temporary copies
+ * task-REF-SEED.bin.tmp.XXXXXX): only those are purged from the seed
+ * directory. */
+#define PURGE_SEED_PREFIX "task-"
+/* The file that marks a client log directory as the agent's own: made
+ * when the agent creates the directory, and the only proof it accepts
+ * that the files in it are client logs it may delete. */
+#define PURGE_LOG_MARKER ".ant-agent-client-logs"
+
 struct purge_stats {
 	size_t files;     /* files and links removed */
 	size_t dirs;      /* directories removed */

@@ -966,7 +966,7 @@ static void purge_leftovers(struct scheduler *s)
 	if (purge_entries(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), DOWNLOAD_TMP_PREFIX, &st) != 0)
 		log_warn("Purge: cannot read %s: %s", cfg_str(CFG_CLIENT_DOWNLOAD_PATH),
 			 strerror(errno));
-	if (purge_entries(s->seed_dir, NULL, &st) != 0)
+	if (purge_entries(s->seed_dir, PURGE_SEED_PREFIX, &st) != 0)
 		log_warn("Purge: cannot read %s: %s", s->seed_dir, strerror(errno));
 	if (logs[0] && keep_mb > 0 && purge_logs(logs, (uint64_t)keep_mb * 1024 * 1024, &st) != 0)
 		log_warn("Purge: cannot read %s: %s", logs, strerror(errno));

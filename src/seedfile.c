@@ -168,9 +168,51 @@ static int write_path_mode(const char *path, uint64_t seed, uint64_t size, mode_
 	return file_replace_atomic(path, (int)mode, false, fill_seeded, &f);
 }
 
+/* Write into something that is not a regular file (a FIFO, a device, a
+ * link to one, /dev/stdout) in place: replacing it with a new file would
+ * swap a device node or a link for a plain file (run as root with
+ * `-o /dev/null`, that replaced the system's /dev/null). A link that leads
+ * to a regular file is written through and truncated, like a shell's `>`. */
+static int write_in_place(const char *path, uint64_t seed, uint64_t size,
+			  char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel)
+{
+	struct stat st;
+	int fd, saved;
+
+	fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)
+		goto fail;
+	if (seedfile_write_fd(fd, seed, size, md5_hex, cancel) != 0)
+		goto fail;
+	return close(fd);
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
 int seedfile_write_path(const char *path, uint64_t seed, uint64_t size,
 			char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel)
 {
+	struct stat st;
+
+	/* Only a regular file (or nothing) is ever replaced by a rename. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			return -1;
+		}
+		return write_in_place(path, seed, size, md5_hex, cancel);
+	}
 	return write_path_mode(path, seed, size, 0644, md5_hex, cancel);
 }
 

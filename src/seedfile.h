@@ -41,7 +41,10 @@ void seedgen_fill(struct seedgen *g, void *buf, size_t n);
 int seedfile_write_fd(int fd, uint64_t seed, uint64_t size,
 		      char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel);
 /* Write the file at path atomically (temporary file in the same directory,
- * then rename), mode 0644. Returns 0 or -1 (errno). */
+ * then rename), mode 0644, when path is a regular file or does not exist.
+ * Anything else (a FIFO, a device, a symbolic link) is opened and written
+ * in place, never replaced; a directory is refused (EISDIR). Returns 0 or
+ * -1 (errno). */
 int seedfile_write_path(const char *path, uint64_t seed, uint64_t size,
 			char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel);
 

@@ -300,6 +300,38 @@ static int64_t real_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Every string of the status file (names, descriptions, kill-switch
+ * messages, error texts: much of it came from outside) and every key is
+ * made safe for a terminal before it is printed, as text or JSON. */
+static void sanitize_strings(json_t *v)
+{
+	const char *key;
+	json_t *val;
+	void *tmp;
+	size_t i;
+	char *copy;
+
+	if (json_is_string(v)) {
+		copy = xstrdup(json_string_value(v));
+		str_sanitize_terminal(copy, true);
+		json_string_set(v, copy);
+		free(copy);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, val)
+			sanitize_strings(val);
+	} else if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, key, val) {
+			sanitize_strings(val);
+			copy = xstrdup(key);
+			if (strcmp(str_sanitize_terminal(copy, false), key) != 0) {
+				json_object_set(v, copy, val);
+				json_object_del(v, key);
+			}
+			free(copy);
+		}
+	}
+}
+
 int cmd_status(const struct cli *c)
 {
 	char path[PATH_MAX];
@@ -327,11 +359,13 @@ int cmd_status(const struct cli *c)
 	doc = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
 	buf_free(&b);
 	if (!json_is_object(doc) || strcmp(jstr(doc, "format", ""), STATUS_FORMAT) != 0) {
+		/* jansson's message may quote the bad text. */
 		printf("ant-agent status: %s is not a status file (%s)\n", path,
-		       doc ? "wrong format" : jerr.text);
+		       doc ? "wrong format" : str_sanitize_terminal(jerr.text, false));
 		json_decref(doc);
 		return EXIT_FAIL;
 	}
+	sanitize_strings(doc);
 	running = status_doc_running(doc);
 	if (json_out) {
 		json_object_set_new(doc, "running", json_boolean(running));

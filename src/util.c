@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -430,4 +432,217 @@ int mkdir_p(const char *path, int mode)
 	if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+int fd_cloexec_from(int lowfd)
+{
+	DIR *d;
+	struct dirent *e;
+	int64_t fd;
+
+#ifdef CLOSE_RANGE_CLOEXEC
+	if (close_range((unsigned)lowfd, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+#endif
+	/* Kernels before 5.11: walk the open descriptors one by one. */
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (parse_i64(e->d_name, lowfd, INT_MAX, &fd) != 0 || fd == dirfd(d))
+			continue;
+		fcntl((int)fd, F_SETFD, fcntl((int)fd, F_GETFD) | FD_CLOEXEC);
+	}
+	closedir(d);
+	return 0;
+}
+
+int file_open_own(const char *path, int flags, int mode)
+{
+	struct stat st;
+	int fd, saved;
+
+	/* O_NONBLOCK: a FIFO planted in our place must not hang the open. */
+	fd = open(path, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK,
+		  (mode_t)mode);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	/* A character device (/dev/null, /dev/full) is the operator's own
+	 * choice: nobody without privilege can make one. */
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode) && st.st_uid != geteuid()) {
+		errno = EPERM;
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* Query parameters whose value is a secret: any name holding one of these
+ * (any case), e.g. token, access_token, api_key, password, X-Amz-Signature. */
+static const char *const secret_param_words[] = {
+	"token", "key", "secret", "pass", "pwd", "sig", "auth", "cred",
+};
+
+static bool url_end(char c)
+{
+	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' ||
+	       c == '\'' || c == '<' || c == '>' || c == '`';
+}
+
+static bool param_is_secret(const char *name, size_t n)
+{
+	for (size_t w = 0; w < ARRAY_SIZE(secret_param_words); w++) {
+		size_t wl = strlen(secret_param_words[w]);
+
+		for (size_t i = 0; i + wl <= n; i++)
+			if (strncasecmp(name + i, secret_param_words[w], wl) == 0)
+				return true;
+	}
+	return false;
+}
+
+struct mask_out {
+	char *p;
+	size_t n, len;
+};
+
+static void mo_put(struct mask_out *o, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++, o->len++)
+		if (o->len + 1 < o->n)
+			o->p[o->len] = s[i];
+}
+
+/* One URL starting at its "://": the authority's user information and the
+ * values of secret query parameters become ****. Returns where it ended. */
+static const char *mask_one_url(const char *u, struct mask_out *o)
+{
+	const char *auth = u + 3, *a = auth, *at = NULL, *colon = NULL;
+
+	mo_put(o, u, 3);
+	for (; !url_end(*a) && *a != '/' && *a != '?' && *a != '#'; a++)
+		if (*a == '@')
+			at = a;
+	if (at != NULL) {
+		colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon != NULL)
+			mo_put(o, auth, (size_t)(colon - auth) + 1); /* the user name stays */
+		mo_put(o, "****", 4);
+		auth = at;
+	}
+	mo_put(o, auth, (size_t)(a - auth));
+	while (!url_end(*a) && *a != '?' && *a != '#')
+		mo_put(o, a++, 1);
+	if (*a != '?')
+		return a;
+	mo_put(o, a++, 1);
+	while (!url_end(*a) && *a != '#') {
+		const char *name = a, *eq = NULL;
+
+		while (!url_end(*a) && *a != '&' && *a != ';' && *a != '#') {
+			if (*a == '=' && eq == NULL)
+				eq = a;
+			a++;
+		}
+		if (eq != NULL && param_is_secret(name, (size_t)(eq - name))) {
+			mo_put(o, name, (size_t)(eq - name) + 1);
+			mo_put(o, "****", 4);
+		} else {
+			mo_put(o, name, (size_t)(a - name));
+		}
+		if (*a == '&' || *a == ';')
+			mo_put(o, a++, 1);
+	}
+	return a;
+}
+
+size_t str_mask_urls(const char *in, char *out, size_t outn)
+{
+	struct mask_out o = { out, outn, 0 };
+	const char *p = in;
+
+	while (*p) {
+		const char *u = strstr(p, "://");
+
+		if (u == NULL) {
+			mo_put(&o, p, strlen(p));
+			break;
+		}
+		mo_put(&o, p, (size_t)(u - p));
+		p = mask_one_url(u, &o);
+	}
+	if (outn > 0)
+		out[o.len < outn ? o.len : outn - 1] = '\0';
+	return o.len;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4) with its code point, or
+ * 0 when p does not start one (stray continuation byte, overlong form,
+ * surrogate, beyond U+10FFFF, cut short). */
+static size_t utf8_seq(const unsigned char *p, uint32_t *cp)
+{
+	size_t n;
+	uint32_t c, min;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	if (p[0] < 0xe0) {
+		n = 2; c = p[0] & 0x1f; min = 0x80;
+	} else if (p[0] < 0xf0) {
+		n = 3; c = p[0] & 0x0f; min = 0x800;
+	} else {
+		n = 4; c = p[0] & 0x07; min = 0x10000;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+char *str_sanitize_terminal(char *s, bool keep_newline)
+{
+	unsigned char *r = (unsigned char *)s, *w = r;
+
+	while (*r) {
+		uint32_t cp;
+		size_t n;
+
+		if (*r < 0x80) {
+			bool keep = *r >= 0x20 ? *r != 0x7f : *r == '\t' || (keep_newline && *r == '\n');
+
+			*w++ = keep ? *r : '?';
+			r++;
+			continue;
+		}
+		n = utf8_seq(r, &cp);
+		if (n == 0 || (cp >= 0x80 && cp <= 0x9f)) {
+			/* A raw 8-bit C1 control, any byte that is not UTF-8, or a C1
+			 * control written in UTF-8 (U+0080..U+009F): one '?'. */
+			*w++ = '?';
+			r += n ? n : 1;
+			continue;
+		}
+		memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	*w = '\0';
+	return s;
 }

@@ -33,6 +33,19 @@ size_t str_copy(char *dst, const char *src, size_t size);
 bool str_ieq(const char *a, const char *b);
 /* Remove blanks at both ends in place; returns s. */
 char *str_trim(char *s);
+/* Copy text into out (at most outn-1 bytes, always terminated) with the
+ * credentials of every URL in it masked: user:password@ becomes
+ * user:****@, a user-only token@ becomes ****@, and the value of a query
+ * parameter named like a secret (token, key, secret, pass, sig, auth,
+ * ...) becomes ****. Returns the length of the whole masked text. */
+size_t str_mask_urls(const char *in, char *out, size_t outn);
+/* Make outside text safe to print on a terminal or into a log, in place:
+ * C0 controls (ESC included) and DEL become '?', except tab, and newline
+ * when keep_newline is set; so do C1 controls, both as raw 8-bit bytes
+ * (0x80-0x9F) and written in UTF-8 (U+0080-U+009F), and every byte that is
+ * not part of valid UTF-8. Valid UTF-8 text is kept as it is. The result
+ * is never longer than the input. Returns s. */
+char *str_sanitize_terminal(char *s, bool keep_newline);
 /* Duplicate or abort: allocation failure is not recoverable in this agent. */
 char *xstrdup(const char *s);
 void *xmalloc(size_t n);
@@ -80,6 +93,18 @@ typedef int (*file_fill_fn)(int fd, void *ud);
 int file_replace_atomic(const char *path, int mode, bool sync, file_fill_fn fill, void *ud);
 /* Write data to path atomically (file_replace_atomic with fsync). */
 int file_write_atomic(const char *path, const void *data, size_t len, int mode);
+/* Mark every open descriptor from lowfd up close-on-exec, so no child
+ * inherits it. For descriptors made inside libraries (libcurl's wake-up
+ * and resolver socket pairs) and inherited from whoever started the
+ * agent. Returns 0 or -1. */
+int fd_cloexec_from(int lowfd);
+/* Open (creating with mode) a file the agent keeps appending to, such as
+ * the log or the metrics files, refusing what someone else may have put
+ * in its place: a symbolic link (ELOOP), anything but a regular file or
+ * a character device such as /dev/full (EINVAL: a FIFO, a socket, a
+ * directory), or a regular file owned by another user (EPERM). flags: O_WRONLY or
+ * O_RDWR, with O_APPEND as wanted. Returns the descriptor or -1 (errno). */
+int file_open_own(const char *path, int flags, int mode);
 /* mkdir -p with the given mode for created directories. */
 int mkdir_p(const char *path, int mode);
 

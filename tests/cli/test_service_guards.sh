@@ -38,7 +38,9 @@ ln -s "$work/outside" cache/downloads/ant-dl-old1/sub/escape
 ln -s "$work/outside" cache/downloads/ant-dl-link
 echo mine > cache/downloads/not-ours.txt
 head -c 5000 /dev/zero > cache/seeds/task-011-5.bin
-ln -s "$work/outside/keep.txt" cache/seeds/link.bin
+ln -s "$work/outside/keep.txt" cache/seeds/task-link.bin
+touch logs/.ant-agent-client-logs  # the mark of a log directory the agent made
+echo mine > cache/seeds/notes.txt  # a file the agent did not make
 head -c 700000 /dev/zero > logs/run1/old.log; touch -d '3 hours ago' logs/run1/old.log
 head -c 700000 /dev/zero > logs/run2/new.log; touch -d '1 hour ago' logs/run2/new.log
 ln -s "$work/outside/keep.txt" logs/link.log
@@ -47,7 +49,8 @@ expect_eq "$?" 0 "purge run exit code"
 expect_grep 'Purged leftovers of earlier runs: 6 file\(s\), 3 directory\(ies\)' agent.log "purge logged"
 [ ! -e cache/downloads/ant-dl-old1 ] && [ ! -L cache/downloads/ant-dl-link ] && ok || bad "temporary downloads purged"
 [ -f cache/downloads/not-ours.txt ] && ok || bad "other files in the download directory kept"
-[ -z "$(ls -A cache/seeds)" ] && ok || bad "seed files purged"
+[ -z "$(ls -A cache/seeds | grep -v '^notes.txt$')" ] && ok || bad "seed files purged"
+[ -f cache/seeds/notes.txt ] && ok || bad "other files in the seed directory kept"
 [ ! -e logs/run1 ] && [ -f logs/run2/new.log ] && [ -L logs/link.log ] && ok || bad "oldest client log purged, newest and links kept"
 expect_eq "$(cat outside/keep.txt)" precious "nothing outside touched"
 finish

@@ -3,6 +3,7 @@
 kill-switch tests. Loopback only, Python standard library only.
 
     testhttpd.py --root DIR --port-file FILE [--gh-limit N] [--gh-window SECS]
+                 [--tls-cert PEM --tls-key PEM]
 
 It binds 127.0.0.1 on a free port, writes the port to FILE and serves until
 killed. Routes:
@@ -26,6 +27,9 @@ killed. Routes:
   GET  /redirect/N             N redirects, then /files/redirected.txt
   GET  /redirect-file          a redirect to file:///etc/passwd
   GET  /redirect-loop          a redirect to itself, for ever
+  GET  /redirect-http/HOST:PORT/PATH
+                               a redirect to http://HOST:PORT/PATH (from a
+                               server started with --tls-cert: https to http)
   GET  /close                  reads the request and closes the connection
                                without a byte of answer
   GET  /headers                the request headers as JSON
@@ -270,6 +274,9 @@ class Handler(BaseHTTPRequestHandler):
     def r_redirect_loop(self, arg):
         return self.send_body(302, b"", headers={"Location": "/redirect-loop"})
 
+    def r_redirect_http(self, arg):
+        return self.send_body(302, b"", headers={"Location": "http://" + arg})
+
     def r_close(self, arg):
         self.close_connection = True
 
@@ -288,8 +295,15 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--gh-limit", type=int, default=60)
     ap.add_argument("--gh-window", type=float, default=3600.0)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
+    if a.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.root = a.root
     srv.gh_limit = a.gh_limit
     srv.gh_window = a.gh_window

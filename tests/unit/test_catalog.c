@@ -21,6 +21,24 @@
 #define T0 INT64_C(1734333600000) /* 2024-12-16T07:20:00Z */
 #define HOUR INT64_C(3600000)
 
+/* Row i, copied out of the compact storage (a failed look-up fails the
+ * test). */
+static struct dl_row dl(const struct catalog *c, size_t i)
+{
+	struct dl_row r;
+
+	assert_true(catalog_download_at(c, i, &r));
+	return r;
+}
+
+static struct seed_row sd(const struct catalog *c, size_t i)
+{
+	struct seed_row r;
+
+	assert_true(catalog_seed_at(c, i, &r));
+	return r;
+}
+
 static const char *const DL_HEADER = "fileSize,name,address,md5\n";
 static const char *const ADDR = "7a8554af57f3664c1f7896cae2394119d8ead2d49e736b060d8a66fc6a2befa1";
 
@@ -76,12 +94,12 @@ static void test_upstream_files(void **state)
 	assert_int_equal(catalog_count(&c, SIZE_MEDIUM), 32);
 	assert_int_equal(catalog_count(&c, SIZE_SMALL), 24);
 	assert_int_equal(catalog_count(&c, SIZE_TINY), 0);
-	assert_string_equal(c.downloads[0].name, "BegBlag.mp3");
-	assert_string_equal(c.downloads[0].address, ADDR);
-	assert_string_equal(c.downloads[0].md5, "b5cbbfb4fd311c0913972f885cada4e8");
-	assert_int_equal(c.downloads[0].line, 17);
-	assert_string_equal(c.downloads[3].name, "autonomi.mp4");
-	assert_string_equal(c.downloads[3].md5, ""); /* "0" means none */
+	assert_string_equal(dl(&c, 0).name, "BegBlag.mp3");
+	assert_string_equal(dl(&c, 0).address, ADDR);
+	assert_string_equal(dl(&c, 0).md5, "b5cbbfb4fd311c0913972f885cada4e8");
+	assert_int_equal(dl(&c, 0).line, 17);
+	assert_string_equal(dl(&c, 3).name, "autonomi.mp4");
+	assert_string_equal(dl(&c, 3).md5, ""); /* "0" means none */
 	catalog_free(&c);
 	buf_free(&b);
 
@@ -96,12 +114,12 @@ static void test_upstream_files(void **state)
 	assert_int_equal(c.stats.skipped, 0);
 	assert_int_equal(c.nproblems, 0); /* placeholder md5s are quietly ignored */
 	accounted(&c);
-	assert_int_equal(c.seeds[0].size, SIZE_TINY);
-	assert_int_equal(c.seeds[0].seed, 93485);
-	assert_int_equal(c.seeds[0].bytes, 65536);
-	assert_string_equal(c.seeds[0].md5, "");
-	assert_int_equal(c.seeds[5].size, SIZE_GIGA);
-	assert_int_equal(c.seeds[5].bytes, 2147483648ULL);
+	assert_int_equal(sd(&c, 0).size, SIZE_TINY);
+	assert_int_equal(sd(&c, 0).seed, 93485);
+	assert_int_equal(sd(&c, 0).bytes, 65536);
+	assert_string_equal(sd(&c, 0).md5, "");
+	assert_int_equal(sd(&c, 5).size, SIZE_GIGA);
+	assert_int_equal(sd(&c, 5).bytes, 2147483648ULL);
 	catalog_free(&c);
 	buf_free(&b);
 }
@@ -132,12 +150,12 @@ static void test_csv_syntax(void **state)
 	assert_int_equal(c.stats.accepted, 3);
 	assert_int_equal(c.stats.skipped, 2);
 	accounted(&c);
-	assert_string_equal(c.downloads[0].name, "my, file.jpg");
-	assert_string_equal(c.downloads[1].name, "a \"quoted\" name");
-	assert_string_equal(c.downloads[1].md5, "b5cbbfb4fd311c0913972f885cada4e8");
-	assert_string_equal(c.downloads[2].name, "last.jpg"); /* md5 column left out */
-	assert_string_equal(c.downloads[2].md5, "");
-	assert_int_equal(c.downloads[2].line, 9);
+	assert_string_equal(dl(&c, 0).name, "my, file.jpg");
+	assert_string_equal(dl(&c, 1).name, "a \"quoted\" name");
+	assert_string_equal(dl(&c, 1).md5, "b5cbbfb4fd311c0913972f885cada4e8");
+	assert_string_equal(dl(&c, 2).name, "last.jpg"); /* md5 column left out */
+	assert_string_equal(dl(&c, 2).md5, "");
+	assert_int_equal(dl(&c, 2).line, 9);
 	assert_non_null(find(&c, 6, "quoted field is not closed"));
 	assert_non_null(find(&c, 7, "unexpected text after a closing quote"));
 	catalog_free(&c);
@@ -198,12 +216,12 @@ static void test_download_rules(void **state)
 	assert_non_null(find(&c, 18, "md5 '12345678' is not 32 hex digits; md5b.jpg is downloaded without an MD5 check"));
 	assert_non_null(find(&c, 19, "is not 32 hex digits"));
 	assert_non_null(find(&c, 20, "the ones after"));
-	assert_string_equal(c.downloads[0].md5, "");
-	assert_string_equal(c.downloads[1].md5, "");
-	assert_string_equal(c.downloads[4].name, "Caps.jpg");
-	assert_int_equal(c.downloads[4].size, SIZE_SMALL);
+	assert_string_equal(dl(&c, 0).md5, "");
+	assert_string_equal(dl(&c, 1).md5, "");
+	assert_string_equal(dl(&c, 4).name, "Caps.jpg");
+	assert_int_equal(dl(&c, 4).size, SIZE_SMALL);
 	for (size_t i = 0; i < c.nrows; i++)
-		assert_true(catalog_name_safe(c.downloads[i].name));
+		assert_true(catalog_name_safe(dl(&c, i).name));
 	catalog_free(&c);
 	buf_free(&b);
 
@@ -233,8 +251,8 @@ static void test_seed_rules(void **state)
 	accounted(&c);
 	assert_int_equal(c.stats.accepted, 2);
 	assert_int_equal(c.stats.skipped, 8);
-	assert_string_equal(c.seeds[0].md5, "b5cbbfb4fd311c0913972f885cada4e8");
-	assert_string_equal(c.seeds[1].md5, "");
+	assert_string_equal(sd(&c, 0).md5, "b5cbbfb4fd311c0913972f885cada4e8");
+	assert_string_equal(sd(&c, 1).md5, "");
 	assert_non_null(find(&c, 3, "size 131072 bytes does not fit class tiny (1 to 131071 bytes)"));
 	assert_non_null(find(&c, 4, "does not fit class large"));
 	assert_non_null(find(&c, 5, "seed 'x' is not a whole number"));
@@ -258,8 +276,8 @@ static void test_headers(void **state)
 	assert_int_equal(parse_str(CATALOG_DOWNLOADS, text, &c), 0);
 	assert_int_equal(c.nrows, 1);
 	assert_int_equal(c.nproblems, 0);
-	assert_string_equal(c.downloads[0].name, "a.jpg");
-	assert_string_equal(c.downloads[0].address, ADDR);
+	assert_string_equal(dl(&c, 0).name, "a.jpg");
+	assert_string_equal(dl(&c, 0).address, ADDR);
 	catalog_free(&c);
 
 	/* No header: a warning, and the first row is read as data. */

@@ -26,9 +26,17 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The TLS server of test_https_never_redirects_to_http, stopped here too
+ * so that a failed assertion does not leave it running. */
+static pid_t g_tls_pid;
+
 static int teardown(void **state)
 {
 	(void)state;
+	if (g_tls_pid > 0) {
+		kill(g_tls_pid, SIGTERM);
+		waitpid(g_tls_pid, NULL, 0);
+	}
 	httpd_stop();
 	return 0;
 }
@@ -219,6 +227,76 @@ static void test_redirects_and_protocols(void **state)
 	fetch_response_free(&res);
 }
 
+/* A second testhttpd speaking TLS with a certificate made for the test;
+ * the request trusts it through ca_file. */
+static void test_https_never_redirects_to_http(void **state)
+{
+	char cmd[1500], cert[300], key[300], pf[300], url[1200];
+	struct fetch_request req;
+	struct fetch_response res;
+	struct buf b;
+	int64_t port = 0;
+
+	(void)state;
+	snprintf(cert, sizeof(cert), "%s/tls-cert.pem", httpd_root());
+	snprintf(key, sizeof(key), "%s/tls-key.pem", httpd_root());
+	snprintf(pf, sizeof(pf), "%s/tls-port", httpd_root());
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' 2>/dev/null",
+		 key, cert);
+	assert_int_equal(system(cmd), 0);
+	g_tls_pid = fork();
+	assert_true(g_tls_pid >= 0);
+	if (g_tls_pid == 0) {
+		execlp("python3", "python3", ANT_SOURCE_DIR "/tests/tools/testhttpd.py", "--root",
+		       httpd_root(), "--port-file", pf, "--tls-cert", cert, "--tls-key", key,
+		       (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && port == 0; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (file_read_all(pf, 64, &b) == 0) {
+			if (parse_i64(b.data, 1, 65535, &port) != 0)
+				port = 0;
+			buf_free(&b);
+		}
+		if (port == 0)
+			nanosleep(&ts, NULL);
+	}
+	assert_true(port > 0);
+
+	memset(&req, 0, sizeof(req));
+	req.cap = 4096;
+	req.ca_file = cert;
+	/* https to https is followed (and proves the TLS set-up works). */
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/redirect/1", (int)port);
+	req.url = url;
+	assert_int_equal(fetch_sync(&req, &res), 0);
+	assert_string_equal(res.body.data, "arrived\n");
+	fetch_response_free(&res);
+	/* https to http is refused, though the http side would answer. */
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/redirect-http/127.0.0.1:%d/files/redirected.txt",
+		 (int)port, g_httpd.port);
+	assert_int_equal(fetch_sync(&req, &res), -1);
+	assert_false(res.ok);
+	assert_int_equal(res.curl_code, CURLE_UNSUPPORTED_PROTOCOL);
+	fetch_response_free(&res);
+	/* http to http still is. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect-http/127.0.0.1:%d/files/redirected.txt",
+		 g_httpd.port, g_httpd.port);
+	req.url = url;
+	req.ca_file = NULL;
+	assert_int_equal(fetch_sync(&req, &res), 0);
+	assert_string_equal(res.body.data, "arrived\n");
+	fetch_response_free(&res);
+
+	kill(g_tls_pid, SIGTERM);
+	waitpid(g_tls_pid, NULL, 0);
+	g_tls_pid = 0;
+}
+
 static void test_post_and_headers(void **state)
 {
 	static const char *const hdrs[] = { "Content-Type: text/plain", "X-Test: yes", NULL };
@@ -319,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_redirects_and_protocols),
+		cmocka_unit_test(test_https_never_redirects_to_http),
 		cmocka_unit_test(test_post_and_headers),
 		cmocka_unit_test(test_concurrent_on_one_loop),
 		cmocka_unit_test(test_bad_requests),

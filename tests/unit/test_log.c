@@ -90,6 +90,17 @@ static void test_secrets_and_newlines(void **state)
 	assert_non_null(strstr(last, "two lines here"));
 }
 
+static void test_terminal_escapes(void **state)
+{
+	(void)state;
+	log_warn("server says: %s", "\x1b]0;owned\x07\x1b[2J\x9b" "31mOFF \xc2\x9d" "0;x caf\xc3\xa9");
+	assert_null(strchr(last, 0x1b));
+	assert_null(strchr(last, 0x07));
+	assert_null(strchr(last, (char)0x9b));
+	assert_null(strstr(last, "\xc2\x9d"));
+	assert_non_null(strstr(last, "server says: ?]0;owned??[2J?31mOFF ?0;x caf\xc3\xa9"));
+}
+
 static void test_file_and_reopen(void **state)
 {
 	char path[] = "/tmp/ant-test-log-XXXXXX";
@@ -214,6 +225,7 @@ int main(void)
 		cmocka_unit_test_setup(test_format, setup),
 		cmocka_unit_test_setup(test_levels, setup),
 		cmocka_unit_test_setup(test_secrets_and_newlines, setup),
+		cmocka_unit_test_setup(test_terminal_escapes, setup),
 		cmocka_unit_test_setup(test_file_and_reopen, setup),
 		cmocka_unit_test_setup(test_text_block, setup),
 		cmocka_unit_test_setup(test_journal_stream_detection, setup),

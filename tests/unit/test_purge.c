@@ -145,6 +145,7 @@ static void test_logs(void **unused)
 	mkfile("logs/new.log", 1000, 10);           /* newest */
 	mklink("outside/big", "logs/link.log");
 	mklink("outside", "logs/linkdir");
+	mkfile("logs/" PURGE_LOG_MARKER, 10, 99999); /* the agent made it */
 	path_of(logs, sizeof(logs), "logs");
 	memset(&st, 0, sizeof(st));
 	/* 0 keeps everything. */
@@ -164,11 +165,58 @@ static void test_logs(void **unused)
 	assert_int_equal(st.dirs, 1);
 }
 
+/* A user's own directory given as CLIENT_LOGGING_PATH (no marker), and a
+ * seed directory with a user's file and a name like ours that another
+ * user made: nothing of theirs is deleted. A directory that does not
+ * exist yet is made and marked, and then purged. */
+static void test_only_what_the_agent_made(void **unused)
+{
+	char home[512], fresh[512], seeds[512], marker[600];
+	struct purge_stats st;
+
+	(void)unused;
+	mkd("home");
+	mkfile("home/thesis.tex", 5000, 90000);
+	mkfile("home/photo.jpg", 5000, 80000);
+	path_of(home, sizeof(home), "home");
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(purge_logs(home, 1, &st), 0);
+	assert_true(exists("home/thesis.tex"));
+	assert_true(exists("home/photo.jpg"));
+	assert_int_equal(st.files, 0);
+
+	path_of(fresh, sizeof(fresh), "fresh/logs");
+	assert_int_equal(purge_logs(fresh, 1, &st), 0);
+	snprintf(marker, sizeof(marker), "%s/%s", fresh, PURGE_LOG_MARKER);
+	assert_true(access(marker, F_OK) == 0);
+	mkfile("fresh/logs/ant.log", 5000, 90000);
+	assert_int_equal(purge_logs(fresh, 1, &st), 0);
+	assert_false(exists("fresh/logs/ant.log"));
+	assert_true(access(marker, F_OK) == 0); /* the marker stays */
+
+	mkd("seeds");
+	mkfile("seeds/task-001-5.bin", 100, 10);
+	mkfile("seeds/notes.txt", 100, 10);
+	mkfile("seeds/task-their.bin", 100, 10);
+	if (geteuid() == 0) { /* only root can give a file away */
+		char theirs[600];
+
+		path_of(theirs, sizeof(theirs), "seeds/task-their.bin");
+		assert_int_equal(chown(theirs, 65534, 65534), 0);
+	}
+	path_of(seeds, sizeof(seeds), "seeds");
+	assert_int_equal(purge_entries(seeds, PURGE_SEED_PREFIX, &st), 0);
+	assert_false(exists("seeds/task-001-5.bin"));
+	assert_true(exists("seeds/notes.txt"));
+	assert_int_equal(exists("seeds/task-their.bin"), geteuid() == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_only_what_the_agent_made, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

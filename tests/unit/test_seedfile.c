@@ -120,6 +120,70 @@ static void test_write_path(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* `seedfile -o` onto a FIFO, a link to a device and a link to a file:
+ * each is written in place and stays what it was; nothing is renamed
+ * over it. */
+static void test_write_path_not_regular(void **state)
+{
+	char dir[] = "/tmp/ant-test-seed-XXXXXX", fifo[256], link[256], target[256], flink[256];
+	char hex[DIGEST_MD5_HEX_SIZE], hex2[DIGEST_MD5_HEX_SIZE], buf[2048];
+	unsigned char expect[1000];
+	struct seedgen g;
+	struct stat st;
+	uint64_t bytes = 0;
+	ssize_t got;
+	int rfd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	/* A reader first, so the writer's open does not block; 1000 bytes
+	 * fit in the pipe. */
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	assert_int_equal(seedfile_write_path(fifo, 7, sizeof(expect), hex, NULL), 0);
+	assert_int_equal(lstat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	got = read(rfd, buf, sizeof(buf));
+	assert_int_equal(got, (ssize_t)sizeof(expect));
+	seedgen_init(&g, 7);
+	seedgen_fill(&g, expect, sizeof(expect));
+	assert_memory_equal(buf, expect, sizeof(expect));
+	close(rfd);
+
+	/* A link to /dev/null stays a link, /dev/null stays a device. */
+	snprintf(link, sizeof(link), "%s/null", dir);
+	assert_int_equal(symlink("/dev/null", link), 0);
+	assert_int_equal(seedfile_write_path(link, 7, 5000, hex, NULL), 0);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+
+	/* A link to a longer regular file: written through and truncated. */
+	snprintf(target, sizeof(target), "%s/target.bin", dir);
+	snprintf(flink, sizeof(flink), "%s/flink", dir);
+	assert_int_equal(seedfile_write_path(target, 1, 9000, hex, NULL), 0);
+	assert_int_equal(symlink(target, flink), 0);
+	assert_int_equal(seedfile_write_path(flink, 2, 100, hex, NULL), 0);
+	assert_int_equal(lstat(flink, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(digest_md5_file(target, hex2, &bytes), 0);
+	assert_int_equal(bytes, 100);
+	assert_string_equal(hex2, hex);
+
+	/* A directory is refused. */
+	assert_int_equal(seedfile_write_path(dir, 1, 10, hex, NULL), -1);
+	assert_int_equal(errno, EISDIR);
+
+	unlink(fifo);
+	unlink(link);
+	unlink(flink);
+	unlink(target);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 struct prep_result {
 	int calls;
 	int status;
@@ -181,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_first_bytes_little_endian),
 		cmocka_unit_test(test_any_split_same_stream),
 		cmocka_unit_test(test_write_path),
+		cmocka_unit_test(test_write_path_not_regular),
 		cmocka_unit_test(test_prepare_async),
 	};
 

@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include "util.h"
+#include <fcntl.h>
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +83,94 @@ static void test_str_helpers(void **state)
 	assert_false(str_ieq("kill", "kill-switch"));
 }
 
+static void test_mask_urls(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "https://user:hunter2@example.org/x.csv",
+		  "https://user:****@example.org/x.csv" },
+		{ "https://ghp_abcdef@github.com/o/r", "https://****@github.com/o/r" },
+		{ "GET http://h/p?a=1&token=s3cr3t&b=2 failed",
+		  "GET http://h/p?a=1&token=****&b=2 failed" },
+		{ "'https://h/?access_token=abc;API_KEY=def&X-Amz-Signature=00#frag' ok",
+		  "'https://h/?access_token=****;API_KEY=****&X-Amz-Signature=****#frag' ok" },
+		{ "two: http://a:b@h1/ and http://h2/?password=pw",
+		  "two: http://a:****@h1/ and http://h2/?password=****" },
+		{ "http://h/a@b/c?q=1", "http://h/a@b/c?q=1" },  /* '@' in the path */
+		{ "no url here, a://", "no url here, a://" },
+		{ "http://h:8086/write?db=x&u=agent", "http://h:8086/write?db=x&u=agent" },
+	};
+	char out[256], small[12];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_int_equal(str_mask_urls(cases[i][0], out, sizeof(out)), strlen(cases[i][1]));
+		assert_string_equal(out, cases[i][1]);
+	}
+	/* Cut to the buffer, always terminated, never a secret's prefix
+	 * beyond what fits of the masked text. */
+	str_mask_urls("https://u:secretpw@h/", small, sizeof(small));
+	assert_string_equal(small, "https://u:*");
+}
+
+static void test_sanitize_terminal(void **state)
+{
+	static const char *const cases[][2] = {
+		/* OSC title, clear screen, cursor home, BEL, a fake line. */
+		{ "\x1b]0;pwned\x07\x1b[2J\x1b[Hkill-switch is OFF", "?]0;pwned??[2J?[Hkill-switch is OFF" },
+		{ "tab\tstays, CR\r NUL-free DEL\x7f", "tab\tstays, CR? NUL-free DEL?" },
+		/* 8-bit C1 CSI and OSC, raw and in UTF-8. */
+		{ "a\x9b" "31mb\x9d" "0;t\x9c", "a?31mb?0;t?" },
+		{ "a\xc2\x9b" "31m", "a?31m" },
+		/* Valid UTF-8 stays: Latin-1 range above C1, CJK, emoji. */
+		{ "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x90\x9c \xc2\xa0", "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x90\x9c \xc2\xa0" },
+		/* Not UTF-8: Latin-1 bytes, overlong, surrogate, cut short. */
+		{ "caf\xe9!", "caf?!" },
+		{ "\xc0\xaf|\xed\xa0\x80|\xe6\x97", "??|???|??" },
+	};
+	char buf[128], nl[] = "one\ntwo\n";
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		str_copy(buf, cases[i][0], sizeof(buf));
+		assert_string_equal(str_sanitize_terminal(buf, false), cases[i][1]);
+	}
+	assert_string_equal(str_sanitize_terminal(nl, true), "one\ntwo\n");
+	assert_string_equal(str_sanitize_terminal(nl, false), "one?two?");
+}
+
+static void test_open_own(void **state)
+{
+	char dir[] = "/tmp/ant-test-own-XXXXXX", path[300], link[300], fifo[300];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/metrics.csv", dir);
+	snprintf(link, sizeof(link), "%s/link.csv", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.csv", dir);
+	fd = file_open_own(path, O_WRONLY | O_APPEND, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(file_open_own(link, O_WRONLY | O_APPEND, 0644), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(file_open_own(fifo, O_WRONLY | O_APPEND, 0644), -1); /* never hangs */
+	assert_true(errno == EINVAL || errno == ENXIO);
+	fd = file_open_own("/dev/null", O_WRONLY | O_APPEND, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	if (geteuid() == 0) { /* only root can give a file away */
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(file_open_own(path, O_WRONLY | O_APPEND, 0644), -1);
+		assert_int_equal(errno, EPERM);
+	}
+	unlink(path);
+	unlink(link);
+	unlink(fifo);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_atomic_write_and_read_cap(void **state)
 {
 	char dir[] = "/tmp/ant-test-util-XXXXXX";
@@ -115,6 +205,9 @@ int main(void)
 		cmocka_unit_test(test_parse_double_bool),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_str_helpers),
+		cmocka_unit_test(test_mask_urls),
+		cmocka_unit_test(test_sanitize_terminal),
+		cmocka_unit_test(test_open_own),
 		cmocka_unit_test(test_atomic_write_and_read_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
