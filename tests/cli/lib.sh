@@ -3,7 +3,7 @@
 set -u
 agent="$ANT_BUILD_DIR/ant-agent"
 sim="$ANT_BUILD_DIR/ant-sim"
-shared="$ANT_SHARED_DIR"
+fixtures="$ANT_FIXTURES_DIR"
 work=$(mktemp -d /tmp/ant-cli-test.XXXXXX)
 trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 cd "$work"
