@@ -36,9 +36,49 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-# influxdb's package starts a server on :8088/:8086 by default; the tests
-# start their own on other ports, so stop the system one if it came up.
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet influxdb 2>/dev/null; then
-  $sudo systemctl stop influxdb || true
+
+# The Debian influxdb package starts a password-less server on :8086 when it
+# is installed, and enables it at boot. The tests start their own influxd on
+# other ports, so no package may leave a database server running or enabled
+# on the host. While installing, a policy-rc.d that refuses every start keeps
+# invoke-rc.d from starting services (the Debian mechanism, used where
+# systemd is not PID 1); afterwards the service is stopped and disabled
+# whichever init is present, and an influxd the package scripts started
+# anyway is stopped by its pid.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# deps.sh: no service starts while packages install\nexit 101\n' |
+    $sudo tee "$policy" > /dev/null
+  $sudo chmod 755 "$policy"
+  own_policy=1
 fi
+restore_policy() { [ -z "$own_policy" ] || $sudo rm -f "$policy"; }
+trap restore_policy EXIT
+
+had_influxd=$(pgrep -x influxd 2>/dev/null || true)
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+restore_policy
+own_policy=""
+
+stop_influxdb_service() {
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl stop influxdb 2>/dev/null || true
+    $sudo systemctl disable influxdb 2>/dev/null || true
+  elif command -v service >/dev/null 2>&1 && [ -x /etc/init.d/influxdb ]; then
+    $sudo service influxdb stop 2>/dev/null || true
+  fi
+  if [ -x /etc/init.d/influxdb ] && command -v update-rc.d >/dev/null 2>&1; then
+    $sudo update-rc.d influxdb disable 2>/dev/null || true
+  fi
+  # Any influxd running now that was not running before the install came
+  # from the package: stop it by pid, never by name.
+  local pid
+  for pid in $(pgrep -x influxd 2>/dev/null || true); do
+    case " $had_influxd " in *" $pid "*) continue ;; esac
+    $sudo kill "$pid" 2>/dev/null || true
+  done
+}
+case " ${missing[*]} " in
+  *" influxdb "*) stop_influxdb_service ;;
+esac
