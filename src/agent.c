@@ -223,12 +223,26 @@ static void apply_log_level(void)
 
 static void log_rate_limits(void)
 {
-	log_info("Rate Limiting Active : Download (%lld calls in 3600 sec) | Upload (%lld calls "
-		 "in 3600 sec) | Quote (%lld calls in 3600 sec) | Workers per task %lld | "
-		 "Clients at once %lld",
-		 (long long)cfg_int(CFG_DOWNLOAD_RATE_LIMIT), (long long)cfg_int(CFG_UPLOAD_RATE_LIMIT),
-		 (long long)cfg_int(CFG_QUOTE_RATE_LIMIT), (long long)cfg_int(CFG_MAX_WORKERS),
-		 (long long)cfg_int(CFG_MAX_CLIENTS));
+	char line[512];
+	size_t len = 0;
+
+	/* In each kind's banner place: the original agent's wording and
+	 * order, which operators' log watchers may match. */
+	for (int pos = 0; pos < TEST__COUNT; pos++) {
+		for (int t = 0; t < TEST__COUNT && len < sizeof(line); t++) {
+			const struct test_kind *k = kind_get((enum test_type)t);
+			int n;
+
+			if (k->banner_pos != pos)
+				continue;
+			n = snprintf(line + len, sizeof(line) - len, "%s (%lld calls in 3600 sec) | ",
+				     k->title, (long long)cfg_int(k->rate_limit));
+			if (n > 0)
+				len += (size_t)n;
+		}
+	}
+	log_info("Rate Limiting Active : %sWorkers per task %lld | Clients at once %lld", line,
+		 (long long)cfg_int(CFG_MAX_WORKERS), (long long)cfg_int(CFG_MAX_CLIENTS));
 }
 
 static void log_status(struct agent *a)

@@ -87,12 +87,33 @@ struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb 
 	return j;
 }
 
-void job_terminate(struct job *j, bool force)
+void job_terminate(struct job *j, bool force, enum test_reason why)
 {
 	(void)force;
 	fake.terminated++;
-	j->res.status = ST_KILLED;
+	j->res.status = why == REASON_NONE ? ST_KILLED : ST_STOPPED;
+	j->res.why = why;
 	fake_finish(j);
+}
+
+/* The kind table names the real start functions; this fake job_start
+ * never calls them. */
+void job_start_download(struct job *j)
+{
+	(void)j;
+	fail();
+}
+
+void job_start_quote(struct job *j)
+{
+	(void)j;
+	fail();
+}
+
+void job_start_upload(struct job *j)
+{
+	(void)j;
+	fail();
 }
 
 /* ---- environment ---- */
@@ -387,7 +408,7 @@ static void term_cb(uv_timer_t *t)
 {
 	assert_int_equal(runner_clients(env.r), 3);
 	runner_cooldown(env.r);
-	runner_terminate(env.r, false);
+	runner_terminate(env.r, false, REASON_COOLDOWN);
 	uv_close((uv_handle_t *)t, NULL);
 }
 
@@ -403,9 +424,13 @@ static void test_terminate_kills_running(void **state)
 	clock_timer_start(&tt, term_cb, 10000);
 	run_loop();
 	assert_int_equal(fake.terminated, 3);
+	/* Stopped by the agent: recorded once each, with the reason, and
+	 * not retried although the task allows 5 retries. */
 	assert_int_equal(env.nresults, 3);
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(env.results[i].status, ST_KILLED);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(env.results[i].status, ST_STOPPED);
+		assert_int_equal(env.results[i].why, REASON_COOLDOWN);
+	}
 	runner_resume(env.r);
 }
 
