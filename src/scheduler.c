@@ -343,6 +343,11 @@ static void log_result(const struct test_result *r)
 			 test_type_name(r->type), size_class_name(r->size), r->exec_time,
 			 r->md5_checked ? (r->md5_valid ? ", MD5 good" : ", MD5 BAD") : "",
 			 r->attempt > 1 ? " (retry)" : "");
+	else if (r->status == ST_STOPPED)
+		/* The agent's own doing, already announced: not a warning. */
+		log_info("Task %03d worker %d attempt %d: %s %s stopped after %.2f s: %s",
+			 r->task_ref, r->worker, r->attempt, test_type_name(r->type),
+			 size_class_name(r->size), r->exec_time, r->reason);
 	else
 		log_warn("Task %03d worker %d attempt %d: %s %s %s after %.2f s (exit %d)%s%s",
 			 r->task_ref, r->worker, r->attempt, test_type_name(r->type),
