@@ -17,6 +17,7 @@
 #include <string.h>
 
 #define SECRET 1
+#define RELOAD 2
 #define ENV_FILE_MAX (1024 * 1024)
 
 struct setting_def {
@@ -416,6 +417,11 @@ bool config_is_secret(enum cfg_key k)
 	return (defs[k].flags & SECRET) != 0;
 }
 
+bool config_applies_on_sighup(enum cfg_key k)
+{
+	return (unsigned)k < CFG__COUNT && (defs[k].flags & RELOAD) != 0;
+}
+
 void config_describe(enum cfg_key k, char *out, size_t n)
 {
 	const struct setting_def *d = &defs[k];
@@ -470,8 +476,9 @@ void config_dump(FILE *out)
 
 		if (defs[i].flags & SECRET)
 			v = *v ? "****" : "";
-		fprintf(out, "%-28s = %-40s  [%s]\n", defs[i].name, v,
-			config_source_name(g_vals[i].src));
+		fprintf(out, "%-28s = %-40s  [%s]  %s\n", defs[i].name, v,
+			config_source_name(g_vals[i].src),
+			defs[i].flags & RELOAD ? "sighup" : "restart");
 	}
 }
 

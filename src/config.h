@@ -69,13 +69,16 @@ const char *config_help(enum cfg_key k);
 const char *config_default(enum cfg_key k);
 enum cfg_type config_type(enum cfg_key k);
 bool config_is_secret(enum cfg_key k);
+/* Does a SIGHUP apply a new value? (Otherwise it waits for a restart.) */
+bool config_applies_on_sighup(enum cfg_key k);
 /* What a value must look like, for messages and docs ("integer 1..60"). */
 void config_describe(enum cfg_key k, char *out, size_t n);
 /* Look a key up by name; returns 0 and sets *out, or -1. */
 int config_lookup(const char *name, enum cfg_key *out);
 const char *config_source_name(enum cfg_source s);
 
-/* Print every effective setting with its source, secrets masked. */
+/* Print every effective setting with its source, secrets masked, and
+ * "sighup" or "restart": what makes a new value apply. */
 void config_dump(FILE *out);
 /* Tell the log module about every non-empty secret value. */
 void config_register_secrets(void);
