@@ -26,6 +26,7 @@
 #include "digest.h"
 #include "diskguard.h"
 #include "log.h"
+#include "purge.h"
 #include "util.h"
 
 #include <errno.h>
@@ -38,7 +39,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JOB_TMP_PREFIX "ant-dl-"
 #define JOB_DEST_NAME "data"
 #define JOB_NFTW_FDS 16
 
@@ -206,23 +206,6 @@ static int walk_cb(const char *path, const struct stat *st, int flag, struct FTW
 	return 0;
 }
 
-static int remove_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	struct job *j = walk_job;
-
-	(void)st;
-	(void)ftw;
-	/* nftw only hands out paths below the root it was given; the check
-	 * costs nothing and keeps a mistake from ever reaching elsewhere. */
-	if (strncmp(path, j->tmpdir, strlen(j->tmpdir)) != 0)
-		return 0;
-	if ((flag == FTW_DP || flag == FTW_D) ? rmdir(path) != 0 : unlink(path) != 0) {
-		if (errno != ENOENT)
-			j->clean_failed = true;
-	}
-	return 0;
-}
-
 static void measure_and_hash(struct job *j)
 {
 	struct stat st;
@@ -255,8 +238,13 @@ static void work_run(uv_work_t *w)
 			j->check_md5 = true;
 	}
 	measure_and_hash(j);
-	if (j->tmpdir[0] != '\0')
-		nftw(j->tmpdir, remove_cb, JOB_NFTW_FDS, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (j->tmpdir[0] != '\0') {
+		struct purge_stats ps = { 0 };
+
+		/* The purge's walk: links are removed, never followed. */
+		if (purge_tree(j->tmpdir, &ps) != 0 || ps.errors > 0)
+			j->clean_failed = true;
+	}
 	walk_job = NULL;
 }
 

@@ -15,6 +15,10 @@
 
 #include "model.h"
 
+/* Name prefix of a job's temporary directory in CLIENT_DOWNLOAD_PATH; the
+ * start-up purge removes what a crash left behind by this prefix. */
+#define JOB_TMP_PREFIX "ant-dl-"
+
 struct job;
 
 struct job_spec {

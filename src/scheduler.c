@@ -18,6 +18,7 @@
 #include "diskguard.h"
 #include "fetch.h"
 #include "hour.h"
+#include "job.h"
 #include "killswitch.h"
 #include "limiter.h"
 #include "log.h"
@@ -35,10 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-
-/* The prefix of the private temporary directories job.c makes for each
- * download (mkdtemp) under CLIENT_DOWNLOAD_PATH. */
-#define DOWNLOAD_TMP_PREFIX "ant-dl-"
 
 /* Real time a shutdown gives running clients after SIGTERM before SIGKILL,
  * and the most it waits for fetches in flight. */
@@ -916,7 +913,7 @@ static void purge_leftovers(struct scheduler *s)
 	if (!runner_idle(s->runner))
 		return;
 	memset(&st, 0, sizeof(st));
-	if (purge_entries(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), DOWNLOAD_TMP_PREFIX, &st) != 0)
+	if (purge_entries(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), JOB_TMP_PREFIX, &st) != 0)
 		log_warn("Purge: cannot read %s: %s", cfg_str(CFG_CLIENT_DOWNLOAD_PATH),
 			 strerror(errno));
 	if (purge_entries(s->seed_dir, NULL, &st) != 0)
