@@ -20,7 +20,6 @@
 #include "version.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,14 +57,6 @@ struct agent {
 	bool status_failed;
 };
 
-static int64_t real_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Replace the status file: the scheduler's view plus this process's own
  * facts. state is "running", "stopping" or "stopped". */
 static void write_status(struct agent *a, const char *state)
@@ -84,7 +75,7 @@ static void write_status(struct agent *a, const char *state)
 		"agent_version", ANT_NAME " " ANT_VERSION, "client_version", a->client_version,
 		"agent_id", metrics_agent_id(), "started", started,
 		"uptime_s", (json_int_t)((clock_now_ms() - a->started_ms) / 1000),
-		"written_at_ms", (json_int_t)real_now_ms());
+		"written_at_ms", (json_int_t)clock_real_ms());
 	if (doc == NULL)
 		return;
 	sched = a->sched ? scheduler_status_json(a->sched) : NULL;
@@ -198,14 +189,12 @@ static void agent_stop(struct agent *a, const char *why)
 
 static int open_log_file(void)
 {
-	char dir[PATH_MAX];
-
 	if (!cfg_bool(CFG_LOG_TO_FILE)) {
 		log_open_file(NULL);
 		return 0;
 	}
-	str_copy(dir, cfg_str(CFG_LOG_FILE_PATH), sizeof(dir));
-	if (mkdir_p(dirname(dir), 0750) != 0 || log_open_file(cfg_str(CFG_LOG_FILE_PATH)) != 0) {
+	if (mkdir_parent(cfg_str(CFG_LOG_FILE_PATH), 0750) != 0 ||
+	    log_open_file(cfg_str(CFG_LOG_FILE_PATH)) != 0) {
 		log_error("LOG_FILE_PATH %s: cannot open: %s", cfg_str(CFG_LOG_FILE_PATH),
 			  strerror(errno));
 		return -1;

@@ -738,16 +738,8 @@ int metrics_flush_all(int64_t now_ms)
 
 static int make_parent(const char *path)
 {
-	char dir[4096];
-	char *slash;
-
-	str_copy(dir, path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir_p(dir, 0755) != 0) {
-		log_error("metrics: cannot create %s: %s", dir, strerror(errno));
+	if (mkdir_parent(path, 0755) != 0) {
+		log_error("metrics: cannot create the directory of %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;

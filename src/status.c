@@ -7,6 +7,7 @@
  */
 #include "status.h"
 #include "cli.h"
+#include "clock.h"
 #include "config.h"
 #include "kind.h"
 #include "util.h"
@@ -288,14 +289,6 @@ void status_print(FILE *out, json_t *doc, bool running, int64_t now_real_ms)
 	print_counts(out, doc);
 }
 
-static int64_t real_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int cmd_status(const struct cli *c)
 {
 	char path[PATH_MAX];
@@ -334,7 +327,7 @@ int cmd_status(const struct cli *c)
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	} else {
-		status_print(stdout, doc, running, real_now_ms());
+		status_print(stdout, doc, running, clock_real_ms());
 	}
 	json_decref(doc);
 	return running ? EXIT_OK : EXIT_FAIL;

@@ -82,5 +82,8 @@ int file_replace_atomic(const char *path, int mode, bool sync, file_fill_fn fill
 int file_write_atomic(const char *path, const void *data, size_t len, int mode);
 /* mkdir -p with the given mode for created directories. */
 int mkdir_p(const char *path, int mode);
+/* mkdir_p of the directory that holds path (nothing for a bare name or a
+ * file in "/"). Returns 0, or -1 with errno set. */
+int mkdir_parent(const char *path, int mode);
 
 #endif
