@@ -1,4 +1,6 @@
 # Everyday commands. The real build is CMake; this file only wraps it.
+#   make            build only (installs nothing; run `make deps` first on a fresh machine)
+#   make deps       install the Debian packages building, testing and the demo need
 #   make demo       run the agent for one virtual hour on the bundled demo network
 #   make test       build and run the whole test suite (plain, then ASan+UBSan)
 #   make check      the plain suite only;  make check-asan  the sanitizer suite only
@@ -23,26 +25,29 @@ deps:
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 
-build: deps $(BUILD)/CMakeCache.txt
+build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DANT_SANITIZE=ON
 
-build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+build-asan: $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-check: build
+check: deps
+	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-check-asan: build-asan
+check-asan: deps
+	$(MAKE) build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 test: check check-asan
 
-demo: build
+demo: deps
+	$(MAKE) build
 	@scripts/demo.sh $(BUILD)
 
 # `sudo make install`: the build step runs as the owner of the build tree

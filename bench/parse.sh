@@ -7,7 +7,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 bdir=${1:?usage: parse.sh BUILD_DIR [FIXTURES_DIR]}
-fix=${2:-$here/../shared/fixtures/upstream}
+fix=${2:-$here/tests/fixtures/upstream}
 out=$("$bdir/bench/parse_bench" "$fix")
 echo "$out"
 [ -n "${BENCH_TABLE:-}" ] || exit 0

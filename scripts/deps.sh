@@ -37,16 +37,59 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-# influxdb's package starts a server on :8088/:8086 by default; the tests
-# start their own on other ports, so stop the system one if it came up.
+
+# The Debian influxdb package starts a password-less server on :8086 when it
+# is installed, and enables it at boot. The tests start their own influxd on
+# other ports, so no package may leave a database server running or enabled
+# on the host. While installing, a policy-rc.d that refuses every start keeps
+# invoke-rc.d from starting services (the Debian mechanism, used where
+# systemd is not PID 1); afterwards the service is stopped and disabled
+# whichever init is present, and an influxd the package scripts started
+# anyway is stopped by its pid.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# deps.sh: no service starts while packages install\nexit 101\n' |
+    $sudo tee "$policy" > /dev/null
+  $sudo chmod 755 "$policy"
+  own_policy=1
+fi
+restore_policy() { [ -z "$own_policy" ] || $sudo rm -f "$policy"; }
+trap restore_policy EXIT
+
+# Database servers running before the install (pgrep matches the process
+# name, cut by the kernel at 15 characters).
+had_servers=$(pgrep -x 'influxd|victoria-metric' 2>/dev/null || true)
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet influxdb 2>/dev/null; then
-  $sudo systemctl stop influxdb || true
-fi
-# victoria-metrics' package enables (and, where allowed, starts) a server on
-# :8428; the tests start their own on a free port, so leave none running
-# or enabled.
-if command -v systemctl >/dev/null 2>&1 && [ -e /lib/systemd/system/victoria-metrics.service ]; then
-  $sudo systemctl stop victoria-metrics 2>/dev/null || true
-  $sudo systemctl disable victoria-metrics 2>/dev/null || true
-fi
+restore_policy
+own_policy=""
+
+# stop_service NAME PROCESS: the package's service stopped and disabled
+# whichever init is present, then any PROCESS that was not running before
+# the install (the package scripts started it) stopped by its pid, never by
+# name.
+stop_service() {
+  local name=$1 proc=$2 pid
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl stop "$name" 2>/dev/null || true
+    $sudo systemctl disable "$name" 2>/dev/null || true
+  elif command -v systemctl >/dev/null 2>&1; then
+    # systemctl works offline for enable/disable.
+    $sudo systemctl disable "$name" 2>/dev/null || true
+  fi
+  if [ -x "/etc/init.d/$name" ]; then
+    command -v service >/dev/null 2>&1 && $sudo service "$name" stop 2>/dev/null || true
+    command -v update-rc.d >/dev/null 2>&1 && $sudo update-rc.d "$name" disable 2>/dev/null || true
+  fi
+  for pid in $(pgrep -x "$proc" 2>/dev/null || true); do
+    case " $had_servers " in *" $pid "*) continue ;; esac
+    $sudo kill "$pid" 2>/dev/null || true
+  done
+}
+# victoria-metrics' package, like influxdb's, enables a server (on :8428).
+case " ${missing[*]} " in
+  *" influxdb "*) stop_service influxdb influxd ;;
+esac
+case " ${missing[*]} " in
+  *" victoria-metrics "*) stop_service victoria-metrics victoria-metric ;;
+esac

@@ -66,14 +66,6 @@ struct agent {
 /* The lock file in CACHE_DIR that makes one agent per cache directory. */
 #define AGENT_LOCK_NAME "agent.lock"
 
-static int64_t real_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Replace the status file: the scheduler's view plus this process's own
  * facts. state is "running", "stopping" or "stopped". */
 static void write_status(struct agent *a, const char *state)
@@ -92,7 +84,7 @@ static void write_status(struct agent *a, const char *state)
 		"agent_version", ANT_NAME " " ANT_VERSION, "client_version", a->client_version,
 		"agent_id", metrics_agent_id(), "started", started,
 		"uptime_s", (json_int_t)((clock_now_ms() - a->started_ms) / 1000),
-		"written_at_ms", (json_int_t)real_now_ms());
+		"written_at_ms", (json_int_t)clock_real_ms());
 	if (doc == NULL)
 		return;
 	sched = a->sched ? scheduler_status_json(a->sched) : NULL;
@@ -206,14 +198,12 @@ static void agent_stop(struct agent *a, const char *why)
 
 static int open_log_file(void)
 {
-	char dir[PATH_MAX];
-
 	if (!cfg_bool(CFG_LOG_TO_FILE)) {
 		log_open_file(NULL);
 		return 0;
 	}
-	str_copy(dir, cfg_str(CFG_LOG_FILE_PATH), sizeof(dir));
-	if (mkdir_p(dirname(dir), 0750) != 0 || log_open_file(cfg_str(CFG_LOG_FILE_PATH)) != 0) {
+	if (mkdir_parent(cfg_str(CFG_LOG_FILE_PATH), 0750) != 0 ||
+	    log_open_file(cfg_str(CFG_LOG_FILE_PATH)) != 0) {
 		log_error("LOG_FILE_PATH %s: cannot open: %s", cfg_str(CFG_LOG_FILE_PATH),
 			  strerror(errno));
 		return -1;
@@ -231,12 +221,26 @@ static void apply_log_level(void)
 
 static void log_rate_limits(void)
 {
-	log_info("Rate Limiting Active : Download (%lld calls in 3600 sec) | Upload (%lld calls "
-		 "in 3600 sec) | Quote (%lld calls in 3600 sec) | Workers per task %lld | "
-		 "Clients at once %lld",
-		 (long long)cfg_int(CFG_DOWNLOAD_RATE_LIMIT), (long long)cfg_int(CFG_UPLOAD_RATE_LIMIT),
-		 (long long)cfg_int(CFG_QUOTE_RATE_LIMIT), (long long)cfg_int(CFG_MAX_WORKERS),
-		 (long long)cfg_int(CFG_MAX_CLIENTS));
+	char line[512];
+	size_t len = 0;
+
+	/* In each kind's banner place: the original agent's wording and
+	 * order, which operators' log watchers may match. */
+	for (int pos = 0; pos < TEST__COUNT; pos++) {
+		for (int t = 0; t < TEST__COUNT && len < sizeof(line); t++) {
+			const struct test_kind *k = kind_get((enum test_type)t);
+			int n;
+
+			if (k->banner_pos != pos)
+				continue;
+			n = snprintf(line + len, sizeof(line) - len, "%s (%lld calls in 3600 sec) | ",
+				     k->title, (long long)cfg_int(k->rate_limit));
+			if (n > 0)
+				len += (size_t)n;
+		}
+	}
+	log_info("Rate Limiting Active : %sWorkers per task %lld | Clients at once %lld", line,
+		 (long long)cfg_int(CFG_MAX_WORKERS), (long long)cfg_int(CFG_MAX_CLIENTS));
 }
 
 static void log_status(struct agent *a)

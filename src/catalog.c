@@ -815,25 +815,11 @@ static void write_meta(struct load *l, int64_t now, const char *etag)
 	buf_free(&b);
 }
 
-static int make_parent(const char *path)
-{
-	char dir[4096];
-	char *slash;
-
-	if (str_copy(dir, path, sizeof(dir)) >= sizeof(dir))
-		return -1;
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	return mkdir_p(dir, 0755);
-}
-
 static void write_cache(struct load *l, const struct buf *body, int64_t now, const char *etag)
 {
 	if (l->cache_file == NULL)
 		return;
-	if (make_parent(l->cache_file) != 0 ||
+	if (mkdir_parent(l->cache_file, 0755) != 0 ||
 	    file_write_atomic(l->cache_file, body->data, body->len, 0644) != 0) {
 		log_warn("%s: cannot write the cache %s: %s", catalog_kind_name(l->kind), l->cache_file,
 			 strerror(errno));

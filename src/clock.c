@@ -24,7 +24,7 @@ static struct {
 	uint64_t mono_origin_ns;
 } g_clock = { 0, 1.0, 0, 0 };
 
-static int64_t real_wall_ms(void)
+int64_t clock_real_ms(void)
 {
 	struct timespec ts;
 
@@ -38,7 +38,7 @@ int clock_setup(int64_t start_ms, double speed)
 		return -1;
 	g_clock.speed = speed;
 	g_clock.mono_origin_ns = uv_hrtime();
-	g_clock.start_ms = start_ms >= 0 ? start_ms : real_wall_ms();
+	g_clock.start_ms = start_ms >= 0 ? start_ms : clock_real_ms();
 	g_clock.virtual_mode = start_ms >= 0 || speed != 1.0;
 	return 0;
 }
@@ -58,7 +58,7 @@ int64_t clock_now_ms(void)
 	double elapsed_ms;
 
 	if (!g_clock.virtual_mode)
-		return real_wall_ms();
+		return clock_real_ms();
 	elapsed_ms = (double)(uv_hrtime() - g_clock.mono_origin_ns) / 1e6;
 	return g_clock.start_ms + (int64_t)(elapsed_ms * g_clock.speed);
 }

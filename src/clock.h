@@ -27,6 +27,9 @@ double clock_speed(void);
 
 /* Schedule time now, ms since the epoch (UTC). */
 int64_t clock_now_ms(void);
+/* Real wall-clock time (UTC ms), whatever the schedule clock says: for
+ * what must be real, such as when the status file was written. */
+int64_t clock_real_ms(void);
 /* Real monotonic time in nanoseconds, for measuring durations. */
 uint64_t clock_mono_ns(void);
 

@@ -38,7 +38,7 @@ enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
 struct group {
 	double *times;
 	size_t n, alloc;
-	uint64_t ok, skipped;
+	uint64_t ok, skipped, stopped;
 	double tput_sum;
 	uint64_t tput_n;
 	double cost_sum;          /* tokens, from lines without cost_atto */
@@ -102,8 +102,15 @@ static void take_test(struct report *r, const struct lp_point *p)
 		return;
 	}
 	g = &r->g[t][s];
-	if (st && strcmp(st->str, "skipped") == 0) {
+	/* Tests that never ran, and tests the agent itself cut short (the
+	 * hour's end, the kill-switch, a shutdown), are counted apart: they
+	 * are neither successes nor failures. */
+	if (st && strcmp(st->str, test_status_name(ST_SKIPPED)) == 0) {
 		g->skipped++;
+		return;
+	}
+	if (st && strcmp(st->str, test_status_name(ST_STOPPED)) == 0) {
+		g->stopped++;
 		return;
 	}
 	v = num(p, "exec_time", &have);
@@ -225,7 +232,7 @@ static int read_with_rotated(struct report *r, const char *path, bool summary)
 struct row {
 	enum test_type t;
 	enum size_class s;
-	uint64_t tests, ok, skipped;
+	uint64_t tests, ok, skipped, stopped;
 	double rate, p50, p90, p99, tput, cost_mean, cost_total;
 	bool has_tput, has_cost;
 };
@@ -234,7 +241,7 @@ static bool make_row(struct report *r, enum test_type t, enum size_class s, stru
 {
 	struct group *g = &r->g[t][s];
 
-	if (g->n == 0 && g->skipped == 0)
+	if (g->n == 0 && g->skipped == 0 && g->stopped == 0)
 		return false;
 	memset(w, 0, sizeof(*w));
 	w->t = t;
@@ -242,6 +249,7 @@ static bool make_row(struct report *r, enum test_type t, enum size_class s, stru
 	w->tests = g->n;
 	w->ok = g->ok;
 	w->skipped = g->skipped;
+	w->stopped = g->stopped;
 	stats_sort(g->times, g->n);
 	w->rate = g->n ? 100.0 * (double)g->ok / (double)g->n : NAN;
 	w->p50 = stats_percentile(g->times, g->n, 50);
@@ -302,8 +310,13 @@ static void print_text(struct report *r, const char *mpath)
 				printf("%12.6g", w.cost_total);
 			else
 				printf("%12s", "-");
-			if (w.skipped)
+			if (w.skipped && w.stopped)
+				printf("  (%" PRIu64 " skipped, %" PRIu64 " stopped)", w.skipped,
+				       w.stopped);
+			else if (w.skipped)
 				printf("  (%" PRIu64 " skipped)", w.skipped);
+			else if (w.stopped)
+				printf("  (%" PRIu64 " stopped)", w.stopped);
 			putchar('\n');
 		}
 	}
@@ -342,13 +355,13 @@ static void print_csv(struct report *r)
 {
 	struct row w;
 
-	printf("type,size,tests,ok,skipped,success_pct,p50_s,p90_s,p99_s,throughput_bps,cost_mean,cost_total\n");
+	printf("type,size,tests,ok,skipped,stopped,success_pct,p50_s,p90_s,p99_s,throughput_bps,cost_mean,cost_total\n");
 	for (int t = 0; t < TEST__COUNT; t++)
 		for (int s = 0; s < SIZE__COUNT; s++) {
 			if (!make_row(r, (enum test_type)t, (enum size_class)s, &w))
 				continue;
-			printf("%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64, test_type_name(w.t),
-			       size_class_name(w.s), w.tests, w.ok, w.skipped);
+			printf("%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, test_type_name(w.t),
+			       size_class_name(w.s), w.tests, w.ok, w.skipped, w.stopped);
 			csv_num(w.rate, 2);
 			csv_num(w.p50, 6);
 			csv_num(w.p90, 6);
@@ -376,10 +389,11 @@ static int print_json(struct report *r, const char *mpath)
 			struct sgroup *g = &r->s[t][s];
 
 			if (make_row(r, (enum test_type)t, (enum size_class)s, &w)) {
-				json_array_append_new(rows, json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+				json_array_append_new(rows, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 					"type", test_type_name(w.t), "size", size_class_name(w.s),
 					"tests", (json_int_t)w.tests, "ok", (json_int_t)w.ok,
-					"skipped", (json_int_t)w.skipped, "success_pct", jnum(w.rate),
+					"skipped", (json_int_t)w.skipped, "stopped", (json_int_t)w.stopped,
+					"success_pct", jnum(w.rate),
 					"p50_s", jnum(w.p50), "p90_s", jnum(w.p90), "p99_s", jnum(w.p99),
 					"throughput_bps", jnum(w.tput), "cost_mean", jnum(w.cost_mean),
 					"cost_total", jnum(w.has_cost ? w.cost_total : NAN)));

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #define SECRET 1
+#define RELOAD 2
 #define ENV_FILE_MAX (1024 * 1024)
 
 struct setting_def {
@@ -473,6 +474,11 @@ bool config_is_secret(enum cfg_key k)
 	return (defs[k].flags & SECRET) != 0;
 }
 
+bool config_applies_on_sighup(enum cfg_key k)
+{
+	return (unsigned)k < CFG__COUNT && (defs[k].flags & RELOAD) != 0;
+}
+
 void config_describe(enum cfg_key k, char *out, size_t n)
 {
 	const struct setting_def *d = &defs[k];
@@ -541,8 +547,9 @@ void config_dump(FILE *out)
 			str_mask_urls(v, masked, sizeof(masked));
 			v = masked;
 		}
-		fprintf(out, "%-28s = %-40s  [%s]\n", defs[i].name, v,
-			config_source_name(g_vals[i].src));
+		fprintf(out, "%-28s = %-40s  [%s]  %s\n", defs[i].name, v,
+			config_source_name(g_vals[i].src),
+			defs[i].flags & RELOAD ? "sighup" : "restart");
 	}
 }
 

@@ -70,6 +70,8 @@ const char *config_help(enum cfg_key k);
 const char *config_default(enum cfg_key k);
 enum cfg_type config_type(enum cfg_key k);
 bool config_is_secret(enum cfg_key k);
+/* Does a SIGHUP apply a new value? (Otherwise it waits for a restart.) */
+bool config_applies_on_sighup(enum cfg_key k);
 /* What a value must look like, for messages and docs ("integer 1..60"). */
 void config_describe(enum cfg_key k, char *out, size_t n);
 /* Look a key up by name or one of its other names (TELEMETRY_PROVISION
@@ -86,7 +88,8 @@ int config_suggest(const char *name, char *out, size_t n);
  * is not owned by `me` (not root); 0 when all is well or dir is missing. */
 int config_cache_owner_check(const char *dir, uid_t me, gid_t my_group, char *msg, size_t n);
 
-/* Print every effective setting with its source, secrets masked. */
+/* Print every effective setting with its source, secrets masked, and
+ * "sighup" or "restart": what makes a new value apply. */
 void config_dump(FILE *out);
 /* Tell the log module about every non-empty secret value. */
 void config_register_secrets(void);

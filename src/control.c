@@ -291,7 +291,7 @@ static void check_fields(struct check *c)
 {
 	const struct control_limits *lim = c->ps->lim;
 	struct raw_task *t = c->t;
-	char tmp[64];
+	char tmp[64], kinds[128];
 	int64_t v;
 
 	if (t->have[F_DESC] && clean_description(t->text[F_DESC], c->out.description))
@@ -317,12 +317,12 @@ static void check_fields(struct check *c)
 	}
 
 	if (!t->have[F_TYPE])
-		task_problem(c, CONTROL_REJECTED, 0, "TestType",
-			     "the task has no <TestType> (download, quote or upload)");
+		task_problem(c, CONTROL_REJECTED, 0, "TestType", "the task has no <TestType> (%s)",
+			     kind_names_list(kinds, sizeof(kinds)));
 	else if (test_type_parse(t->text[F_TYPE], &c->out.type) != 0)
 		task_problem(c, CONTROL_REJECTED, t->field_line[F_TYPE], "TestType",
-			     "TestType '%s' is not download, quote or upload",
-			     shown(t->text[F_TYPE], tmp, sizeof(tmp)));
+			     "TestType '%s' is not %s", shown(t->text[F_TYPE], tmp, sizeof(tmp)),
+			     kind_names_list(kinds, sizeof(kinds)));
 }
 
 /* Minutes for the offset option: false/0, true (the local maximum) or a

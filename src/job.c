@@ -26,6 +26,7 @@
 #include "digest.h"
 #include "diskguard.h"
 #include "log.h"
+#include "purge.h"
 #include "util.h"
 
 #include <errno.h>
@@ -38,7 +39,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JOB_TMP_PREFIX "ant-dl-"
 #define JOB_DEST_NAME "data"
 #define JOB_NFTW_FDS 16
 
@@ -58,6 +58,8 @@ struct job {
 	struct test_result res;
 	struct client_call *call;
 	bool terminate_requested;
+	enum test_reason stop_why; /* the agent's reason for stopping the client */
+	bool verifying;          /* an upload's read-back download is running */
 
 	/* Temporary download directory ("" when none) and the client's
 	 * destination inside it. */
@@ -91,8 +93,25 @@ static void job_free(uv_handle_t *h)
 	free(j);
 }
 
+/* What the result may claim, by the kind's row: bytes only for a kind that
+ * moves data and a transfer that happened; a client the agent stopped for
+ * its own reasons is "stopped" with that reason, not "killed". */
+static void settle_result(struct job *j)
+{
+	struct test_result *r = &j->res;
+	const struct test_kind *k = kind_get(j->task.type);
+
+	if (r->status == ST_KILLED && j->stop_why != REASON_NONE) {
+		r->status = ST_STOPPED;
+		test_result_set_why(r, j->stop_why, "%s", "");
+	}
+	if (k == NULL || !k->moves_data || (r->status != ST_OK && r->status != ST_DATA_LOSS))
+		r->bytes = 0;
+}
+
 static void job_complete(struct job *j)
 {
+	settle_result(j);
 	j->phase = PH_DONE;
 	j->call = NULL;
 	j->cb(&j->res, j->ud);
@@ -134,6 +153,24 @@ static void finish_soon(struct job *j, enum test_status st, const char *fmt, ...
 	uv_timer_start(&j->defer, on_defer, 0, 0);
 }
 
+/* Skip the test (a guard said no): typed reason, and the same deferral. */
+static void skip_soon(struct job *j, enum test_reason why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void skip_soon(struct job *j, enum test_reason why, const char *fmt, ...)
+{
+	char detail[sizeof(j->res.reason)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	j->res.status = ST_SKIPPED;
+	test_result_set_why(&j->res, why, "%s", detail);
+	j->phase = PH_DONE;
+	uv_timer_start(&j->defer, on_defer, 0, 0);
+}
+
 /* ---------------------------------------------------------------- */
 /* Thread-pool work: measure, hash, delete.                          */
 
@@ -165,23 +202,6 @@ static int walk_cb(const char *path, const struct stat *st, int flag, struct FTW
 		j->files++;
 		j->dest_bytes += (uint64_t)st->st_size;
 		hash_one(j, path, path + ftw->base);
-	}
-	return 0;
-}
-
-static int remove_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	struct job *j = walk_job;
-
-	(void)st;
-	(void)ftw;
-	/* nftw only hands out paths below the root it was given; the check
-	 * costs nothing and keeps a mistake from ever reaching elsewhere. */
-	if (strncmp(path, j->tmpdir, strlen(j->tmpdir)) != 0)
-		return 0;
-	if ((flag == FTW_DP || flag == FTW_D) ? rmdir(path) != 0 : unlink(path) != 0) {
-		if (errno != ENOENT)
-			j->clean_failed = true;
 	}
 	return 0;
 }
@@ -218,8 +238,13 @@ static void work_run(uv_work_t *w)
 			j->check_md5 = true;
 	}
 	measure_and_hash(j);
-	if (j->tmpdir[0] != '\0')
-		nftw(j->tmpdir, remove_cb, JOB_NFTW_FDS, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (j->tmpdir[0] != '\0') {
+		struct purge_stats ps = { 0 };
+
+		/* The purge's walk: links are removed, never followed. */
+		if (purge_tree(j->tmpdir, &ps) != 0 || ps.errors > 0)
+			j->clean_failed = true;
+	}
 	walk_job = NULL;
 }
 
@@ -241,13 +266,15 @@ static void work_done(uv_work_t *w, int status)
 	if (j->clean_failed)
 		log_warn("job: could not remove all of %s", j->tmpdir);
 	if (r->status == ST_OK) {
-		if (r->type == TEST_DOWNLOAD)
+		/* The test's own download (not an upload's read-back) wrote
+		 * the bytes it moved. */
+		if (!j->verifying)
 			r->bytes = j->dest_bytes;
 		if (!j->dest_found) {
 			r->status = ST_UNKNOWN_ERROR;
 			snprintf(r->reason, sizeof(r->reason),
 				 "%sthe client reported success but wrote nothing",
-				 r->type == TEST_UPLOAD ? "verify: " : "");
+				 j->verifying ? "verify: " : "");
 		} else if (j->check_md5) {
 			r->md5_checked = true;
 			r->md5_valid = md5_passed(j);
@@ -258,7 +285,7 @@ static void work_done(uv_work_t *w, int status)
 			} else if (!r->md5_valid) {
 				r->status = ST_DATA_LOSS;
 				snprintf(r->reason, sizeof(r->reason), "%sMD5 mismatch (%d file%s)",
-					 r->type == TEST_UPLOAD ? "verify: " : "", j->files,
+					 j->verifying ? "verify: " : "", j->files,
 					 j->files == 1 ? "" : "s");
 			}
 		}
@@ -360,20 +387,19 @@ static void on_download_done(const struct client_result *cr, void *ud)
 	start_work(j);
 }
 
-static void start_download(struct job *j)
+void job_start_download(struct job *j)
 {
 	uint64_t need, max;
 	char err[200];
 	int g;
 
 	if (!client_address_valid(j->row.address)) {
-		finish_soon(j, ST_SKIPPED, "catalogue row %d rejected: address is not 1..%d hex digits",
-			    j->row.line, CAT_ADDRESS_MAX);
+		skip_soon(j, REASON_ROW_REJECTED, "row %d: address is not 1..%d hex digits",
+			  j->row.line, CAT_ADDRESS_MAX);
 		return;
 	}
 	if (j->row.md5[0] != '\0' && !digest_md5_hex_valid(j->row.md5)) {
-		finish_soon(j, ST_SKIPPED, "catalogue row %d rejected: md5 is not 32 hex digits",
-			    j->row.line);
+		skip_soon(j, REASON_ROW_REJECTED, "row %d: md5 is not 32 hex digits", j->row.line);
 		return;
 	}
 	/* The size class's lower bound is the least the download will write. */
@@ -381,7 +407,7 @@ static void start_download(struct job *j)
 	g = diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), need, cfg_float(CFG_MIN_FREE_DISK_GB),
 			    err, sizeof(err));
 	if (g != 0) {
-		finish_soon(j, ST_SKIPPED, "disk guard: %s", err);
+		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
 	}
 	if (make_tempdir(j, err, sizeof(err)) != 0) {
@@ -444,7 +470,7 @@ static void on_cost_done(const struct client_result *cr, void *ud)
 	job_complete(j);
 }
 
-static void start_quote(struct job *j)
+void job_start_quote(struct job *j)
 {
 	char err[200];
 
@@ -453,7 +479,7 @@ static void start_quote(struct job *j)
 	/* A quote writes no file, but the client logs; keep the floor. */
 	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB), err,
 			    sizeof(err)) != 0) {
-		finish_soon(j, ST_SKIPPED, "disk guard: %s", err);
+		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
 	}
 	start_file_call(j, CLIENT_OP_COST, on_cost_done);
@@ -517,15 +543,16 @@ static void on_upload_done(const struct client_result *cr, void *ud)
 		return;
 	}
 	j->phase = PH_VERIFY;
+	j->verifying = true;
 	start_download_call(j, p->address, on_verify_done);
 }
 
-static void start_upload(struct job *j)
+void job_start_upload(struct job *j)
 {
 	char err[200];
 
 	if (!cfg_bool(CFG_ALLOW_UPLOADS)) {
-		finish_soon(j, ST_SKIPPED, "uploads not allowed on this host (ALLOW_UPLOADS)");
+		skip_soon(j, REASON_UPLOADS_OFF, "ALLOW_UPLOADS is false on this host");
 		return;
 	}
 	if (check_seed_file(j) != 0)
@@ -533,7 +560,7 @@ static void start_upload(struct job *j)
 	/* The client may stage encrypted chunks while it uploads. */
 	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->res.bytes,
 			    cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0) {
-		finish_soon(j, ST_SKIPPED, "disk guard: %s", err);
+		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
 	}
 	start_file_call(j, CLIENT_OP_UPLOAD, on_upload_done);
@@ -544,10 +571,11 @@ static void start_upload(struct job *j)
 struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud)
 {
 	struct job *j;
+	const struct test_kind *k = spec && spec->task ? kind_get(spec->task->type) : NULL;
 
-	if (spec == NULL || spec->task == NULL || cb == NULL ||
-	    (spec->task->type == TEST_DOWNLOAD && spec->download == NULL) ||
-	    (spec->task->type != TEST_DOWNLOAD && spec->seed == NULL)) {
+	if (k == NULL || cb == NULL ||
+	    (k->input == KIND_INPUT_CATALOGUE_ROW && spec->download == NULL) ||
+	    (k->input == KIND_INPUT_SEED_FILE && spec->seed == NULL)) {
 		log_error("job_start: incomplete job specification");
 		return NULL;
 	}
@@ -571,26 +599,17 @@ struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb 
 	j->res.attempt = spec->attempt;
 	j->res.start_ms = clock_now_ms();
 	j->res.exit_code = -1;
-	switch (j->task.type) {
-	case TEST_DOWNLOAD:
-		start_download(j);
-		break;
-	case TEST_QUOTE:
-		start_quote(j);
-		break;
-	case TEST_UPLOAD:
-	default:
-		start_upload(j);
-		break;
-	}
+	k->start(j);
 	return j;
 }
 
-void job_terminate(struct job *j, bool force)
+void job_terminate(struct job *j, bool force, enum test_reason why)
 {
 	if (j == NULL || j->phase == PH_DONE)
 		return;
 	j->terminate_requested = true;
+	if (j->stop_why == REASON_NONE)
+		j->stop_why = why;
 	if (j->call)
 		client_terminate(j->call, force);
 	/* In PH_WORK the client is gone; the hashing and clean-up finish on

@@ -15,6 +15,10 @@
 
 #include "model.h"
 
+/* Name prefix of a job's temporary directory in CLIENT_DOWNLOAD_PATH; the
+ * start-up purge removes what a crash left behind by this prefix. */
+#define JOB_TMP_PREFIX "ant-dl-"
+
 struct job;
 
 struct job_spec {
@@ -33,7 +37,15 @@ typedef void (*job_done_cb)(const struct test_result *r, void *ud);
  * they complete the job at once with status ST_SKIPPED and a reason. */
 struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud);
 /* Stop the client: SIGTERM to its process group (force: SIGKILL). The job
- * still completes through its callback (status ST_KILLED). */
-void job_terminate(struct job *j, bool force);
+ * still completes through its callback: status ST_STOPPED with the reason
+ * why when the agent stopped it for its own reasons (why != REASON_NONE),
+ * else ST_KILLED. The first reason given sticks. */
+void job_terminate(struct job *j, bool force, enum test_reason why);
+
+/* The start functions of the test kinds, named by their rows in kind.c.
+ * Each runs one test of its kind for a job that job_start has filled in. */
+void job_start_download(struct job *j);
+void job_start_quote(struct job *j);
+void job_start_upload(struct job *j);
 
 #endif

@@ -123,6 +123,28 @@ static void print_doc(FILE *out, const char *name, const char *text)
 	fprintf(out, "%s\n", text);
 }
 
+/* From the settings table: the ones a SIGHUP does not apply. */
+static void print_restart_settings(FILE *out)
+{
+	size_t col = 1;
+
+	fprintf(out, "\nA SIGHUP re-reads the settings and applies them, except these, which\n"
+		     "wait for the next start:\n ");
+	for (int k = 0; k < CFG__COUNT; k++) {
+		const char *name = config_name((enum cfg_key)k);
+
+		if (config_applies_on_sighup((enum cfg_key)k))
+			continue;
+		if (col + strlen(name) + 1 > 78) {
+			fprintf(out, "\n ");
+			col = 1;
+		}
+		fprintf(out, " %s", name);
+		col += strlen(name) + 1;
+	}
+	fprintf(out, "\n");
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -147,7 +169,9 @@ static void usage(FILE *out)
 		"\n"
 		"Settings come from built-in defaults < .env < environment < --set;\n"
 		"`ant-agent config` lists every one with its value and source, and\n"
-		"`man ant-agent` describes each.\n"
+		"`man ant-agent` describes each.\n");
+	print_restart_settings(out);
+	fprintf(out,
 		"\n"
 		"Exit status: 0 success; 1 something failed or was rejected; 2 bad command\n"
 		"line or settings (nothing was done).\n");

@@ -58,15 +58,21 @@ static void settings(FILE *out)
 		  "the environment, then --set KEY=VALUE, each layer overriding the one before. "
 		  "A value of the wrong type or out of bounds stops the agent with exit status 2; "
 		  "an unknown key in .env is a warning. `ant-agent config` prints every effective "
-		  "value and its source.");
+		  "value, its source, and whether a SIGHUP applies it (sighup) or it waits for "
+		  "the next start (restart).");
 	for (int k = 0; k < CFG__COUNT; k++) {
 		char kind[160], text[1024];
 		const char *def = config_default((enum cfg_key)k);
 
 		config_describe((enum cfg_key)k, kind, sizeof(kind));
-		snprintf(text, sizeof(text), "%s.\n%s; default %s%s%s.%s", config_help((enum cfg_key)k),
+		/* The SIGHUP sentence on a line of its own: a long default (a
+		 * URL) cannot be broken, and text after it could not be set. */
+		snprintf(text, sizeof(text), "%s.\n%s; default %s%s%s.%s\n%s", config_help((enum cfg_key)k),
 			 kind, *def ? "\"" : "", *def ? def : "empty", *def ? "\"" : "",
-			 config_is_secret((enum cfg_key)k) ? " Secret: masked in output and logs." : "");
+			 config_is_secret((enum cfg_key)k) ? " Secret: masked in output and logs." : "",
+			 config_applies_on_sighup((enum cfg_key)k)
+				 ? "A SIGHUP applies a new value."
+				 : "A new value applies at the next start (not on SIGHUP).");
 		tagged(out, config_name((enum cfg_key)k), text);
 	}
 }

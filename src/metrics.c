@@ -62,6 +62,7 @@ struct mrec {
 	int32_t exit_code;
 	uint16_t task, worker, attempt;
 	uint8_t type, size, status, flags;
+	uint8_t why;         /* enum test_reason of a skipped or stopped test */
 };
 
 static struct {
@@ -275,22 +276,24 @@ int metrics_record_at(const struct test_result *r, int64_t now_ms)
 	m->chunks_stored = r->chunks_stored;
 	m->chunks_existing = r->chunks_existing;
 	m->end_min = (int32_t)floor_div(now_ms, MS_PER_MIN);
-	/* A skipped test has no address; its slot carries why it was skipped. */
-	m->addr = arena_add(r->status == ST_SKIPPED ? r->reason : r->address);
+	/* A skipped or stopped test has no finding; its slot carries why. */
+	m->addr = arena_add(test_status_counts(r->status) ? r->address : r->reason);
 	m->exit_code = r->exit_code;
 	m->task = clamp_u16(r->task_ref);
 	m->worker = clamp_u16(r->worker);
 	m->attempt = clamp_u16(r->attempt);
-	m->type = (uint8_t)(r->type < TEST__COUNT ? r->type : TEST_DOWNLOAD);
+	m->type = (uint8_t)((unsigned)r->type < TEST__COUNT ? r->type : 0);
 	m->size = (uint8_t)(r->size < SIZE__COUNT ? r->size : SIZE_TINY);
 	m->status = (uint8_t)(r->status < ST__COUNT ? r->status : ST_UNKNOWN_ERROR);
 	m->flags = (uint8_t)((r->md5_checked ? MREC_MD5_CHECKED : 0) |
 			     (r->md5_valid ? MREC_MD5_VALID : 0) |
 			     (r->has_cost ? MREC_HAS_COST : 0) |
 			     (r->has_chunks ? MREC_HAS_CHUNKS : 0));
-	/* A skipped test never ran: it has a line (so the fleet sees why) but
-	 * no place in the timing summaries. */
-	if (m->status == ST_SKIPPED)
+	m->why = (uint8_t)((unsigned)r->why < REASON__COUNT ? r->why : REASON_NONE);
+	/* A skipped test never ran and a stopped one was cut short by the
+	 * agent: each has a line (so the fleet sees why) but no place in the
+	 * timing summaries or their failure counts. */
+	if (!test_status_counts((enum test_status)m->status))
 		m->flags |= MREC_SUM_DONE;
 	g.c.recorded++;
 	return 0;
@@ -329,7 +332,7 @@ static int format_record(struct buf *b, const struct mrec *m)
 	lp_field_int(&l, "ok", st == ST_OK);
 	lp_field_int(&l, "md5checker", (m->flags & MREC_MD5_CHECKED) != 0);
 	lp_field_int(&l, "md5valid", (m->flags & MREC_MD5_VALID) != 0);
-	lp_field_int(&l, "client_ok", m->exit_code == 0 && st != ST_SKIPPED);
+	lp_field_int(&l, "client_ok", m->exit_code == 0 && test_status_counts(st));
 	lp_field_int(&l, "client_kill", st == ST_KILLED);
 	lp_field_int(&l, "client_err", st == ST_CLIENT_ERROR);
 	lp_field_int(&l, "network_err", st == ST_NETWORK_ERROR);
@@ -355,7 +358,9 @@ static int format_record(struct buf *b, const struct mrec *m)
 	if (m->bytes > 0 && m->exec_time > 0)
 		lp_field_float(&l, "throughput", round((double)m->bytes / m->exec_time * 1000.0) / 1000.0);
 	if (m->addr)
-		lp_field_str(&l, st == ST_SKIPPED ? "reason" : "address", g.arena + m->addr - 1);
+		lp_field_str(&l, test_status_counts(st) ? "address" : "reason", g.arena + m->addr - 1);
+	if (m->why != REASON_NONE)
+		lp_field_str(&l, "reason_code", test_reason_name((enum test_reason)m->why));
 	return lp_end(&l, m->ts_ns);
 }
 
@@ -755,16 +760,8 @@ int metrics_flush_all(int64_t now_ms)
 
 static int make_parent(const char *path)
 {
-	char dir[4096];
-	char *slash;
-
-	str_copy(dir, path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir_p(dir, 0755) != 0) {
-		log_error("metrics: cannot create %s: %s", dir, strerror(errno));
+	if (mkdir_parent(path, 0755) != 0) {
+		log_error("metrics: cannot create the directory of %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;

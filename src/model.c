@@ -4,8 +4,8 @@
 #include "model.h"
 #include "util.h"
 
-static const char *const type_names[TEST__COUNT] = { "download", "quote", "upload" };
-static const char *const type_titles[TEST__COUNT] = { "Download", "Quote", "Upload" };
+#include <stdarg.h>
+#include <stdio.h>
 
 static const char *const size_names[SIZE__COUNT] = {
 	"tiny", "small", "medium", "large", "huge", "giga", "tera", "chunka", "chunkb",
@@ -31,28 +31,19 @@ static const uint64_t size_bounds[SIZE__COUNT][2] = {
 
 static const char *const status_names[ST__COUNT] = {
 	"ok", "client_error", "network_error", "data_loss", "killed", "unknown_error", "skipped",
+	"stopped",
 };
 
-const char *test_type_name(enum test_type t)
-{
-	return (unsigned)t < TEST__COUNT ? type_names[t] : "unknown";
-}
-
-const char *test_type_title(enum test_type t)
-{
-	return (unsigned)t < TEST__COUNT ? type_titles[t] : "Unknown";
-}
-
-int test_type_parse(const char *s, enum test_type *out)
-{
-	for (unsigned i = 0; i < TEST__COUNT; i++) {
-		if (str_ieq(s, type_names[i])) {
-			*out = (enum test_type)i;
-			return 0;
-		}
-	}
-	return -1;
-}
+static const char *const reason_names[REASON__COUNT][2] = {
+	[REASON_NONE] = { "", "" },
+	[REASON_DISK_GUARD] = { "disk_guard", "disk guard" },
+	[REASON_MEMORY_GUARD] = { "memory_guard", "memory guard" },
+	[REASON_UPLOADS_OFF] = { "uploads_off", "uploads not allowed" },
+	[REASON_ROW_REJECTED] = { "row_rejected", "catalogue row rejected" },
+	[REASON_COOLDOWN] = { "cooldown", "stopped at the end of the hour" },
+	[REASON_KILL_SWITCH] = { "kill_switch", "stopped by the kill-switch" },
+	[REASON_SHUTDOWN] = { "shutdown", "stopped for shutdown" },
+};
 
 const char *size_class_name(enum size_class s)
 {
@@ -85,4 +76,32 @@ bool size_class_fits(enum size_class s, uint64_t bytes)
 const char *test_status_name(enum test_status s)
 {
 	return (unsigned)s < ST__COUNT ? status_names[s] : "unknown_error";
+}
+
+bool test_status_counts(enum test_status s)
+{
+	return s != ST_SKIPPED && s != ST_STOPPED;
+}
+
+const char *test_reason_name(enum test_reason r)
+{
+	return (unsigned)r < REASON__COUNT ? reason_names[r][0] : "";
+}
+
+const char *test_reason_text(enum test_reason r)
+{
+	return (unsigned)r < REASON__COUNT ? reason_names[r][1] : "";
+}
+
+void test_result_set_why(struct test_result *r, enum test_reason why, const char *fmt, ...)
+{
+	char detail[sizeof(r->reason)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	r->why = why;
+	snprintf(r->reason, sizeof(r->reason), "%s%s%s", test_reason_text(why),
+		 detail[0] ? ": " : "", detail);
 }

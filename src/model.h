@@ -10,14 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum test_type { TEST_DOWNLOAD, TEST_QUOTE, TEST_UPLOAD, TEST__COUNT };
-
-/* "download", "quote", "upload" (lower case, as in metric tags). */
-const char *test_type_name(enum test_type t);
-/* "Download" etc., for tables. */
-const char *test_type_title(enum test_type t);
-/* Any case. Returns 0 or -1. */
-int test_type_parse(const char *s, enum test_type *out);
+/* Test kinds (enum test_type) and their names: kind.h. */
+#include "kind.h"
 
 enum size_class {
 	SIZE_TINY, SIZE_SMALL, SIZE_MEDIUM, SIZE_LARGE, SIZE_HUGE,
@@ -74,14 +68,42 @@ struct seed_row {
 	int line;
 };
 
+/* ST_KILLED is a client the agent had to kill because it overran its
+ * timeout or hung: a finding about the network. ST_STOPPED is a client the
+ * agent stopped for its own reasons (the hour's end, the kill-switch, a
+ * shutdown): no finding at all, so it counts neither as a failure nor as a
+ * success. ST_SKIPPED is a test that never ran. */
 enum test_status {
 	ST_OK, ST_CLIENT_ERROR, ST_NETWORK_ERROR, ST_DATA_LOSS, ST_KILLED,
-	ST_UNKNOWN_ERROR, ST_SKIPPED, ST__COUNT
+	ST_UNKNOWN_ERROR, ST_SKIPPED, ST_STOPPED, ST__COUNT
 };
 
 /* "ok", "client_error", "network_error", "data_loss", "killed",
- * "unknown_error", "skipped" (metric tag values). */
+ * "unknown_error", "skipped", "stopped" (metric tag values). */
 const char *test_status_name(enum test_status s);
+/* Did the test run to a finding? False for skipped and stopped tests,
+ * which stay out of success and failure rates. */
+bool test_status_counts(enum test_status s);
+
+/* Why a test was skipped or stopped. Code compares these values; logs,
+ * metrics and status take their words from the enum (model.c). */
+enum test_reason {
+	REASON_NONE,
+	REASON_DISK_GUARD,      /* skipped: too little free disk */
+	REASON_MEMORY_GUARD,    /* skipped: too little free memory */
+	REASON_UPLOADS_OFF,     /* skipped: ALLOW_UPLOADS is false */
+	REASON_ROW_REJECTED,    /* skipped: a catalogue row failed its checks */
+	REASON_COOLDOWN,        /* stopped: the hour ended (:58 SIGTERM, :59 SIGKILL) */
+	REASON_KILL_SWITCH,     /* stopped: the kill-switch turned on */
+	REASON_SHUTDOWN,        /* stopped: the agent is shutting down */
+	REASON__COUNT
+};
+
+/* "disk_guard", "memory_guard", "uploads_off", "row_rejected", "cooldown",
+ * "kill_switch", "shutdown" (metric field value); "" for REASON_NONE. */
+const char *test_reason_name(enum test_reason r);
+/* "disk guard", ... : the words that start a reason text. */
+const char *test_reason_text(enum test_reason r);
 
 /* What one test attempt produced; metrics.c turns it into a line. */
 struct test_result {
@@ -103,7 +125,12 @@ struct test_result {
 	uint32_t chunks_existing;     /* upload: chunks already on the network */
 	uint64_t bytes;
 	char address[CAT_ADDRESS_MAX + 1]; /* "" when unknown */
+	enum test_reason why;         /* skipped or stopped: why; else REASON_NONE */
 	char reason[160];             /* short why, for logs (skips, errors) */
 };
+
+/* Set r->why and r->reason to "<test_reason_text(why)>: <detail>". */
+void test_result_set_why(struct test_result *r, enum test_reason why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

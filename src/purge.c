@@ -111,6 +111,36 @@ int purge_entries(const char *dir, const char *prefix, struct purge_stats *st)
 	return 0;
 }
 
+int purge_tree(const char *path, struct purge_stats *st)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t budget = PURGE_MAX_ENTRIES;
+	char parent[PATH_MAX];
+	DIR *d;
+
+	if (*base == '\0' || dot_or_dotdot(base)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (slash == NULL) {
+		str_copy(parent, ".", sizeof(parent));
+	} else if (slash == path) {
+		str_copy(parent, "/", sizeof(parent));
+	} else if ((size_t)(slash - path) < sizeof(parent)) {
+		memcpy(parent, path, (size_t)(slash - path));
+		parent[slash - path] = '\0';
+	} else {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((d = open_root(parent)) == NULL)
+		return -1;
+	remove_tree(dirfd(d), base, 0, &budget, st);
+	closedir(d);
+	return 0;
+}
+
 /* ---- client logs ---- */
 
 struct log_file {

@@ -39,6 +39,12 @@ struct purge_stats {
  * opened (errno set). */
 int purge_entries(const char *dir, const char *prefix, struct purge_stats *st);
 
+/* Remove path itself: a directory with its contents, anything else (a link
+ * included) with unlink, never following a link. Returns 0 (st->errors
+ * counts what could not be removed), or -1 when its parent cannot be
+ * opened or path names no entry (errno set). */
+int purge_tree(const char *path, struct purge_stats *st);
+
 /* Keep the newest regular files under dir (any depth) whose sizes add up
  * to at most keep_bytes, and remove the older ones, then the
  * sub-directories left empty. Only files owned by this user are counted

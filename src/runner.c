@@ -191,6 +191,16 @@ static void worker_defer(struct worker *w, enum wstate st, int64_t delay_ms)
 	clock_timer_start(&w->timer, on_worker_timer, delay_ms);
 }
 
+int64_t runner_backoff_ms(int retry)
+{
+	if (retry < 1)
+		return RUNNER_BACKOFF_MS;
+	/* Compare before multiplying: no product can overflow. */
+	if (retry >= RUNNER_BACKOFF_MAX_MS / RUNNER_BACKOFF_MS)
+		return RUNNER_BACKOFF_MAX_MS;
+	return (int64_t)retry * RUNNER_BACKOFF_MS;
+}
+
 static void on_job_done(const struct test_result *res, void *ud)
 {
 	struct worker *w = ud;
@@ -204,18 +214,18 @@ static void on_job_done(const struct test_result *res, void *ud)
 	limiter_release(r->env.limiter);
 	r->env.record(r->env.ud, res);
 	wake_one(r);
-	if (res->status == ST_SKIPPED) {
+	if (res->status == ST_SKIPPED || res->status == ST_STOPPED) {
 		/* A guard said no (disk, uploads off): repeating would only
-		 * repeat the skip. The record callback has logged it. */
-		log_debug("Task %s worker %d: test skipped: %s", t->ref_text, w->index, res->reason);
+		 * repeat the skip. Stopped: the agent is ending this work. The
+		 * record callback has logged it. */
+		log_debug("Task %s worker %d: test %s: %s", t->ref_text, w->index,
+			  test_status_name(res->status), res->reason);
 		worker_finish(w);
 		return;
 	}
 	if (res->status != ST_OK && w->attempt <= t->retry && !r->cooling) {
-		int64_t backoff = (int64_t)w->attempt * RUNNER_BACKOFF_MS;
+		int64_t backoff = runner_backoff_ms(w->attempt);
 
-		if (backoff > RUNNER_BACKOFF_MAX_MS)
-			backoff = RUNNER_BACKOFF_MAX_MS;
 		w->attempt++;
 		worker_defer(w, W_BACKOFF, backoff);
 		return;
@@ -251,7 +261,7 @@ static int worker_data(struct worker *w)
 	struct runner *r = tr->r;
 	const struct task *t = &tr->task;
 
-	if (t->type == TEST_DOWNLOAD) {
+	if (kind_get(t->type)->input == KIND_INPUT_CATALOGUE_ROW) {
 		if (r->env.pick_download(r->env.ud, t->size, &w->row))
 			return 1;
 		if (!tr->warned_no_data) {
@@ -302,14 +312,17 @@ static bool worker_guard(struct worker *w, int64_t now)
 	struct runner *r = tr->r;
 	const struct task *t = &tr->task;
 	struct test_result res;
+	enum test_reason why = REASON_NONE;
+	char detail[sizeof(res.reason)] = "";
 	enum runner_guard g;
 
 	if (r->env.guard == NULL)
 		return true;
 	memset(&res, 0, sizeof(res));
-	g = r->env.guard(r->env.ud, t, res.reason, sizeof(res.reason));
+	g = r->env.guard(r->env.ud, t, &why, detail, sizeof(detail));
 	if (g == RUNNER_GUARD_OK)
 		return true;
+	test_result_set_why(&res, why, "%s", detail);
 	res.type = t->type;
 	res.size = t->size;
 	res.task_ref = t->ref;
@@ -395,9 +408,12 @@ static void worker_step(struct worker *w)
 	spec.task = t;
 	spec.worker = w->index;
 	spec.attempt = w->attempt;
-	spec.download = t->type == TEST_DOWNLOAD ? &w->row : NULL;
-	spec.seed = t->type == TEST_DOWNLOAD ? NULL : &tr->seed;
-	spec.seed_file = t->type == TEST_DOWNLOAD ? NULL : tr->seed_path;
+	if (kind_get(t->type)->input == KIND_INPUT_CATALOGUE_ROW) {
+		spec.download = &w->row;
+	} else {
+		spec.seed = &tr->seed;
+		spec.seed_file = tr->seed_path;
+	}
 	w->st = W_RUNNING;
 	tr->clients++;
 	w->job = job_start(r->env.loop, &spec, on_job_done, w);
@@ -465,12 +481,12 @@ void runner_resume(struct runner *r)
 	r->cooling = false;
 }
 
-void runner_terminate(struct runner *r, bool force)
+void runner_terminate(struct runner *r, bool force, enum test_reason why)
 {
 	for (struct task_run *tr = r->runs; tr; tr = tr->next)
 		for (int i = 0; i < tr->nworkers; i++)
 			if (tr->workers[i].st == W_RUNNING && tr->workers[i].job)
-				job_terminate(tr->workers[i].job, force);
+				job_terminate(tr->workers[i].job, force, why);
 }
 
 void runner_kick(struct runner *r)

@@ -26,6 +26,9 @@
 #define RUNNER_BACKOFF_MS (5 * 1000)
 #define RUNNER_BACKOFF_MAX_MS (30 * 1000)
 
+/* The back-off before retry number n (1-based; below 1 counts as 1). */
+int64_t runner_backoff_ms(int retry);
+
 /* A repeating worker that a retryable guard (memory) held back checks
  * again after this long (schedule time). */
 #define RUNNER_GUARD_RETRY_MS (60 * 1000)
@@ -57,8 +60,10 @@ struct runner_env {
 	const char *seed_dir;
 	/* Every attempt's result. */
 	void (*record)(void *ud, const struct test_result *r);
-	/* Optional: resources checked before each test; reason says why not. */
-	enum runner_guard (*guard)(void *ud, const struct task *t, char *reason, size_t n);
+	/* Optional: resources checked before each test; reason and detail say
+	 * why not. */
+	enum runner_guard (*guard)(void *ud, const struct task *t, enum test_reason *reason,
+				   char *detail, size_t n);
 	/* Optional: a task has ended (every worker done), whatever the cause. */
 	void (*task_ended)(void *ud, const struct task *t);
 	/* Pause between iterations of a repeating worker, per type (ms). */
@@ -79,8 +84,9 @@ int runner_start_task(struct runner *r, const struct task *t);
 void runner_cooldown(struct runner *r);
 /* Allow starts again (the next hour). */
 void runner_resume(struct runner *r);
-/* Stop every running client: SIGTERM to its group, or SIGKILL when force. */
-void runner_terminate(struct runner *r, bool force);
+/* Stop every running client: SIGTERM to its group, or SIGKILL when force.
+ * why (cooldown, kill-switch, shutdown) is recorded with each stopped test. */
+void runner_terminate(struct runner *r, bool force, enum test_reason why);
 /* A client slot may have become free (limits changed): wake waiters. */
 void runner_kick(struct runner *r);
 

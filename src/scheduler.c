@@ -19,6 +19,7 @@
 #include "diskguard.h"
 #include "fetch.h"
 #include "hour.h"
+#include "job.h"
 #include "killswitch.h"
 #include "limiter.h"
 #include "log.h"
@@ -36,10 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-
-/* The prefix of the private temporary directories job.c makes for each
- * download (mkdtemp) under CLIENT_DOWNLOAD_PATH. */
-#define DOWNLOAD_TMP_PREFIX "ant-dl-"
 
 /* Real time a shutdown gives running clients after SIGTERM before SIGKILL,
  * and the most it waits for fetches in flight. */
@@ -60,8 +57,6 @@ struct plan_item {
 };
 
 /* The guards that skip tests, each warned about once an hour. */
-enum { GUARD_DISK, GUARD_MEM, GUARD__COUNT };
-static const char *const guard_prefix[GUARD__COUNT] = { "disk guard: ", "memory guard: " };
 
 struct scheduler {
 	uv_loop_t *loop;
@@ -99,7 +94,7 @@ struct scheduler {
 	char state_path[PATH_MAX];
 	bool state_save_failed;
 	/* Per guard: the hour it was last warned about, and the reason. */
-	int64_t guard_warned[GUARD__COUNT];
+	int64_t guard_warned[REASON__COUNT];
 	bool mem_unreadable_warned;
 	/* Last result per test type, for the status file. */
 	struct test_result last[TEST__COUNT];
@@ -275,7 +270,8 @@ static void log_result(const struct test_result *r);
 
 /* ---- resource guards ---- */
 
-static enum runner_guard env_guard(void *ud, const struct task *t, char *reason, size_t n)
+static enum runner_guard env_guard(void *ud, const struct task *t, enum test_reason *reason,
+				   char *detail, size_t n)
 {
 	struct scheduler *s = ud;
 	char why[200];
@@ -286,12 +282,14 @@ static enum runner_guard env_guard(void *ud, const struct task *t, char *reason,
 	 * the size the test will write. */
 	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB), why,
 			    sizeof(why)) == 1) {
-		snprintf(reason, n, "%s%s", guard_prefix[GUARD_DISK], why);
+		*reason = REASON_DISK_GUARD;
+		str_copy(detail, why, n);
 		return RUNNER_GUARD_SKIP;
 	}
 	rc = memguard_check(MEMGUARD_MEMINFO, cfg_int(CFG_MIN_FREE_MEM_MB), why, sizeof(why));
 	if (rc == 1) {
-		snprintf(reason, n, "%s%s", guard_prefix[GUARD_MEM], why);
+		*reason = REASON_MEMORY_GUARD;
+		str_copy(detail, why, n);
 		return RUNNER_GUARD_SKIP_RETRY;
 	}
 	if (rc < 0 && !s->mem_unreadable_warned) {
@@ -310,24 +308,20 @@ static bool guard_skip_logged(struct scheduler *s, const struct test_result *r)
 	if (r->status != ST_SKIPPED)
 		return false;
 	/* Uploads off is said once, at start-up (agent.c). */
-	if (strncmp(r->reason, "uploads not allowed", 19) == 0) {
+	if (r->why == REASON_UPLOADS_OFF) {
 		log_debug("Task %03d worker %d: skipped: %s", r->task_ref, r->worker, r->reason);
 		return true;
 	}
-	for (int g = 0; g < GUARD__COUNT; g++) {
-		if (strncmp(r->reason, guard_prefix[g], strlen(guard_prefix[g])) != 0)
-			continue;
-		if (s->guard_warned[g] != hour) {
-			s->guard_warned[g] = hour;
-			log_warn("Tests are being skipped: %s (said once an hour; each skip is "
-				 "recorded as a metric with status skipped)", r->reason);
-		} else {
-			log_debug("Task %03d worker %d: skipped: %s", r->task_ref, r->worker,
-				  r->reason);
-		}
-		return true;
+	if (r->why != REASON_DISK_GUARD && r->why != REASON_MEMORY_GUARD)
+		return false;
+	if (s->guard_warned[r->why] != hour) {
+		s->guard_warned[r->why] = hour;
+		log_warn("Tests are being skipped: %s (said once an hour; each skip is "
+			 "recorded as a metric with status skipped)", r->reason);
+	} else {
+		log_debug("Task %03d worker %d: skipped: %s", r->task_ref, r->worker, r->reason);
 	}
-	return false;
+	return true;
 }
 
 static void env_record(void *ud, const struct test_result *r)
@@ -356,6 +350,11 @@ static void log_result(const struct test_result *r)
 			 test_type_name(r->type), size_class_name(r->size), r->exec_time,
 			 r->md5_checked ? (r->md5_valid ? ", MD5 good" : ", MD5 BAD") : "",
 			 r->attempt > 1 ? " (retry)" : "");
+	else if (r->status == ST_STOPPED)
+		/* The agent's own doing, already announced: not a warning. */
+		log_info("Task %03d worker %d attempt %d: %s %s stopped after %.2f s: %s",
+			 r->task_ref, r->worker, r->attempt, test_type_name(r->type),
+			 size_class_name(r->size), r->exec_time, r->reason);
 	else
 		log_warn("Task %03d worker %d attempt %d: %s %s %s after %.2f s (exit %d)%s%s",
 			 r->task_ref, r->worker, r->attempt, test_type_name(r->type),
@@ -375,9 +374,8 @@ static void on_runner_idle(void *ud)
 
 static void limits_from_config(int64_t per_hour[TEST__COUNT])
 {
-	per_hour[TEST_DOWNLOAD] = cfg_int(CFG_DOWNLOAD_RATE_LIMIT);
-	per_hour[TEST_QUOTE] = cfg_int(CFG_QUOTE_RATE_LIMIT);
-	per_hour[TEST_UPLOAD] = cfg_int(CFG_UPLOAD_RATE_LIMIT);
+	for (int t = 0; t < TEST__COUNT; t++)
+		per_hour[t] = cfg_int(kind_get((enum test_type)t)->rate_limit);
 }
 
 static void on_switch(bool on, void *ud);
@@ -423,9 +421,8 @@ struct scheduler *scheduler_new(uv_loop_t *loop)
 	env.record = env_record;
 	env.guard = env_guard;
 	env.task_ended = env_task_ended;
-	env.yield_ms[TEST_DOWNLOAD] = cfg_int(CFG_DOWNLOAD_YIELD_SECS) * 1000;
-	env.yield_ms[TEST_QUOTE] = cfg_int(CFG_QUOTE_YIELD_SECS) * 1000;
-	env.yield_ms[TEST_UPLOAD] = cfg_int(CFG_QUOTE_YIELD_SECS) * 1000;
+	for (int t = 0; t < TEST__COUNT; t++)
+		env.yield_ms[t] = cfg_int(kind_get((enum test_type)t)->yield_secs) * 1000;
 	s->runner = runner_new(&env);
 	runner_on_idle(s->runner, on_runner_idle, s);
 	uv_timer_init(loop, &s->plan_timer);
@@ -663,12 +660,12 @@ static void enter_phase(struct scheduler *s, enum hour_phase p)
 		runner_cooldown(s->runner);
 		if (clients)
 			log_warn(":58 - asking %zu running client(s) to stop (SIGTERM)", clients);
-		runner_terminate(s->runner, false);
+		runner_terminate(s->runner, false, REASON_COOLDOWN);
 		break;
 	case PHASE_KILL:
 		if (clients)
 			log_warn(":59 - killing %zu client(s) still running (SIGKILL)", clients);
-		runner_terminate(s->runner, true);
+		runner_terminate(s->runner, true, REASON_COOLDOWN);
 		break;
 	default:
 		break;
@@ -756,7 +753,7 @@ static void switch_stop(struct scheduler *s)
 	runner_cooldown(s->runner);
 	if (clients)
 		log_warn("Kill-switch: stopping %zu running client(s)", clients);
-	runner_terminate(s->runner, false);
+	runner_terminate(s->runner, false, REASON_KILL_SWITCH);
 }
 
 static void on_switch(bool on, void *ud)
@@ -963,7 +960,7 @@ static void purge_leftovers(struct scheduler *s)
 		return;
 	memset(&st, 0, sizeof(st));
 	client_log_root(logs, sizeof(logs));
-	if (purge_entries(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), DOWNLOAD_TMP_PREFIX, &st) != 0)
+	if (purge_entries(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), JOB_TMP_PREFIX, &st) != 0)
 		log_warn("Purge: cannot read %s: %s", cfg_str(CFG_CLIENT_DOWNLOAD_PATH),
 			 strerror(errno));
 	if (purge_entries(s->seed_dir, PURGE_SEED_PREFIX, &st) != 0)
@@ -1265,7 +1262,7 @@ static void on_shutdown_timer(uv_timer_t *t)
 
 	if (!runner_idle(s->runner)) {
 		log_warn("Clients still running after %d ms: killing them", SHUTDOWN_GRACE_MS);
-		runner_terminate(s->runner, true);
+		runner_terminate(s->runner, true, REASON_SHUTDOWN);
 	}
 	if (!s->shutdown_forced) {
 		s->shutdown_forced = true;
@@ -1287,7 +1284,7 @@ void scheduler_shutdown(struct scheduler *s, void (*done)(void *ud), void *ud)
 	runner_cooldown(s->runner);
 	if (runner_clients(s->runner))
 		log_info("Stopping %zu running client(s)", runner_clients(s->runner));
-	runner_terminate(s->runner, false);
+	runner_terminate(s->runner, false, REASON_SHUTDOWN);
 	/* Real time, not schedule time: a stop must be quick whatever the
 	 * clock speed. */
 	uv_timer_start(&s->shutdown_timer, on_shutdown_timer, SHUTDOWN_GRACE_MS, 0);

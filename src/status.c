@@ -7,7 +7,9 @@
  */
 #include "status.h"
 #include "cli.h"
+#include "clock.h"
 #include "config.h"
+#include "kind.h"
 #include "util.h"
 
 #include <errno.h>
@@ -193,33 +195,38 @@ static void print_plan(FILE *out, json_t *doc)
 
 static void print_last(FILE *out, json_t *doc)
 {
-	static const char *const types[] = { "download", "quote", "upload" };
-
 	fprintf(out, "  Last result :");
-	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+	for (int i = 0; i < TEST__COUNT; i++) {
+		const char *type = test_type_name((enum test_type)i);
 		char key[32], t[32];
 		json_t *r;
 
-		snprintf(key, sizeof(key), "last.%s", types[i]);
+		snprintf(key, sizeof(key), "last.%s", type);
 		r = jget(doc, key);
 		if (r == NULL)
-			fprintf(out, " %s -", types[i]);
+			fprintf(out, " %s -", type);
 		else
-			fprintf(out, " %s %s (task %03" PRId64 ", %s, %.2f s)", types[i],
+			fprintf(out, " %s %s (task %03" PRId64 ", %s, %.2f s)", type,
 				jstr(r, "status", "?"), jint(r, "task", 0),
 				hms(jstr(r, "at", "?"), t, sizeof(t)), jnum(r, "exec_time", 0));
-		fprintf(out, "%s", i + 1 < ARRAY_SIZE(types) ? " |" : "\n");
+		fprintf(out, "%s", i + 1 < TEST__COUNT ? " |" : "\n");
 	}
 }
 
 static void print_counts(FILE *out, json_t *doc)
 {
-	fprintf(out, "  Limits      : download %" PRId64 "/%" PRId64 " | quote %" PRId64 "/%" PRId64
-		     " | upload %" PRId64 "/%" PRId64 " per hour | clients %" PRId64 "/%" PRId64 "\n",
-		jint(doc, "limits.download.used", 0), jint(doc, "limits.download.limit", 0),
-		jint(doc, "limits.quote.used", 0), jint(doc, "limits.quote.limit", 0),
-		jint(doc, "limits.upload.used", 0), jint(doc, "limits.upload.limit", 0),
-		jint(doc, "limits.clients.used", 0), jint(doc, "limits.clients.limit", 0));
+	fprintf(out, "  Limits      :");
+	for (int i = 0; i < TEST__COUNT; i++) {
+		const char *type = test_type_name((enum test_type)i);
+		char used[48], limit[48];
+
+		snprintf(used, sizeof(used), "limits.%s.used", type);
+		snprintf(limit, sizeof(limit), "limits.%s.limit", type);
+		fprintf(out, " %s %" PRId64 "/%" PRId64 "%s", type, jint(doc, used, 0),
+			jint(doc, limit, 0), i + 1 < TEST__COUNT ? " |" : " per hour");
+	}
+	fprintf(out, " | clients %" PRId64 "/%" PRId64 "\n", jint(doc, "limits.clients.used", 0),
+		jint(doc, "limits.clients.limit", 0));
 	fprintf(out, "  Metrics     : %" PRId64 " recorded, %" PRId64 " written, %" PRId64
 		     " waiting, %" PRId64 " write error(s)\n",
 		jint(doc, "metrics.recorded", 0), jint(doc, "metrics.written", 0),
@@ -290,14 +297,6 @@ void status_print(FILE *out, json_t *doc, bool running, int64_t now_real_ms)
 		jint(doc, "running.clients", 0));
 	print_last(out, doc);
 	print_counts(out, doc);
-}
-
-static int64_t real_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Every string of the status file (names, descriptions, kill-switch
@@ -372,7 +371,7 @@ int cmd_status(const struct cli *c)
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	} else {
-		status_print(stdout, doc, running, real_now_ms());
+		status_print(stdout, doc, running, clock_real_ms());
 	}
 	json_decref(doc);
 	return running ? EXIT_OK : EXIT_FAIL;

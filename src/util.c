@@ -412,6 +412,22 @@ int file_write_atomic(const char *path, const void *data, size_t len, int mode)
 	return file_replace_atomic(path, mode, true, fill_from_memory, &m);
 }
 
+int mkdir_parent(const char *path, int mode)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (str_copy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	return mkdir_p(dir, mode);
+}
+
 int mkdir_p(const char *path, int mode)
 {
 	char tmp[PATH_MAX];

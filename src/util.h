@@ -107,5 +107,8 @@ int fd_cloexec_from(int lowfd);
 int file_open_own(const char *path, int flags, int mode);
 /* mkdir -p with the given mode for created directories. */
 int mkdir_p(const char *path, int mode);
+/* mkdir_p of the directory that holds path (nothing for a bare name or a
+ * file in "/"). Returns 0, or -1 with errno set. */
+int mkdir_parent(const char *path, int mode);
 
 #endif

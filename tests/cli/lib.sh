@@ -3,7 +3,7 @@
 set -u
 agent="$ANT_BUILD_DIR/ant-agent"
 sim="$ANT_BUILD_DIR/ant-sim"
-shared="$ANT_SHARED_DIR"
+fixtures="$ANT_FIXTURES_DIR"
 work=$(mktemp -d /tmp/ant-cli-test.XXXXXX)
 trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 cd "$work"
@@ -91,7 +91,8 @@ metric_starts() {
       m = split($2, fields, ",");
       for (i = 1; i <= m; i++) { split(fields[i], kv, "="); if (kv[1] == "worker") worker = kv[2]; }
       sub(/i$/, "", worker);
-      s = int(substr($3, 1, length($3) - 9));
+      # The timestamp is the last word (string fields may hold blanks).
+      s = int(substr($NF, 1, length($NF) - 9));
       if (want == "" || want == task)
         printf "%d %d %s %s %s %d\n", int((s % 3600) / 60), s % 60, task, status, worker, s;
     }' "$work/cache/metrics.csv"

@@ -10,20 +10,33 @@ GITHUB_TOKEN=ghp_thisisasecret123
 X
 TELEMETRY_PROVISON=vps "$agent" config --env-file my.env --set MAX_WORKERS=4 --log-level debug > out.txt 2> err.txt
 expect_eq "$?" 0 "config exits 0"
-expect_grep '^TELEMETRY_COUNTRY +=  *GB +\[\.env\]$' out.txt ".env value and source"
-expect_grep '^CACHE_TIME +=  *1800 +\[\.env\]$' out.txt ".env integer"
-expect_grep '^TELEMETRY_PROVISON +=  *vps +\[environment\]$' out.txt "environment value and source"
-expect_grep '^MAX_WORKERS +=  *4 +\[command line\]$' out.txt "--set value and source"
-expect_grep '^DEFAULT_LOG_LEVEL +=  *DEBUG +\[command line\]$' out.txt "--log-level counts as command line"
-expect_grep '^GIT_REPO +=  *ant-agent +\[default\]$' out.txt "default value and source"
-expect_grep '^GITHUB_TOKEN +=  *\*\*\*\* +\[\.env\]$' out.txt "secret masked"
+expect_grep '^TELEMETRY_COUNTRY +=  *GB +\[\.env\] +(sighup|restart)$' out.txt ".env value and source"
+expect_grep '^CACHE_TIME +=  *1800 +\[\.env\] +(sighup|restart)$' out.txt ".env integer"
+expect_grep '^TELEMETRY_PROVISON +=  *vps +\[environment\] +(sighup|restart)$' out.txt "environment value and source"
+expect_grep '^MAX_WORKERS +=  *4 +\[command line\] +(sighup|restart)$' out.txt "--set value and source"
+expect_grep '^DEFAULT_LOG_LEVEL +=  *DEBUG +\[command line\] +(sighup|restart)$' out.txt "--log-level counts as command line"
+expect_grep '^GIT_REPO +=  *ant-agent +\[default\] +(sighup|restart)$' out.txt "default value and source"
+expect_grep '^GITHUB_TOKEN +=  *\*\*\*\* +\[\.env\] +(sighup|restart)$' out.txt "secret masked"
 expect_no_grep 'thisisasecret' out.txt "secret never printed"
+
+# Whether a SIGHUP applies each setting comes from the settings table, and
+# the same list is in --help and docs/SERVICE.md.
+expect_grep '^MAX_WORKERS +=  *4 +\[command line\] +sighup$' out.txt "a SIGHUP applies MAX_WORKERS"
+expect_grep '^CACHE_DIR +=  *cache +\[default\] +restart$' out.txt "CACHE_DIR waits for a restart"
+awk '$NF == "restart" { print $1 }' out.txt | sort > restart.txt
+expect_eq "$(wc -l < restart.txt)" "$(grep -c ' restart$' out.txt)" "one name per restart setting"
+"$agent" --help | sed -n '/^A SIGHUP re-reads/,/^$/p' | tail -n +3 | tr ' ' '\n' | grep . | sort > help.txt
+expect_eq "$(cat help.txt)" "$(cat restart.txt)" "--help lists exactly the restart settings"
+sed -n '/^Settings a SIGHUP does not apply/,/^$/p' "$ANT_SOURCE_DIR/docs/SERVICE.md" |
+  sed -n 's/.*(they wait for the next start)://; /applies to the control file/q; p' |
+  grep -oE '`[A-Z_]+`' | tr -d '`' | sort -u > doc.txt
+expect_eq "$(cat doc.txt)" "$(cat restart.txt)" "docs/SERVICE.md lists exactly the restart settings"
 
 # Environment beats .env, --set beats environment.
 TELEMETRY_COUNTRY=de "$agent" config --env-file my.env > out2.txt
-expect_grep '^TELEMETRY_COUNTRY +=  *DE +\[environment\]$' out2.txt "environment beats .env"
+expect_grep '^TELEMETRY_COUNTRY +=  *DE +\[environment\] +(sighup|restart)$' out2.txt "environment beats .env"
 TELEMETRY_COUNTRY=de "$agent" config --env-file my.env --set TELEMETRY_COUNTRY=fr > out3.txt
-expect_grep '^TELEMETRY_COUNTRY +=  *FR +\[command line\]$' out3.txt "--set beats environment"
+expect_grep '^TELEMETRY_COUNTRY +=  *FR +\[command line\] +(sighup|restart)$' out3.txt "--set beats environment"
 
 # Bad values stop it with a message naming file, line, key, value and bounds.
 printf 'CACHE_TIME=soon\n' > bad.env

@@ -78,7 +78,7 @@ expect_grep 'Stopping agent: SIGTERM' agent.log "SIGTERM logged"
 expect_grep 'Stopping 1 running client\(s\)' agent.log "running client stopped"
 expect_grep 'INFO - Agent stopped' agent.log "clean end"
 expect_grep 'status=ok' "$svc/cache/metrics.csv" "ok tests in the metrics"
-expect_grep 'status=killed' "$svc/cache/metrics.csv" "the killed test flushed at stop"
+expect_grep 'status=stopped.*reason_code="shutdown"' "$svc/cache/metrics.csv" "the stopped test flushed at stop, with its reason"
 expect_eq "$(pgrep -f "$dest/usr/bin/ant-sim" | wc -l)" 0 "no client left running"
 if [ "$(id -u)" -eq 0 ]; then
   expect_eq "$(find "$svc/cache" ! -user nobody | wc -l)" 0 "every file written belongs to nobody"

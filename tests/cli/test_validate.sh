@@ -4,7 +4,7 @@
 # (unreadable); URLs are fetched from a real HTTP server on 127.0.0.1,
 # including servers that fail, hang or never stop talking.
 source "$(dirname "$0")/lib.sh"
-up="$shared/fixtures/upstream"
+up="$fixtures/upstream"
 
 # validate ARGS... : run it, keep stdout+stderr in out.txt and the status in rc.
 validate() { "$agent" validate "$@" > out.txt 2>&1; rc=$?; }

@@ -79,7 +79,7 @@ static void test_upstream_files(void **state)
 	struct buf b;
 
 	(void)state;
-	assert_int_equal(file_read_all(ANT_SHARED_DIR "/fixtures/upstream/01-download-files.csv",
+	assert_int_equal(file_read_all(ANT_FIXTURES_DIR "/upstream/01-download-files.csv",
 				       CATALOG_MAX_BYTES, &b), 0);
 	assert_int_equal(catalog_parse(CATALOG_DOWNLOADS, b.data, b.len, &c), 0);
 	dump(&c);
@@ -103,7 +103,7 @@ static void test_upstream_files(void **state)
 	catalog_free(&c);
 	buf_free(&b);
 
-	assert_int_equal(file_read_all(ANT_SHARED_DIR "/fixtures/upstream/02-quote-files.csv",
+	assert_int_equal(file_read_all(ANT_FIXTURES_DIR "/upstream/02-quote-files.csv",
 				       CATALOG_MAX_BYTES, &b), 0);
 	assert_int_equal(catalog_parse(CATALOG_SEEDS, b.data, b.len, &c), 0);
 	dump(&c);

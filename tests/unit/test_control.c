@@ -61,7 +61,7 @@ static void test_upstream_files(void **state)
 	struct buf b;
 
 	(void)state;
-	assert_int_equal(file_read_all(ANT_SHARED_DIR "/fixtures/upstream/00-control-2025-01-02.xml",
+	assert_int_equal(file_read_all(ANT_FIXTURES_DIR "/upstream/00-control-2025-01-02.xml",
 				       CONTROL_MAX_BYTES, &b), 0);
 	assert_int_equal(control_parse(b.data, b.len, &lim, &r), 0);
 	dump(&r);
@@ -85,7 +85,7 @@ static void test_upstream_files(void **state)
 	control_result_free(&r);
 	buf_free(&b);
 
-	assert_int_equal(file_read_all(ANT_SHARED_DIR "/fixtures/upstream/00-control.xml",
+	assert_int_equal(file_read_all(ANT_FIXTURES_DIR "/upstream/00-control.xml",
 				       CONTROL_MAX_BYTES, &b), 0);
 	assert_int_equal(control_parse(b.data, b.len, &lim, &r), 0);
 	assert_int_equal(r.ntasks, 1);

@@ -94,7 +94,7 @@ static struct job *g_stop;
 static void stop_cb(uv_timer_t *t)
 {
 	(void)t;
-	job_terminate(g_stop, false);
+	job_terminate(g_stop, false, REASON_SHUTDOWN);
 }
 
 static struct test_result run_job(const struct job_spec *spec, int stop_after_ms)
@@ -345,11 +345,14 @@ static void test_download_cleanup_in_every_outcome(void **state)
 	assert_int_equal(leftovers(), 0);
 	clock_setup(-1, 1.0);
 
-	/* Stopped by the agent. */
+	/* Stopped by the agent for its own reason: no finding, no bytes. */
 	t.timeout_secs = 60;
 	r = run_job(&spec, 200);
 	unsetenv("ANT_SIM_HANG");
-	assert_int_equal(r.status, ST_KILLED);
+	assert_int_equal(r.status, ST_STOPPED);
+	assert_int_equal(r.why, REASON_SHUTDOWN);
+	assert_non_null(strstr(r.reason, "shutdown"));
+	assert_int_equal(r.bytes, 0);
 	assert_int_equal(leftovers(), 0);
 
 	/* Unknown address. */
@@ -377,6 +380,7 @@ static void test_hostile_rows(void **state)
 		spec.download = &row;
 		r = run_job(&spec, 0);
 		assert_int_equal(r.status, ST_SKIPPED);
+		assert_int_equal(r.why, REASON_ROW_REJECTED);
 		assert_non_null(strstr(r.reason, "address"));
 	}
 	/* The client never ran and nothing was created. */
@@ -425,12 +429,14 @@ static void test_quote(void **state)
 	assert_true(r.has_cost);
 	/* ant-sim: 10^12 atto per record, 3 records for 3 MiB. */
 	assert_true(r.cost_atto == UINT64_C(3000000000000));
-	assert_int_equal(r.bytes, 3145728);
+	/* A quote moves no data: no bytes, so no throughput. */
+	assert_int_equal(r.bytes, 0);
 	setenv("ANT_SIM_FAIL_KIND", "quotes", 1);
 	r = run_job(&spec, 0);
 	unsetenv("ANT_SIM_FAIL_KIND");
 	assert_int_equal(r.status, ST_NETWORK_ERROR);
 	assert_false(r.has_cost);
+	assert_int_equal(r.bytes, 0);
 	/* A seed file that is gone is reported, not crashed on. */
 	spec.seed_file = "/nonexistent/seed.bin";
 	r = run_job(&spec, 0);
@@ -451,6 +457,7 @@ static void test_upload_opt_in_and_secret(void **state)
 	(void)state;
 	r = run_job(&spec, 0);
 	assert_int_equal(r.status, ST_SKIPPED);
+	assert_int_equal(r.why, REASON_UPLOADS_OFF);
 	assert_non_null(strstr(r.reason, "uploads not allowed"));
 	assert_int_equal(log_lines(), 0);
 
@@ -486,6 +493,8 @@ static void test_upload_opt_in_and_secret(void **state)
 	r = run_job(&spec, 0);
 	assert_int_equal(r.status, ST_CLIENT_ERROR);
 	assert_int_equal(r.exit_code, 12); /* ant 0.5: "No local wallets found." */
+	/* A failed upload moved nothing it can claim. */
+	assert_int_equal(r.bytes, 0);
 	unsetenv("ANT_SIM_REQUIRE_KEY");
 	unsetenv("SECRET_KEY");
 }
@@ -516,6 +525,9 @@ static void test_upload_verify(void **state)
 	assert_int_equal(r.status, ST_DATA_LOSS);
 	assert_true(r.md5_checked);
 	assert_false(r.md5_valid);
+	/* The upload moved its bytes; the read-back found them wrong. */
+	assert_int_equal(r.bytes, 3145728);
+	assert_non_null(strstr(r.reason, "verify: "));
 	assert_int_equal(leftovers(), 0);
 }
 
@@ -530,6 +542,7 @@ static void test_disk_guard(void **state)
 	set("MIN_FREE_DISK_GB", "1000000");
 	r = run_job(&spec, 0);
 	assert_int_equal(r.status, ST_SKIPPED);
+	assert_int_equal(r.why, REASON_DISK_GUARD);
 	assert_non_null(strstr(r.reason, "disk guard"));
 	assert_int_equal(log_lines(), 0);
 }

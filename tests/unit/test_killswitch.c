@@ -36,7 +36,7 @@ static void parse_fixture(const char *name, bool *on, struct killswitch_counts *
 	char path[512], err[256];
 	struct buf b;
 
-	snprintf(path, sizeof(path), "%s/fixtures/github/%s", ANT_SHARED_DIR, name);
+	snprintf(path, sizeof(path), "%s/github/%s", ANT_FIXTURES_DIR, name);
 	assert_int_equal(file_read_all(path, FETCH_CAP_JSON, &b), 0);
 	assert_int_equal(killswitch_parse(b.data, b.len, on, cnt, err, sizeof(err)), 0);
 	buf_free(&b);

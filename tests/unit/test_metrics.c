@@ -269,6 +269,27 @@ static void test_line_content(void **state)
 	assert_int_equal(field("chunks_existing")->i, 1);
 	assert_true(field("cost_atto")->i == INT64_C(4000000000000));
 	free_lines(v, n);
+
+	/* A test the agent stopped: its own status, the typed reason, no
+	 * failure flag and no client_kill (that is for timeouts and hangs). */
+	r = result(TEST_UPLOAD, SIZE_TINY, ST_STOPPED, T0 + 3000, 12.0);
+	r.exit_code = -1;
+	r.bytes = 0;
+	test_result_set_why(&r, REASON_KILL_SWITCH, "%s", "");
+	assert_int_equal(metrics_record_at(&r, T0 + 8000), 0);
+	assert_int_equal(metrics_flush(T0 + 9000), 0);
+	n = read_lines(mfile, &v);
+	assert_int_equal(n, 4);
+	parse(v[3]);
+	assert_string_equal(tag("status"), "stopped");
+	assert_int_equal(field("ok")->i, 0);
+	assert_int_equal(field("client_kill")->i, 0);
+	assert_int_equal(field("client_ok")->i, 0);
+	assert_string_equal(field("reason_code")->str, "kill_switch");
+	assert_string_equal(field("reason")->str, "stopped by the kill-switch");
+	assert_null(lp_point_field(&pt, "throughput"));
+	assert_null(lp_point_field(&pt, "address"));
+	free_lines(v, n);
 	/* The minute is not over: no summary yet. */
 	assert_int_equal(count_lines(sfile), 0);
 }
@@ -295,13 +316,17 @@ static void test_rollup(void **state)
 		struct test_result q = result(TEST_QUOTE, SIZE_HUGE, ST_OK, T0, 0.5);
 		struct test_result s = result(TEST_DOWNLOAD, SIZE_TINY, ST_SKIPPED, T0, 0);
 		struct test_result l = result(TEST_DOWNLOAD, SIZE_TINY, ST_OK, T0 + MINUTE, 99);
+		/* Stopped by the agent after 30 s: not a failure, not a time. */
+		struct test_result st = result(TEST_DOWNLOAD, SIZE_TINY, ST_STOPPED, T0, 30);
 
+		test_result_set_why(&st, REASON_COOLDOWN, "%s", "");
 		assert_int_equal(metrics_record_at(&q, T0 + 40000), 0);
 		assert_int_equal(metrics_record_at(&s, T0 + 41000), 0);
+		assert_int_equal(metrics_record_at(&st, T0 + 42000), 0);
 		assert_int_equal(metrics_record_at(&l, T0 + MINUTE + 1000), 0);
 	}
 	assert_int_equal(metrics_flush(T0 + MINUTE + 2000), 0);
-	assert_int_equal(count_lines(mfile), 13);
+	assert_int_equal(count_lines(mfile), 14);
 	n = read_lines(sfile, &v);
 	assert_int_equal(n, 2); /* download/tiny and quote/huge of the first minute */
 	parse(v[0]);
@@ -333,10 +358,10 @@ static void test_rollup(void **state)
 	/* The record of the open minute waits for its summary only. */
 	metrics_get_counters(&c);
 	assert_int_equal(c.cached, 1);
-	assert_int_equal(c.lines_written, 13);
+	assert_int_equal(c.lines_written, 14);
 	assert_int_equal(c.summary_lines, 2);
 	assert_int_equal(metrics_flush(T0 + 2 * MINUTE), 0);
-	assert_int_equal(count_lines(mfile), 13);
+	assert_int_equal(count_lines(mfile), 14);
 	assert_int_equal(count_lines(sfile), 3);
 	metrics_get_counters(&c);
 	assert_int_equal(c.cached, 0);

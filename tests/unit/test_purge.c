@@ -128,6 +128,37 @@ static void test_entries(void **unused)
 	assert_true(exists("outside/precious"));
 }
 
+/* One tree removed: a link inside is removed as a link, and what it
+ * points to (outside the tree) is left alone. */
+static void test_tree(void **unused)
+{
+	struct purge_stats st = { 0 };
+	char p[512];
+
+	(void)unused;
+	mkd("keep");
+	mkfile("keep/precious", 10, 0);
+	mkd("ant-dl-x");
+	mkd("ant-dl-x/data");
+	mkfile("ant-dl-x/data/part", 100, 0);
+	mklink("keep", "ant-dl-x/data/link");
+	path_of(p, sizeof(p), "ant-dl-x");
+	assert_int_equal(purge_tree(p, &st), 0);
+	assert_int_equal(st.errors, 0);
+	assert_int_equal(st.files, 2);
+	assert_int_equal(st.dirs, 2);
+	assert_false(exists("ant-dl-x"));
+	assert_true(exists("keep/precious"));
+	/* Nothing there: counted as not removed, not a crash. */
+	assert_int_equal(purge_tree(p, &st), 0);
+	assert_int_equal(st.errors, 1);
+	/* Names that are not an entry of their parent are refused. */
+	assert_int_equal(purge_tree("/tmp/..", &st), -1);
+	assert_int_equal(purge_tree("/tmp/", &st), -1);
+	assert_int_equal(purge_tree(".", &st), -1);
+	assert_true(exists("keep/precious"));
+}
+
 static void test_logs(void **unused)
 {
 	char logs[512];
@@ -215,6 +246,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_only_what_the_agent_made, setup, teardown),
 	};

@@ -17,6 +17,7 @@
 #include "runner.h"
 #include "util.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,12 +88,33 @@ struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb 
 	return j;
 }
 
-void job_terminate(struct job *j, bool force)
+void job_terminate(struct job *j, bool force, enum test_reason why)
 {
 	(void)force;
 	fake.terminated++;
-	j->res.status = ST_KILLED;
+	j->res.status = why == REASON_NONE ? ST_KILLED : ST_STOPPED;
+	j->res.why = why;
 	fake_finish(j);
+}
+
+/* The kind table names the real start functions; this fake job_start
+ * never calls them. */
+void job_start_download(struct job *j)
+{
+	(void)j;
+	fail();
+}
+
+void job_start_quote(struct job *j)
+{
+	(void)j;
+	fail();
+}
+
+void job_start_upload(struct job *j)
+{
+	(void)j;
+	fail();
 }
 
 /* ---- environment ---- */
@@ -387,7 +409,7 @@ static void term_cb(uv_timer_t *t)
 {
 	assert_int_equal(runner_clients(env.r), 3);
 	runner_cooldown(env.r);
-	runner_terminate(env.r, false);
+	runner_terminate(env.r, false, REASON_COOLDOWN);
 	uv_close((uv_handle_t *)t, NULL);
 }
 
@@ -403,10 +425,65 @@ static void test_terminate_kills_running(void **state)
 	clock_timer_start(&tt, term_cb, 10000);
 	run_loop();
 	assert_int_equal(fake.terminated, 3);
+	/* Stopped by the agent: recorded once each, with the reason, and
+	 * not retried although the task allows 5 retries. */
 	assert_int_equal(env.nresults, 3);
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(env.results[i].status, ST_KILLED);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(env.results[i].status, ST_STOPPED);
+		assert_int_equal(env.results[i].why, REASON_COOLDOWN);
+	}
 	runner_resume(env.r);
+}
+
+/* The back-off before retry n is n * RUNNER_BACKOFF_MS up to the cap, and
+ * exactly the cap from there on, whatever n (no overflow). */
+static void test_backoff_cap_boundaries(void **state)
+{
+	const int at_cap = RUNNER_BACKOFF_MAX_MS / RUNNER_BACKOFF_MS; /* 6 */
+
+	(void)state;
+	assert_int_equal(at_cap * RUNNER_BACKOFF_MS, RUNNER_BACKOFF_MAX_MS);
+	assert_int_equal(runner_backoff_ms(1), RUNNER_BACKOFF_MS);
+	assert_int_equal(runner_backoff_ms(at_cap - 1), (int64_t)(at_cap - 1) * RUNNER_BACKOFF_MS);
+	assert_true(runner_backoff_ms(at_cap - 1) < RUNNER_BACKOFF_MAX_MS);
+	assert_int_equal(runner_backoff_ms(at_cap), RUNNER_BACKOFF_MAX_MS);
+	assert_int_equal(runner_backoff_ms(at_cap + 1), RUNNER_BACKOFF_MAX_MS);
+	assert_int_equal(runner_backoff_ms(1000), RUNNER_BACKOFF_MAX_MS);
+	assert_int_equal(runner_backoff_ms(INT_MAX), RUNNER_BACKOFF_MAX_MS);
+	/* Below the first retry counts as the first. */
+	assert_int_equal(runner_backoff_ms(0), RUNNER_BACKOFF_MS);
+	assert_int_equal(runner_backoff_ms(INT_MIN), RUNNER_BACKOFF_MS);
+}
+
+/* The runner waits those back-offs between attempts: with a client that
+ * always fails after 1 s, attempt n+1 starts 1 s + backoff(n) after attempt
+ * n, on the schedule clock. The clock runs at 100x, so a late timer adds
+ * real milliseconds: the bound above allows for 50 of them, less than the
+ * 5 s a missing cap would add at the first capped retry. */
+static void test_retry_waits_capped_backoff(void **state)
+{
+	struct task t = mk_task(14, TEST_DOWNLOAD, 1, false, 8);
+	const int64_t slack = RUNNER_BACKOFF_MS - 1;
+
+	(void)state;
+	clock_setup(1767261900000LL, 100.0);
+	fake.fail_first = 1000;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(env.nresults, 9);
+	for (int i = 1; i < env.nresults; i++) {
+		int64_t gap = env.results[i].start_ms - env.results[i - 1].start_ms;
+		/* Worked out here, not by the function under test. */
+		int64_t backoff = (int64_t)i * RUNNER_BACKOFF_MS;
+		int64_t want = fake.duration_ms +
+			       (backoff < RUNNER_BACKOFF_MAX_MS ? backoff : RUNNER_BACKOFF_MAX_MS);
+
+		assert_int_equal(env.results[i].attempt, i + 1);
+		assert_true(gap >= want - 20);
+		if (gap >= want + slack)
+			fail_msg("retry %d started %lld ms after the attempt before, want %lld",
+				 i, (long long)gap, (long long)want);
+	}
 }
 
 static void test_skipped_ends_worker(void **state)
@@ -467,6 +544,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_cap_queues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cooldown_ends_repeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_terminate_kills_running, setup, teardown),
+		cmocka_unit_test(test_backoff_cap_boundaries),
+		cmocka_unit_test_setup_teardown(test_retry_waits_capped_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_skipped_ends_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seed_prepared_once_and_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_catalogue_row, setup, teardown),

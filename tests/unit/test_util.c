@@ -193,6 +193,16 @@ static void test_atomic_write_and_read_cap(void **state)
 	assert_int_equal(mkdir_p(nested, 0700), 0);
 	assert_int_equal(stat(nested, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
+	/* The directory that holds a file, not the file. */
+	snprintf(nested, sizeof(nested), "%s/p/q/metrics.csv", dir);
+	assert_int_equal(mkdir_parent(nested, 0700), 0);
+	snprintf(nested, sizeof(nested), "%s/p/q", dir);
+	assert_int_equal(stat(nested, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	snprintf(nested, sizeof(nested), "%s/p/q/metrics.csv", dir);
+	assert_int_not_equal(stat(nested, &st), 0);
+	assert_int_equal(mkdir_parent("bare-name", 0700), 0);
+	assert_int_equal(mkdir_parent("/at-root", 0700), 0);
 	assert_int_equal(file_write_atomic("/nonexistent-dir/x", "a", 1, 0600), -1);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	assert_int_equal(system(path), 0);

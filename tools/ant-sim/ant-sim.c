@@ -227,7 +227,9 @@ static void usage(FILE *f)
 "  ANT_SIM_FAIL_OPS=LIST    only these ops fail: upload,download,cost (default all)\n"
 "  ANT_SIM_HANG=MODE        never finish: 1 (sleep), fork (also fork a grandchild\n"
 "                           that sleeps; its pid goes to ANT_SIM_HANG_PIDFILE),\n"
-"                           stubborn (ignore SIGTERM, so only SIGKILL stops it)\n"
+"                           stubborn (ignore SIGTERM, so only SIGKILL stops it),\n"
+"                           polite (exit 143 on SIGTERM, first appending \"pid\n"
+"                           start_ms term_ms\" (real time) to ANT_SIM_HANG_TERMFILE)\n"
 "  ANT_SIM_PANIC=1          exit 101 with a Rust-style \"thread 'main' panicked\" message\n"
 "  ANT_SIM_GARBAGE=1        print random bytes instead of the result and exit 0\n"
 "  ANT_SIM_ENDLESS=WHERE    print lines forever to stdout, stderr or both\n"
@@ -489,8 +491,42 @@ static int fail_with(const struct fail_kind *k, enum sim_op op)
 	return op == OP_DOWNLOAD ? k->code_download : k->code_upload;
 }
 
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ANT_SIM_HANG=polite: wait for SIGTERM, say when it came, leave. The
+ * agent's virtual clock does not reach this process, so both times are
+ * real; a test turns the difference into schedule time with the speed. */
+static void hang_polite(void)
+{
+	sigset_t set;
+	int64_t start = real_ms();
+	char line[96];
+	int sig = 0, n;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	printf("Connecting to the network...\n");
+	fflush(stdout);
+	while (sigwait(&set, &sig) != 0 || sig != SIGTERM)
+		;
+	n = snprintf(line, sizeof(line), "%d %lld %lld\n", (int)getpid(), (long long)start,
+		     (long long)real_ms());
+	if (knob("ANT_SIM_HANG_TERMFILE") && n > 0 && (size_t)n < sizeof(line))
+		append_line(knob("ANT_SIM_HANG_TERMFILE"), line, (size_t)n);
+	exit(143);
+}
+
 static void hang(const char *mode)
 {
+	if (strcmp(mode, "polite") == 0)
+		hang_polite();
 	if (strcmp(mode, "stubborn") == 0)
 		signal(SIGTERM, SIG_IGN);
 	if (strcmp(mode, "fork") == 0) {
