@@ -7,6 +7,7 @@
  * and it keeps the line accounting exact).
  */
 #include "catalog.h"
+#include "kind.h"
 
 #include "clock.h"
 #include "config.h"
@@ -69,6 +70,13 @@ struct reader {
 	bool header_done;
 	int line;
 };
+
+enum catalog_kind catalog_kind_for(enum test_type t)
+{
+	const struct test_kind *k = kind_get(t);
+
+	return k && k->input == KIND_INPUT_CATALOGUE_ROW ? CATALOG_DOWNLOADS : CATALOG_SEEDS;
+}
 
 const char *catalog_kind_name(enum catalog_kind k)
 {

@@ -76,6 +76,8 @@ struct catalog {
 };
 
 const char *catalog_kind_name(enum catalog_kind k);     /* "download catalogue" */
+/* The catalogue a test of kind t draws its input from (its row's input). */
+enum catalog_kind catalog_kind_for(enum test_type t);
 const char *catalog_header(enum catalog_kind k);        /* "fileSize,name,address,md5" */
 const char *catalog_severity_name(enum catalog_severity s);
 

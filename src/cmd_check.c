@@ -283,7 +283,7 @@ static void step_task_rows(struct check_ctx *c, struct check_out *o)
 	}
 	for (size_t i = 0; i < c->control.ntasks; i++) {
 		const struct task *t = &c->control.tasks[i];
-		enum catalog_kind kind = t->type == TEST_DOWNLOAD ? CATALOG_DOWNLOADS : CATALOG_SEEDS;
+		enum catalog_kind kind = catalog_kind_for(t->type);
 		int w;
 
 		if (!c->have_cat[kind] || catalog_count(&c->cat[kind], t->size) > 0)

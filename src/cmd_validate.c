@@ -183,7 +183,7 @@ static size_t check_tasks_against_catalogues(const char *control_src, const stru
 
 	for (size_t i = 0; i < v->control.ntasks; i++) {
 		const struct task *t = &v->control.tasks[i];
-		enum catalog_kind kind = t->type == TEST_DOWNLOAD ? CATALOG_DOWNLOADS : CATALOG_SEEDS;
+		enum catalog_kind kind = catalog_kind_for(t->type);
 
 		if (!v->have_cat[kind] || catalog_count(&v->cat[kind], t->size) > 0)
 			continue;
