@@ -142,7 +142,7 @@ static int task_from_json(json_t *o, struct state_task *e, char *err, size_t n)
 	json_t *repeat = json_object_get(o, "repeat");
 
 	memset(e, 0, sizeof(*e));
-	if (!json_is_object(o) || get_int(o, "ref", 1, TASK_REF_MAX, &ref) != 0 ||
+	if (!json_is_object(o) || get_int(o, "ref", 1, TASK_KEY_MAX, &ref) != 0 ||
 	    get_int(o, "period", 0, 59, &period) != 0 || !json_is_string(type) ||
 	    test_type_parse(json_string_value(type), &e->type) != 0 || !json_is_boolean(repeat) ||
 	    get_int(o, "due_ms", 0, INT64_MAX, &e->due_ms) != 0 ||
