@@ -291,7 +291,7 @@ static void check_ref(struct check *c)
 			return;
 		}
 		c->out.ref = (int)v + 1000 * n;
-		snprintf(c->out.ref_text, sizeof(c->out.ref_text), "%03d%c", (int)v, 'a' + n);
+		task_ref_format(c->out.ref, c->out.ref_text);
 		task_problem(c, CONTROL_WARNING, t->field_line[F_REF], "TaskRef",
 			     "TaskRef %s is already used by the task on line %d; this task runs as %s "
 			     "(give each task its own TaskRef)",

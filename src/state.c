@@ -193,7 +193,10 @@ int state_from_json(const char *text, size_t len, struct state *out, char *err, 
 		if (task_from_json(json_array_get(tasks, i), &e, err, n) != 0)
 			goto out;
 		if (state_find(out, e.ref) != NULL) {
-			snprintf(err, n, "task %03d appears twice", e.ref);
+			char ref[TASK_REF_TEXT_MAX];
+
+			task_ref_format(e.ref, ref);
+			snprintf(err, n, "task %s appears twice", ref);
 			goto out;
 		}
 		out->tasks[out->n++] = e;

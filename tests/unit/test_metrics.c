@@ -315,8 +315,12 @@ static void test_task_tag_repeats(void **state)
 	n = read_lines(mfile, &v);
 	assert_int_equal(n, 4);
 	for (size_t i = 0; i < n; i++) {
+		char text[TASK_REF_TEXT_MAX];
+
 		parse(v[i]);
 		assert_string_equal(tag("task"), want[i]);
+		task_ref_format(keys[i], text); /* what the log and state say */
+		assert_string_equal(text, want[i]);
 	}
 	free_lines(v, n);
 }
