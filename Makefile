@@ -4,6 +4,7 @@
 #   make demo       run the agent for one virtual hour on the bundled demo network
 #   make test       build and run the whole test suite (plain, then ASan+UBSan)
 #   make check      the plain suite only;  make check-asan  the sanitizer suite only
+#                   (without the tests labelled plain_only: tests/CMakeLists.txt)
 #   make install    install into $(DESTDIR)$(PREFIX)
 #   make deb        the Debian package, built from a clean copy (docs/PACKAGING.md)
 #   make bench      benchmarks (see docs/BENCHMARKS.md)
@@ -42,7 +43,7 @@ check-asan: deps
 	$(MAKE) build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	  ctest --output-on-failure -j $(JOBS) -LE plain_only $(CTEST_ARGS)
 
 test: check check-asan
 

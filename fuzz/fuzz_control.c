@@ -31,7 +31,12 @@ static void check_tasks(const struct control_result *r, const struct control_lim
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct task *t = &r->tasks[i];
 
-		if (t->ref < 1 || t->ref > 999 || t->workers < 1 || t->workers > lim->max_workers ||
+		/* A repeated TaskRef runs under ref + 1000 * n: keys stay unique. */
+		for (size_t k = 0; k < i; k++)
+			if (r->tasks[k].ref == t->ref)
+				abort();
+		if (t->ref < 1 || t->ref > TASK_KEY_MAX || t->ref % 1000 == 0 ||
+		    memchr(t->ref_text, '\0', sizeof(t->ref_text)) == NULL || t->workers < 1 || t->workers > lim->max_workers ||
 		    t->period < CONTROL_PERIOD_MIN || t->period > CONTROL_PERIOD_MAX ||
 		    t->time_offset < 0 || t->time_offset > lim->max_time_offset ||
 		    t->offset_mins < 0 || t->offset_mins > lim->max_worker_offset ||

@@ -64,8 +64,9 @@ struct parser {
 	struct raw_task t;
 	/* Who took each ref and each minute, to name the first holder. */
 	int ref_line[TASK_REF_MAX + 1];
+	int ref_uses[TASK_REF_MAX + 1]; /* tasks seen with each TaskRef */
 	int minute_ref[60];
-	char minute_ref_text[60][4];
+	char minute_ref_text[60][8];
 };
 
 void control_limits_default(struct control_limits *l)
@@ -279,12 +280,27 @@ static void check_ref(struct check *c)
 	str_copy(c->out.ref_text, t->text[F_REF], sizeof(c->out.ref_text));
 	c->ref = c->out.ref_text;
 	if (c->ps->ref_line[v]) {
-		task_problem(c, CONTROL_REJECTED, t->field_line[F_REF], "TaskRef",
-			     "TaskRef %s is already used by the task on line %d; each TaskRef must be unique",
-			     t->text[F_REF], c->ps->ref_line[v]);
+		/* Operators reuse a TaskRef for a second task by mistake: both
+		 * run, the repeat under its own key and a letter. */
+		int n = c->ps->ref_uses[v];
+
+		if (n > TASK_REF_COPIES_MAX) {
+			task_problem(c, CONTROL_REJECTED, t->field_line[F_REF], "TaskRef",
+				     "TaskRef %s is used more than %d times; this task is ignored",
+				     t->text[F_REF], TASK_REF_COPIES_MAX + 1);
+			return;
+		}
+		c->out.ref = (int)v + 1000 * n;
+		task_ref_format(c->out.ref, c->out.ref_text);
+		task_problem(c, CONTROL_WARNING, t->field_line[F_REF], "TaskRef",
+			     "TaskRef %s is already used by the task on line %d; this task runs as %s "
+			     "(give each task its own TaskRef)",
+			     t->text[F_REF], c->ps->ref_line[v], c->out.ref_text);
+		c->ps->ref_uses[v]++;
 		return;
 	}
 	c->ps->ref_line[v] = t->line;
+	c->ps->ref_uses[v] = 1;
 }
 
 static void check_fields(struct check *c)

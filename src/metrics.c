@@ -317,12 +317,14 @@ static int format_record(struct buf *b, const struct mrec *m)
 	size_t tn = 6;
 
 	/* ",task=%03d" without printf: this runs a million times in the
-	 * benchmark. Tag names and values here are plain ASCII words. */
-	if (t >= 1000)
-		task[tn++] = (char)('0' + t / 10000 % 10), task[tn++] = (char)('0' + t / 1000 % 10);
+	 * benchmark. Tag names and values here are plain ASCII words. A
+	 * repeated TaskRef (key ref + 1000 * n, model.h) gets its letter:
+	 * 1011 is "011b". */
 	task[tn++] = (char)('0' + t / 100 % 10);
 	task[tn++] = (char)('0' + t / 10 % 10);
 	task[tn++] = (char)('0' + t % 10);
+	if (t > TASK_REF_MAX && t <= TASK_KEY_MAX)
+		task[tn++] = (char)('a' + t / 1000);
 	lp_begin(&l, b, METRICS_MEASUREMENT);
 	lp_raw_tags(&l, g.tags, g.tags_len);
 	lp_raw_tags(&l, kind, strlen(kind));

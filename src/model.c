@@ -45,6 +45,14 @@ static const char *const reason_names[REASON__COUNT][2] = {
 	[REASON_SHUTDOWN] = { "shutdown", "stopped for shutdown" },
 };
 
+void task_ref_format(int key, char out[TASK_REF_TEXT_MAX])
+{
+	if (key > TASK_REF_MAX && key <= TASK_KEY_MAX)
+		snprintf(out, TASK_REF_TEXT_MAX, "%03d%c", key % 1000, 'a' + key / 1000);
+	else
+		snprintf(out, TASK_REF_TEXT_MAX, "%03d", key >= 0 && key <= TASK_REF_MAX ? key : 0);
+}
+
 const char *size_class_name(enum size_class s)
 {
 	return (unsigned)s < SIZE__COUNT ? size_names[s] : "unknown";

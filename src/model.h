@@ -26,12 +26,22 @@ bool size_class_fits(enum size_class s, uint64_t bytes);
 
 #define TASK_DESC_MAX 100
 #define TASK_REF_MAX 999
+/* A TaskRef used again in the control file runs as its own task, keyed
+ * ref + 1000 * n and shown with a letter: the second 011 is 011b (key
+ * 1011), the third 011c (2011) ... up to 011z. */
+#define TASK_REF_COPIES_MAX 25
+#define TASK_KEY_MAX (TASK_REF_MAX + 1000 * TASK_REF_COPIES_MAX)
+
+/* A task key as people see it: 11 is "011", 1011 is "011b" (out holds
+ * TASK_REF_TEXT_MAX bytes). The metrics' task tag is the same text. */
+#define TASK_REF_TEXT_MAX 8
+void task_ref_format(int key, char out[TASK_REF_TEXT_MAX]);
 
 /* One validated task of the control file. Values are already capped by
  * local settings where the control file asked for more. */
 struct task {
-	int ref;                  /* 1..999 */
-	char ref_text[4];         /* as written, e.g. "001" */
+	int ref;                  /* key: 1..999, + 1000 * n for the nth repeat of a TaskRef */
+	char ref_text[TASK_REF_TEXT_MAX]; /* as written, e.g. "001"; a repeat "001b" */
 	char description[TASK_DESC_MAX + 1];
 	int period;               /* start minute, 5..54 */
 	int time_offset;          /* random extra start delay, 0..5 minutes */

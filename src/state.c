@@ -142,7 +142,7 @@ static int task_from_json(json_t *o, struct state_task *e, char *err, size_t n)
 	json_t *repeat = json_object_get(o, "repeat");
 
 	memset(e, 0, sizeof(*e));
-	if (!json_is_object(o) || get_int(o, "ref", 1, TASK_REF_MAX, &ref) != 0 ||
+	if (!json_is_object(o) || get_int(o, "ref", 1, TASK_KEY_MAX, &ref) != 0 ||
 	    get_int(o, "period", 0, 59, &period) != 0 || !json_is_string(type) ||
 	    test_type_parse(json_string_value(type), &e->type) != 0 || !json_is_boolean(repeat) ||
 	    get_int(o, "due_ms", 0, INT64_MAX, &e->due_ms) != 0 ||
@@ -193,7 +193,10 @@ int state_from_json(const char *text, size_t len, struct state *out, char *err, 
 		if (task_from_json(json_array_get(tasks, i), &e, err, n) != 0)
 			goto out;
 		if (state_find(out, e.ref) != NULL) {
-			snprintf(err, n, "task %03d appears twice", e.ref);
+			char ref[TASK_REF_TEXT_MAX];
+
+			task_ref_format(e.ref, ref);
+			snprintf(err, n, "task %s appears twice", ref);
 			goto out;
 		}
 		out->tasks[out->n++] = e;

@@ -320,13 +320,78 @@ static void test_duplicates(void **state)
 	(void)state;
 	assert_int_equal(parse(xml, &r), 0);
 	dump(&r);
-	assert_int_equal(r.ntasks, 2);
+	/* A repeated TaskRef is a warning: the repeats run under their own
+	 * key and letter; one task per minute still holds. */
+	assert_int_equal(r.ntasks, 4);
 	assert_int_equal(r.tasks[0].ref, 1);
-	assert_int_equal(r.tasks[1].ref, 4);
-	assert_int_equal(r.rejected, 4);
-	assert_non_null(find(&r, "001", "TaskRef 001 is already used by the task on line 2"));
-	assert_non_null(find(&r, "1", "TaskRef 1 is already used")); /* 1 and 001 are the same */
+	assert_string_equal(r.tasks[0].ref_text, "001");
+	assert_int_equal(r.tasks[1].ref, 1001);
+	assert_string_equal(r.tasks[1].ref_text, "001b");
+	assert_int_equal(r.tasks[1].period, 6);
+	assert_int_equal(r.tasks[2].ref, 2001);
+	assert_string_equal(r.tasks[2].ref_text, "001c"); /* 1 and 001 are the same */
+	assert_int_equal(r.tasks[3].ref, 4);
+	assert_int_equal(r.rejected, 2);
+	assert_int_equal(r.warnings, 2);
+	const struct control_problem *p =
+		find(&r, "001b", "TaskRef 001 is already used by the task on line 2; this task runs as 001b");
+	assert_non_null(p);
+	assert_int_equal(p->severity, CONTROL_WARNING);
+	assert_non_null(find(&r, "001c", "TaskRef 1 is already used by the task on line 2; this task runs as 001c"));
 	assert_non_null(find(&r, "002", "TimePeriod 5 is already taken by task 001; one task per minute"));
+	control_result_free(&r);
+}
+
+/* The real fleet file with its task 012 given TaskRef 011 by mistake:
+ * all eight tasks load, the second 011 as 011b. */
+static void test_duplicate_upstream(void **state)
+{
+	struct control_result r;
+	struct buf b;
+	char *at;
+	size_t i, seen = 0;
+
+	(void)state;
+	assert_int_equal(file_read_all(ANT_FIXTURES_DIR "/upstream/00-control-2025-01-02.xml",
+				       CONTROL_MAX_BYTES, &b), 0);
+	at = strstr(b.data, "<TaskRef>012</TaskRef>");
+	assert_non_null(at);
+	at[11] = '1';
+	assert_int_equal(control_parse(b.data, b.len, &lim, &r), 0);
+	dump(&r);
+	assert_int_equal(r.ntasks, 8);
+	assert_int_equal(r.rejected, 0);
+	assert_int_equal(r.warnings, 1);
+	for (i = 0; i < r.ntasks; i++)
+		if (r.tasks[i].ref % 1000 == 11)
+			seen |= r.tasks[i].ref == 11 ? 1u : r.tasks[i].ref == 1011 ? 2u : 4u;
+	assert_int_equal(seen, 3);
+	assert_string_equal(r.tasks[7].ref_text, "011b");
+	assert_non_null(find(&r, "011b", "runs as 011b"));
+	control_result_free(&r);
+	buf_free(&b);
+}
+
+/* More repeats than letters: the rest are rejected, never wrapped. */
+static void test_duplicate_cap(void **state)
+{
+	char xml[16384];
+	size_t off = 0;
+	struct control_result r;
+
+	(void)state;
+	off += (size_t)snprintf(xml + off, sizeof(xml) - off, "<Schedule>\n");
+	for (int m = 5; m < 5 + TASK_REF_COPIES_MAX + 2; m++)
+		off += (size_t)snprintf(xml + off, sizeof(xml) - off,
+					"<Task><TaskRef>042</TaskRef><TimePeriod>%d</TimePeriod>"
+					"<TestType>quote</TestType><TestOptions>" SIZE_OPT "</TestOptions></Task>\n", m);
+	snprintf(xml + off, sizeof(xml) - off, "</Schedule>\n");
+	assert_int_equal(parse(xml, &r), 0);
+	assert_int_equal(r.ntasks, TASK_REF_COPIES_MAX + 1);
+	assert_string_equal(r.tasks[TASK_REF_COPIES_MAX].ref_text, "042z");
+	assert_int_equal(r.tasks[TASK_REF_COPIES_MAX].ref, TASK_KEY_MAX - 999 + 42);
+	assert_int_equal(r.rejected, 1);
+	assert_non_null(find(&r, "042", "used more than 26 times"));
 	control_result_free(&r);
 }
 
@@ -525,6 +590,8 @@ int main(void)
 		cmocka_unit_test(test_missing_elements),
 		cmocka_unit_test(test_bad_numbers),
 		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_duplicate_upstream),
+		cmocka_unit_test(test_duplicate_cap),
 		cmocka_unit_test(test_caps_and_warnings),
 		cmocka_unit_test(test_description),
 		cmocka_unit_test(test_table),

@@ -294,6 +294,37 @@ static void test_line_content(void **state)
 	assert_int_equal(count_lines(sfile), 0);
 }
 
+/* A repeated TaskRef (key ref + 1000 * n) is tagged with its letter, so
+ * the two tasks stay apart: 11 is 011, 1011 is 011b, 25011 is 011z. */
+static void test_task_tag_repeats(void **state)
+{
+	static const int keys[] = { 11, 1011, 2011, 25011 };
+	static const char *const want[] = { "011", "011b", "011c", "011z" };
+	char **v;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(metrics_init(NULL), 0);
+	for (size_t i = 0; i < 4; i++) {
+		struct test_result r = result(TEST_QUOTE, SIZE_TINY, ST_OK, T0 + 1000 * (int64_t)i, 1.0);
+
+		r.task_ref = keys[i];
+		assert_int_equal(metrics_record_at(&r, T0 + 5000), 0);
+	}
+	assert_int_equal(metrics_flush(T0 + 7000), 0);
+	n = read_lines(mfile, &v);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		char text[TASK_REF_TEXT_MAX];
+
+		parse(v[i]);
+		assert_string_equal(tag("task"), want[i]);
+		task_ref_format(keys[i], text); /* what the log and state say */
+		assert_string_equal(text, want[i]);
+	}
+	free_lines(v, n);
+}
+
 static void test_rollup(void **state)
 {
 	struct metrics_counters c;
@@ -556,6 +587,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_agent_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_content, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_task_tag_repeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_timestamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_write_keeps_whole_lines, setup, teardown),

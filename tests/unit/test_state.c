@@ -99,6 +99,29 @@ static void test_json_round_trip(void **unused)
 	free(text);
 }
 
+/* A repeated TaskRef (011 and 011b, keys 11 and 1011) has its own entry,
+ * kept apart through a save and a load. */
+static void test_repeated_ref(void **unused)
+{
+	struct state st, back;
+	struct task a = mk(11, 12, false), b = mk(1011, 13, false);
+	char err[256];
+	char *text;
+
+	(void)unused;
+	state_reset(&st, at(0, 0));
+	state_get(&st, &a)->started_ms = at(12, 0);
+	state_get(&st, &b)->started_ms = at(13, 0);
+	assert_int_equal(st.n, 2);
+	text = state_to_json(&st);
+	assert_non_null(text);
+	assert_int_equal(state_from_json(text, strlen(text), &back, err, sizeof(err)), 0);
+	assert_int_equal(back.n, 2);
+	assert_int_equal(state_find(&back, 11)->started_ms, at(12, 0));
+	assert_int_equal(state_find(&back, 1011)->started_ms, at(13, 0));
+	free(text);
+}
+
 static void test_hostile(void **unused)
 {
 	static const char *const bad[] = {
@@ -195,6 +218,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_repeated_ref),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_load_save),
 	};
