@@ -350,6 +350,10 @@ static void copy_client_result(struct job *j, const struct client_result *cr)
 	r->exit_code = cr->exit_code;
 	r->exec_time = cr->elapsed_s;
 	str_copy(r->reason, cr->reason, sizeof(r->reason));
+	if (cr->parsed.has_gas) {
+		r->has_gas = true;
+		r->gas_wei = cr->parsed.gas_wei;
+	}
 	if (cr->status != ST_OK && cr->status != ST_KILLED)
 		log_debug("job %d/%d: client %s failed (%s); stderr: %.300s", r->task_ref, r->worker,
 			  client_op_name(cr->op), cr->reason, cr->err);
