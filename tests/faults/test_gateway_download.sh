@@ -29,7 +29,7 @@ hang=$(printf '12%.0s' $(seq 32)); cp "store/$t2" "store/$hang"
 {
   echo "medium,lost.bin,$lost,0"
   echo "large,corrupt.bin,$corrupt,$t2md5"
-  echo "huge,big.bin,$big,$t2md5"
+  echo "chunka,big.bin,$big,$t2md5"
   echo "giga,hang.bin,$hang,$t2md5"
 } >> downloads.csv
 # tiny: t1 and t2 as they are; small: the gateway fails with 500.
@@ -43,7 +43,7 @@ set_mode "$hang" hang
   task 006 6 download medium 1 false
   task 007 7 download small 1 false
   task 008 8 download large 1 false
-  task 009 9 download huge 1 false
+  task 009 9 download chunka 1 false
   task 010 10 download giga 1 false 0 120
   task 011 11 quote tiny 1 false
   echo "</Schedule>"
@@ -70,7 +70,7 @@ st 010 network_error "no answer within the task's timeout"
 st 011 ok "quote through the client"
 expect_grep 'Task 010 worker 1 attempt 1: download giga network_error.*gateway: no complete answer in time' agent.log "the timeout named"
 expect_grep 'Task 008 worker 1 attempt 1: download large data_loss.*gateway: MD5 mismatch' agent.log "MD5 mismatch named"
-expect_grep "Task 009 worker 1 attempt 1: download huge data_loss.*larger than its size class" agent.log "the size cap named"
+expect_grep "Task 009 worker 1 attempt 1: download chunka data_loss.*larger than its size class" agent.log "the size cap named"
 
 n=$(grep -cE '^ant_agent,.*,task=005(,| )' $m)
 if [ "$n" -gt 4 ]; then ok; else bad "only $n gateway downloads"; fi

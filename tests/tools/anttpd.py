@@ -15,8 +15,8 @@ not stored; 400 when it is not hex. Faults, per address, for the tests:
       503      a 503
       hang     reads the request and never answers
       corrupt  the data with one byte changed
-      big      the data followed by 1 MiB more than its Content-Length says
-               (sent without a length)
+      big      the data followed by zeros up to 5 MiB, without a
+               Content-Length (past the 4 MiB of the chunka class)
       ""       the normal answer again
 
 Every request is appended to --log as "METHOD PATH".
@@ -80,14 +80,22 @@ class Handler(BaseHTTPRequestHandler):
             data = data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0x5A]) + data[len(data) // 2 + 1:]
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
+        pad = 0
         if mode == "big":
-            data = data + b"\0" * (1024 * 1024)
+            pad = max(0, 5 * 1024 * 1024 - len(data))
             self.send_header("Connection", "close")
         else:
             self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        for i in range(0, len(data), PIECE):
-            self.wfile.write(data[i:i + PIECE])
+        try:
+            for i in range(0, len(data), PIECE):
+                self.wfile.write(data[i:i + PIECE])
+            zeros = b"\0" * PIECE
+            while pad > 0:
+                self.wfile.write(zeros[:min(pad, PIECE)])
+                pad -= min(pad, PIECE)
+        except OSError:
+            pass  # the agent cut the transfer off
 
 
 def main():
