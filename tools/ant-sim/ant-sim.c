@@ -1369,7 +1369,8 @@ static int error02(const char *fmt, ...)
 static int usage02(const char *arg, const char *usage_line)
 {
 	fprintf(stderr, "error: unexpected argument '%s' found\n\n", arg);
-	if (arg[0] == '-')
+	/* clap offers `--` only where a positional could take the value. */
+	if (arg[0] == '-' && strstr(usage_line, "file ") != NULL)
 		fprintf(stderr, "  tip: to pass '%s' as a value, use '-- %s'\n\n", arg, arg);
 	fprintf(stderr, "Usage: %s\n\nFor more information, try '--help'.\n", usage_line);
 	return EXIT_USAGE_CLAP;
@@ -1480,12 +1481,12 @@ static void connected02(const struct sim02_args *a, unsigned peers)
 
 static void size_text(uint64_t n, char *out, size_t len)
 {
-	if (n < 1000)
+	if (n < 1024)
 		snprintf(out, len, "%llu B", (unsigned long long)n);
-	else if (n < 1000 * 1000)
-		snprintf(out, len, "%.1f KB", (double)n / 1e3);
+	else if (n < 1024 * 1024)
+		snprintf(out, len, "%.1f KB", (double)n / 1024.0);
 	else
-		snprintf(out, len, "%.1f MB", (double)n / 1e6);
+		snprintf(out, len, "%.1f MB", (double)n / (1024.0 * 1024.0));
 }
 
 /* "9000.00 nanoANT": the rounded text form (exact only in --json). */
@@ -1569,7 +1570,7 @@ static int cmd02_cost(const struct sim02_args *a)
 	} else {
 		size_text(content.len, sz, sizeof(sz));
 		cost_text(atto, ct, sizeof(ct));
-		printf("Estimated upload cost for %s\n  Size:    %s\n  Chunks:  %llu\n  Cost:    %s%s\n",
+		printf("\nEstimated upload cost for %s\n  Size:    %s\n  Chunks:  %llu\n  Cost:    %s%s\n",
 		       base_name(a->arg1), sz, (unsigned long long)chunks, ct,
 		       atto ? " (gas: 0.000150 ETH)" : "");
 	}
@@ -1622,7 +1623,7 @@ static int cmd02_upload(const struct sim02_args *a)
 	} else {
 		size_text(content.len, sz, sizeof(sz));
 		cost_text(atto, ct, sizeof(ct));
-		printf("Upload complete!\n");
+		printf("\nUpload complete!\n");
 		if (a->public_data)
 			printf("  Address: %s\n  Chunks:  %llu (%llu + 1 data map)\n", addr,
 			       (unsigned long long)records, (unsigned long long)chunks);
@@ -1631,9 +1632,9 @@ static int cmd02_upload(const struct sim02_args *a)
 		printf("  Size:    %s\n  Cost:    %s%s\n  Time:    0.0s\n", sz, ct,
 		       atto ? " (gas: 0.000003 ETH)" : "");
 		if (a->public_data)
-			printf("Anyone can download this file with:\n  ant file download %s -o <FILE>\n", addr);
+			printf("\nAnyone can download this file with:\n  ant file download %s -o <FILE>\n", addr);
 		else
-			printf("Download this file with:\n  ant file download --datamap %s\n", dm);
+			printf("\nDownload this file with:\n  ant file download --datamap %s\n", dm);
 	}
 	buf_free(&content);
 	return 0;
