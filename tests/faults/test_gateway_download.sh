@@ -5,8 +5,9 @@
 # body streams through MD5 (no file is written under CLIENT_DOWNLOAD_PATH),
 # points carry gateway=1, and the outcome reads from HTTP: 404 data_loss,
 # 500 and a gateway that never answers (the task's timeout) network_error,
-# a body past its size class or with a wrong MD5 data_loss. Quotes still
-# go through the client.
+# a body past its size class or with a wrong MD5 data_loss; a transfer
+# still running at the hour's end is dropped (stopped). Quotes still go
+# through the client.
 source "$(dirname "$0")/lib.sh"
 fleet_init
 use_fault_client
@@ -46,6 +47,7 @@ set_mode "$hang" hang
   task 009 9 download chunka 1 false
   task 010 10 download giga 1 false 0 120
   task 011 11 quote tiny 1 false
+  task 012 54 download giga 1 false 0 3600
   echo "</Schedule>"
 } > control.xml
 cat >> fleet.env <<X
@@ -68,6 +70,7 @@ st 008 data_loss "wrong MD5"
 st 009 data_loss "body past its size class"
 st 010 network_error "no answer within the task's timeout"
 st 011 ok "quote through the client"
+st 012 stopped "a transfer still running at the hour's end is dropped"
 expect_grep 'Task 010 worker 1 attempt 1: download giga network_error.*gateway: no complete answer in time' agent.log "the timeout named"
 expect_grep 'Task 008 worker 1 attempt 1: download large data_loss.*gateway: MD5 mismatch' agent.log "MD5 mismatch named"
 expect_grep "Task 009 worker 1 attempt 1: download chunka data_loss.*larger than its size class" agent.log "the size cap named"
