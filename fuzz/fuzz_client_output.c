@@ -9,6 +9,7 @@
  * byte, then stderr.
  */
 #include "client.h"
+#include "client_gen.h"
 #include "fuzz.h"
 
 #define FUZZ_CAP (128 * 1024)
@@ -66,6 +67,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (client_classify(op, code, 9, false, true, err, reason, sizeof(reason)) == ST_OK ||
 	    client_classify(op, 0, 0, true, true, err, reason, sizeof(reason)) != ST_KILLED)
 		abort();
+
+	/* Every generation's parser and table, not only the current one. */
+	for (size_t i = 0; i < client_gens_count; i++) {
+		const struct client_gen *g = client_gens[i];
+
+		g->parse_output(op, out, &parsed);
+		check_parsed(&parsed);
+		st = client_gen_classify(g, op, code, 0, false, parsed.success_line, err, reason,
+					 sizeof(reason));
+		if (st == ST_OK && (code != 0 || !parsed.success_line))
+			abort();
+		if (g->version_parse(out, version, sizeof(version)) &&
+		    strspn(version, "0123456789.-rc") != strlen(version))
+			abort();
+	}
 
 	if (client_parse_version(out, version, sizeof(version)) == 0 &&
 	    memchr(version, '\0', sizeof(version)) == NULL)

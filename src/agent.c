@@ -455,8 +455,9 @@ static int startup_checks(struct agent *a, const struct cli *c)
 		return -1;
 	}
 	if (client_select_generation(raw, version, sizeof(version), err, sizeof(err)) != 0) {
+		/* A setting to fix (CLIENT_GENERATION or CLIENT_PATH): exit 2. */
 		log_crit("%s (%s)", err, cfg_str(CFG_CLIENT_PATH));
-		return -1;
+		return EXIT_USAGE;
 	}
 	metrics_set_client_version(version);
 	log_info("Found client: %s (%s), driven as %s", a->client_version, cfg_str(CFG_CLIENT_PATH),
@@ -473,6 +474,7 @@ int cmd_run(const struct cli *c)
 {
 	struct agent a;
 	char start[32];
+	int rc;
 
 	memset(&a, 0, sizeof(a));
 	/* A write past a file-size limit (systemd LimitFSIZE, ulimit -f) or
@@ -491,7 +493,10 @@ int cmd_run(const struct cli *c)
 		clock_format_iso(clock_now_ms(), start, sizeof(start));
 		log_info("Virtual clock: starts %s, speed %gx", start, clock_speed());
 	}
-	if (startup_checks(&a, c) != 0 || lock_cache_dir(&a) != 0)
+	rc = startup_checks(&a, c);
+	if (rc == EXIT_USAGE)
+		return EXIT_USAGE;
+	if (rc != 0 || lock_cache_dir(&a) != 0)
 		return EXIT_FAIL;
 	log_rate_limits();
 

@@ -12,6 +12,7 @@
 
 const struct client_gen *const client_gens[] = {
 	&client_gen_ant05,
+	&client_gen_ant02,
 };
 const size_t client_gens_count = ARRAY_SIZE(client_gens);
 

@@ -80,6 +80,7 @@ struct client_gen {
 };
 
 extern const struct client_gen client_gen_ant05;
+extern const struct client_gen client_gen_ant02;
 
 /* The table, in detection order. */
 extern const struct client_gen *const client_gens[];

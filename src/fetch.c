@@ -44,6 +44,8 @@ struct xfer {
 	fetch_cb cb;
 	void *ud;
 	size_t cap;
+	fetch_body_fn on_body;
+	void *body_ud;
 	bool is_file;
 	bool saw_retry_after;
 	struct fetch_response res;
@@ -281,12 +283,18 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userp)
 
 	if (x->res.too_large)
 		return 0;
-	if (n > x->cap - x->res.body.len) {
+	if (n > x->cap - x->res.body_bytes) {
 		/* Returning less than n makes curl stop with CURLE_WRITE_ERROR. */
 		x->res.too_large = true;
 		return 0;
 	}
-	buf_append(&x->res.body, ptr, n);
+	if (x->on_body) {
+		if (x->on_body(ptr, n, x->body_ud) != 0)
+			return 0;
+	} else {
+		buf_append(&x->res.body, ptr, n);
+	}
+	x->res.body_bytes += n;
 	return n;
 }
 
@@ -522,6 +530,8 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req, fetch_cb cb,
 	x->cb = cb;
 	x->ud = ud;
 	x->cap = req->cap;
+	x->on_body = req->on_body;
+	x->body_ud = req->body_ud;
 	x->is_file = url_is_file(req->url);
 	buf_init(&x->res.body, req->cap);
 	x->res.retry_after_s = -1;

@@ -24,6 +24,10 @@
 #define FETCH_CAP_REPLY (64 * 1024)         /* answer to a POST (InfluxDB) */
 #define FETCH_MAX_REDIRECTS 5
 
+/* A streamed body: called with each piece as it arrives; return 0 to go
+ * on, -1 to stop the transfer (it then ends with a write error). */
+typedef int (*fetch_body_fn)(const void *p, size_t n, void *ud);
+
 struct fetch_request {
 	const char *url;
 	const char *method;           /* NULL = GET; "POST" with body */
@@ -36,6 +40,10 @@ struct fetch_request {
 	int connect_timeout_ms;       /* 0 = FETCH_CONNECT_TIMEOUT_SECS */
 	bool allow_file;              /* accept file:// URLs */
 	const char *ca_file;          /* PEM bundle to trust instead of the system's, or NULL */
+	/* When set, the body streams through on_body and is not kept
+	 * (response body stays empty); cap still bounds its total. */
+	fetch_body_fn on_body;
+	void *body_ud;
 };
 
 struct fetch_response {
@@ -50,6 +58,7 @@ struct fetch_response {
 	int64_t ratelimit_remaining;  /* X-RateLimit-Remaining, -1 if absent */
 	int64_t ratelimit_reset;      /* X-RateLimit-Reset (epoch s), -1 if absent */
 	char error[256];              /* why it failed, for a log line */
+	uint64_t body_bytes;          /* body bytes received (kept or streamed) */
 };
 
 typedef void (*fetch_cb)(struct fetch_response *res, void *ud);

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "digest.h"
 #include "diskguard.h"
+#include "gateway.h"
 #include "log.h"
 #include "purge.h"
 #include "util.h"
@@ -57,6 +58,7 @@ struct job {
 	void *ud;
 	struct test_result res;
 	struct client_call *call;
+	struct gateway_download *gw; /* a download through ANTTP_URL, or NULL */
 	bool terminate_requested;
 	enum test_reason stop_why; /* the agent's reason for stopping the client */
 	bool verifying;          /* an upload's read-back download is running */
@@ -350,6 +352,10 @@ static void copy_client_result(struct job *j, const struct client_result *cr)
 	r->exit_code = cr->exit_code;
 	r->exec_time = cr->elapsed_s;
 	str_copy(r->reason, cr->reason, sizeof(r->reason));
+	if (cr->parsed.has_gas) {
+		r->has_gas = true;
+		r->gas_wei = cr->parsed.gas_wei;
+	}
 	if (cr->status != ST_OK && cr->status != ST_KILLED)
 		log_debug("job %d/%d: client %s failed (%s); stderr: %.300s", r->task_ref, r->worker,
 			  client_op_name(cr->op), cr->reason, cr->err);
@@ -387,6 +393,37 @@ static void on_download_done(const struct client_result *cr, void *ud)
 	start_work(j);
 }
 
+/* A download through the AntTP gateway: no client, no file; the body
+ * streams through MD5 (gateway.c). */
+static void on_gateway_done(const struct gateway_result *gr, void *ud)
+{
+	struct job *j = ud;
+	struct test_result *r = &j->res;
+
+	j->gw = NULL;
+	r->via_gateway = true;
+	r->status = gr->status;
+	r->exit_code = gr->status == ST_OK || gr->md5_checked ? 0 : -1;
+	r->exec_time = gr->elapsed_s;
+	r->bytes = gr->bytes;
+	r->md5_checked = gr->md5_checked;
+	r->md5_valid = gr->md5_valid;
+	str_copy(r->reason, gr->reason, sizeof(r->reason));
+	job_complete(j);
+}
+
+static void start_gateway_download(struct job *j)
+{
+	char err[200];
+
+	j->res.via_gateway = true;
+	j->phase = PH_CLIENT;
+	j->gw = gateway_download_start(j->loop, j->row.address, j->row.md5, j->row.size, timeout_ms(j),
+				       on_gateway_done, j, err, sizeof(err));
+	if (j->gw == NULL)
+		finish_soon(j, ST_CLIENT_ERROR, "%s", err);
+}
+
 void job_start_download(struct job *j)
 {
 	uint64_t need, max;
@@ -400,6 +437,10 @@ void job_start_download(struct job *j)
 	}
 	if (j->row.md5[0] != '\0' && !digest_md5_hex_valid(j->row.md5)) {
 		skip_soon(j, REASON_ROW_REJECTED, "row %d: md5 is not 32 hex digits", j->row.line);
+		return;
+	}
+	if (gateway_enabled()) {
+		start_gateway_download(j);
 		return;
 	}
 	/* The size class's lower bound is the least the download will write. */
@@ -612,6 +653,12 @@ void job_terminate(struct job *j, bool force, enum test_reason why)
 		j->stop_why = why;
 	if (j->call)
 		client_terminate(j->call, force);
+	if (j->gw) {
+		/* No child to wait for: the transfer ends now. */
+		gateway_download_cancel(j->gw);
+		j->gw = NULL;
+		finish_soon(j, ST_KILLED, "stopped by the agent");
+	}
 	/* In PH_WORK the client is gone; the hashing and clean-up finish on
 	 * their own and the result stands. */
 }

@@ -48,6 +48,8 @@ enum {
 	MREC_MD5_VALID = 8,
 	MREC_HAS_COST = 16,
 	MREC_HAS_CHUNKS = 32,
+	MREC_HAS_GAS = 64,
+	MREC_VIA_GATEWAY = 128,
 };
 
 /* One cached test result: what its line and its rollup need, no more. */
@@ -55,6 +57,7 @@ struct mrec {
 	int64_t ts_ns;       /* the line's timestamp (start + sequence) */
 	double exec_time;
 	uint64_t cost_atto;
+	uint64_t gas_wei;
 	uint64_t bytes;
 	uint32_t chunks_stored, chunks_existing;
 	int32_t end_min;     /* schedule minute (since the epoch) it was taken */
@@ -272,6 +275,7 @@ int metrics_record_at(const struct test_result *r, int64_t now_ms)
 	/* Microseconds: finer than any client call can be timed. */
 	m->exec_time = isfinite(r->exec_time) && r->exec_time > 0 ? round(r->exec_time * 1e6) / 1e6 : 0.0;
 	m->cost_atto = r->cost_atto;
+	m->gas_wei = r->gas_wei;
 	m->bytes = r->bytes;
 	m->chunks_stored = r->chunks_stored;
 	m->chunks_existing = r->chunks_existing;
@@ -288,7 +292,9 @@ int metrics_record_at(const struct test_result *r, int64_t now_ms)
 	m->flags = (uint8_t)((r->md5_checked ? MREC_MD5_CHECKED : 0) |
 			     (r->md5_valid ? MREC_MD5_VALID : 0) |
 			     (r->has_cost ? MREC_HAS_COST : 0) |
-			     (r->has_chunks ? MREC_HAS_CHUNKS : 0));
+			     (r->has_chunks ? MREC_HAS_CHUNKS : 0) |
+			     (r->has_gas ? MREC_HAS_GAS : 0) |
+			     (r->via_gateway ? MREC_VIA_GATEWAY : 0));
 	m->why = (uint8_t)((unsigned)r->why < REASON__COUNT ? r->why : REASON_NONE);
 	/* A skipped test never ran and a stopped one was cut short by the
 	 * agent: each has a line (so the fleet sees why) but no place in the
@@ -347,6 +353,10 @@ static int format_record(struct buf *b, const struct mrec *m)
 		if (m->cost_atto <= (uint64_t)INT64_MAX)
 			lp_field_int(&l, "cost_atto", (int64_t)m->cost_atto);
 	}
+	if ((m->flags & MREC_HAS_GAS) && m->gas_wei <= (uint64_t)INT64_MAX)
+		lp_field_int(&l, "gas_wei", (int64_t)m->gas_wei);
+	if (m->flags & MREC_VIA_GATEWAY)
+		lp_field_int(&l, "gateway", 1);
 	if (m->flags & MREC_HAS_CHUNKS) {
 		lp_field_uint(&l, "chunks_stored", m->chunks_stored);
 		lp_field_uint(&l, "chunks_existing", m->chunks_existing);

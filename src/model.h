@@ -130,6 +130,9 @@ struct test_result {
 	bool md5_valid;
 	bool has_cost;
 	uint64_t cost_atto;           /* exact cost in atto (10^-18 tokens) */
+	bool has_gas;
+	uint64_t gas_wei;             /* gas for the payment in wei (ant 0.2.x), exact */
+	bool via_gateway;             /* download: fetched over HTTP from ANTTP_URL, not the client */
 	bool has_chunks;              /* upload: the counts below are known */
 	uint32_t chunks_stored;       /* upload: chunks this call stored */
 	uint32_t chunks_existing;     /* upload: chunks already on the network */

@@ -104,8 +104,7 @@ expect_eq "$(wc -l < calls.log)" 0 "bad CLIENT_PEERS: no client ran"
 # names the setting to override it; with the override it runs, and its
 # points say the client version is unknown.
 ANT_SIM_VERSION_STYLE=old run_agent 2026-01-01T10:04:00Z 120 2m
-rc=$?
-if [ "$rc" -ne 0 ]; then ok; else bad "unknown client generation: exit 0"; fi
+expect_eq "$?" 2 "unknown client generation: exit 2"
 expect_grep "autonomi-cli 0\.1\.5.*set CLIENT_GENERATION" agent.log "unknown version: the error names CLIENT_GENERATION"
 expect_eq "$(grep -c ' file ' calls.log)" 0 "unknown version: no test ran"
 rm -f cache/metrics.csv

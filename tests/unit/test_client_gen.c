@@ -285,6 +285,219 @@ static void test_replay_transcripts(void **state)
 	assert_int_equal(seen, (int)ARRAY_SIZE(replays));
 }
 
+/* Every ant 0.2.x transcript (tests/fixtures/ant-client-0.2): outcome,
+ * exact cost and gas (only --json gives them; the text form is rounded,
+ * except "free"), address, chunk counts. */
+struct replay02 {
+	const char *name;
+	enum client_op op;
+	enum test_status status;
+	bool has_cost;
+	uint64_t cost_atto;
+	bool has_gas;
+	uint64_t gas_wei;
+	const char *address;
+	int64_t stored, existing;
+};
+
+#define ADDR02 "7e564a714d5c8c69fdc853ab85a2701b32107a8c1c3e081ae7a170df6a32e14b"
+static const struct replay02 replays02[] = {
+	{ "bootstrap-flag", CLIENT_OP_COST, ST_OK, true, 0, false, 0, "", -1, -1 },
+	{ "cost-after-upload", CLIENT_OP_COST, ST_OK, true, 0, false, 0, "", -1, -1 },
+	{ "cost-fail-connect", CLIENT_OP_COST, NET, false, 0, false, 0, "", -1, -1 },
+	{ "cost-fail", CLIENT_OP_COST, NET, false, 0, false, 0, "", -1, -1 },
+	{ "cost-json", CLIENT_OP_COST, ST_OK, true, UINT64_C(9000000000000), true,
+	  UINT64_C(150000000000000), "", -1, -1 },
+	{ "cost-ok", CLIENT_OP_COST, ST_OK, false, 0, false, 0, "", -1, -1 },
+	{ "download-bad-address", CLIENT_OP_DOWNLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "download-fail-connect", CLIENT_OP_DOWNLOAD, NET, false, 0, false, 0, "", -1, -1 },
+	{ "download-json", CLIENT_OP_DOWNLOAD, ST_OK, false, 0, false, 0, "", -1, -1 },
+	{ "download-no-output", CLIENT_OP_DOWNLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "download-notfound", CLIENT_OP_DOWNLOAD, LOSS, false, 0, false, 0, "", -1, -1 },
+	{ "download-ok", CLIENT_OP_DOWNLOAD, ST_OK, false, 0, false, 0, "", -1, -1 },
+	{ "download-old-syntax", CLIENT_OP_DOWNLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "download-private-ok", CLIENT_OP_DOWNLOAD, ST_OK, false, 0, false, 0, "", -1, -1 },
+	{ "download-short-address", CLIENT_OP_DOWNLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "no-bootstrap", CLIENT_OP_COST, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "upload-again-private", CLIENT_OP_UPLOAD, ST_OK, true, 0, false, 0, "", 0, 3 },
+	{ "upload-again", CLIENT_OP_UPLOAD, ST_OK, true, 0, false, 0, ADDR02, 0, 4 },
+	{ "upload-bad-key", CLIENT_OP_UPLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "upload-fail-connect", CLIENT_OP_UPLOAD, NET, false, 0, false, 0, "", -1, -1 },
+	{ "upload-fail-funds", CLIENT_OP_UPLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "upload-fail-gas", CLIENT_OP_UPLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "upload-fail-peers", CLIENT_OP_UPLOAD, NET, false, 0, false, 0, "", -1, -1 },
+	{ "upload-fail-put-json", CLIENT_OP_UPLOAD, NET, false, 0, false, 0, "", -1, -1 },
+	{ "upload-fail-put", CLIENT_OP_UPLOAD, NET, false, 0, false, 0, "", -1, -1 },
+	{ "upload-fail-quotes", CLIENT_OP_UPLOAD, NET, false, 0, false, 0, "", -1, -1 },
+	{ "upload-json", CLIENT_OP_UPLOAD, ST_OK, true, UINT64_C(9000000000000), true,
+	  UINT64_C(3000000000000), "0a3506455c97ba6a60ccc0e1b818fd249f6860529e2bda51ee118cb0b9e6c17f", 4, 0 },
+	{ "upload-missing-file", CLIENT_OP_UPLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "upload-nowallet", CLIENT_OP_UPLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "upload-private-ok", CLIENT_OP_UPLOAD, ST_OK, false, 0, false, 0, "", -1, -1 },
+	{ "upload-public-ok", CLIENT_OP_UPLOAD, ST_OK, false, 0, false, 0, ADDR02, -1, -1 },
+	{ "usage-error", CLIENT_OP_UPLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "usage-flag-after-subcommand", CLIENT_OP_UPLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "v020-download-no-output", CLIENT_OP_DOWNLOAD, CLI, false, 0, false, 0, "", -1, -1 },
+	{ "v020-upload-private-ok", CLIENT_OP_UPLOAD, ST_OK, false, 0, false, 0, "", -1, -1 },
+};
+
+static void replay02_one(const struct replay02 *r)
+{
+	char *out = read_fixture(FIX02, r->name, "stdout");
+	char *err = read_fixture(FIX02, r->name, "stderr");
+	char *code_s = read_fixture(FIX02, r->name, "exit");
+	struct client_parsed p;
+	enum test_status st;
+	char why[160];
+	int64_t code;
+
+	str_trim(code_s);
+	assert_int_equal(parse_i64(code_s, 0, 255, &code), 0);
+	client_strip_ansi(out);
+	client_strip_ansi(err);
+	client_gen_ant02.parse_output(r->op, out, &p);
+	st = client_gen_classify(&client_gen_ant02, r->op, (int)code, 0, false, p.success_line, err,
+				 why, sizeof(why));
+	if (st != r->status)
+		fail_msg("%s: %s (%s), want %s", r->name, test_status_name(st), why,
+			 test_status_name(r->status));
+	if (p.has_cost != r->has_cost || p.cost_atto != r->cost_atto)
+		fail_msg("%s: cost %d/%llu, want %d/%llu", r->name, p.has_cost,
+			 (unsigned long long)p.cost_atto, r->has_cost, (unsigned long long)r->cost_atto);
+	if (p.has_gas != r->has_gas || p.gas_wei != r->gas_wei)
+		fail_msg("%s: gas %d/%llu, want %d/%llu", r->name, p.has_gas,
+			 (unsigned long long)p.gas_wei, r->has_gas, (unsigned long long)r->gas_wei);
+	if (strcmp(p.address, r->address) != 0)
+		fail_msg("%s: address '%s', want '%s'", r->name, p.address, r->address);
+	if (p.chunks_uploaded != r->stored || p.chunks_existing != r->existing)
+		fail_msg("%s: chunks %lld/%lld, want %lld/%lld", r->name, (long long)p.chunks_uploaded,
+			 (long long)p.chunks_existing, (long long)r->stored, (long long)r->existing);
+	free(out);
+	free(err);
+	free(code_s);
+}
+
+static void test_replay_transcripts_02(void **state)
+{
+	DIR *d = opendir(FIX02);
+	struct dirent *e;
+	int seen = 0;
+
+	(void)state;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char name[256];
+		char *dot = strrchr(e->d_name, '.');
+		bool known = false;
+
+		if (dot == NULL || strcmp(dot, ".exit") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(dot - e->d_name), e->d_name);
+		/* --version and --help are not test calls (detection is below). */
+		if (strcmp(name, "version") == 0 || strcmp(name, "v020-version") == 0 ||
+		    strcmp(name, "help") == 0)
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(replays02); i++) {
+			if (strcmp(replays02[i].name, name) == 0) {
+				replay02_one(&replays02[i]);
+				known = true;
+				seen++;
+			}
+		}
+		if (!known)
+			fail_msg("transcript %s has no expectation here", name);
+	}
+	closedir(d);
+	assert_int_equal(seen, (int)ARRAY_SIZE(replays02));
+}
+
+/* An exact amount past what a double holds exactly stays exact; one past
+ * 2^64-1, or not digits, is no amount. */
+static void test_ant02_json_amounts(void **state)
+{
+	struct client_parsed p;
+
+	(void)state;
+	client_gen_ant02.parse_output(CLIENT_OP_COST,
+				      "{\"storage_cost_atto\":\"18446744073709551615\",\"estimated_gas_cost_wei\":\"9007199254740993\"}\n",
+				      &p);
+	assert_true(p.success_line);
+	assert_true(p.cost_atto == UINT64_MAX);
+	assert_true(p.gas_wei == UINT64_C(9007199254740993));
+	client_gen_ant02.parse_output(CLIENT_OP_COST, "{\"storage_cost_atto\":\"18446744073709551616\"}\n", &p);
+	assert_false(p.success_line);
+	assert_false(p.has_cost);
+	client_gen_ant02.parse_output(CLIENT_OP_COST, "{\"storage_cost_atto\":9000}\n", &p);
+	assert_false(p.has_cost);
+	client_gen_ant02.parse_output(CLIENT_OP_COST, "{\"storage_cost_atto\":\"-1\"}\n", &p);
+	assert_false(p.has_cost);
+	client_gen_ant02.parse_output(CLIENT_OP_COST, "{\"storage_cost_atto\":\"1.5\"}\n", &p);
+	assert_false(p.has_cost);
+	/* Content already stored, JSON form: free, nothing stored. */
+	client_gen_ant02.parse_output(CLIENT_OP_UPLOAD,
+				      "{\"address\":\"" ADDR02 "\",\"chunks\":4,\"total_chunks\":4,\"chunks_stored\":0,"
+				      "\"chunks_failed\":0,\"storage_cost_atto\":\"0\",\"gas_cost_wei\":\"0\"}\n",
+				      &p);
+	assert_true(p.success_line);
+	assert_true(p.has_cost && p.cost_atto == 0);
+	assert_int_equal(p.chunks_uploaded, 0);
+	assert_int_equal(p.chunks_existing, 4);
+	/* 0.2.0's JSON has no counts: free means all existed. */
+	client_gen_ant02.parse_output(CLIENT_OP_UPLOAD,
+				      "{\"address\":\"" ADDR02 "\",\"chunks\":4,\"storage_cost_atto\":\"0\"}\n", &p);
+	assert_int_equal(p.chunks_uploaded, 0);
+	assert_int_equal(p.chunks_existing, 4);
+	/* Broken JSON is no result. */
+	client_gen_ant02.parse_output(CLIENT_OP_DOWNLOAD, "{\"file\":\"x\"\n", &p);
+	assert_false(p.success_line);
+}
+
+/* argv: --json and -b before `file`, -o for the output; peers as
+ * IP:PORT from CLIENT_PEERS multiaddrs; the key only for uploads. */
+static void test_ant02_argv_env(void **state)
+{
+	struct client_settings s = { .path = "/usr/bin/ant",
+				     .peers = "/ip4/10.0.0.1/udp/12000/quic-v1/p2p/12D3KooWxyz, /ip6/::1/udp/9/quic-v1 /dns/x.y/udp/1",
+				     .extra = "--ipv4-only" };
+	struct client_request req = { .op = CLIENT_OP_DOWNLOAD, .address = "abcd", .dest = "/tmp/x/data" };
+	static const char *const want_dl[] = { "/usr/bin/ant", "--ipv4-only", "--json", "-b",
+					       "10.0.0.1:12000,[::1]:9", "file", "download", "abcd",
+					       "-o", "/tmp/x/data", NULL };
+	char *env[] = { "PATH=/bin", "SECRET_KEY=agent", NULL };
+	char err[200];
+	char **v;
+	size_t i;
+
+	(void)state;
+	v = client_gen_ant02.build_argv(&s, &req, NULL, err, sizeof(err));
+	assert_non_null(v);
+	for (i = 0; want_dl[i]; i++)
+		assert_string_equal(v[i], want_dl[i]);
+	assert_null(v[i]);
+	client_argv_free(v);
+	/* No peers with a socket address: no -b (the client's own toml). */
+	s.peers = "";
+	req.op = CLIENT_OP_UPLOAD;
+	req.file = "/tmp/seed";
+	req.public_upload = true;
+	v = client_gen_ant02.build_argv(&s, &req, NULL, err, sizeof(err));
+	assert_non_null(v);
+	assert_string_equal(v[2], "--json");
+	assert_string_equal(v[3], "file");
+	assert_string_equal(v[4], "upload");
+	assert_string_equal(v[6], "--public");
+	assert_null(v[7]);
+	client_argv_free(v);
+	v = client_gen_ant02.build_env(env, &s, NULL);
+	assert_string_equal(v[0], "PATH=/bin");
+	assert_null(v[1]);
+	client_argv_free(v);
+	v = client_gen_ant02.build_env(env, &s, "k1");
+	assert_string_equal(v[1], "SECRET_KEY=k1");
+	assert_null(v[2]);
+	client_argv_free(v);
+}
+
 static void test_version_detection(void **state)
 {
 	char *v05 = read_fixture(FIX05, "version", "stdout");
@@ -296,8 +509,19 @@ static void test_version_detection(void **state)
 	assert_string_equal(version, "0.5.2");
 	assert_true(client_gen_ant05.version_parse("Autonomi Client v0.3.12\n", version, sizeof(version)));
 	assert_string_equal(version, "0.3.12");
-	/* Not this generation: the 2.0 client, an old one, something else. */
-	assert_null(client_gen_detect(v02, version, sizeof(version)));
+	/* The 2.0 client is the other row; 0.2.0 too. */
+	assert_ptr_equal(client_gen_detect(v02, version, sizeof(version)), &client_gen_ant02);
+	assert_string_equal(version, "0.2.1-rc.1");
+	assert_false(client_gen_ant05.version_parse(v02, version, sizeof(version)));
+	assert_ptr_equal(client_gen_detect("ant 0.2.0\n", version, sizeof(version)), &client_gen_ant02);
+	assert_string_equal(version, "0.2.0");
+	/* Not a version of either: extra lines or words, a tag-unsafe tail. */
+	assert_null(client_gen_detect("ant 0.2.0\nmore\n", version, sizeof(version)));
+	assert_null(client_gen_detect("ant 0.2.0 beta\n", version, sizeof(version)));
+	assert_null(client_gen_detect("ant 0.2.0-rc.1,x=1\n", version, sizeof(version)));
+	assert_null(client_gen_detect("ant 1.0.0\n", version, sizeof(version)));
+	assert_null(client_gen_detect("ant\n", version, sizeof(version)));
+	/* Neither: an old one, something else. */
 	assert_null(client_gen_detect("autonomi-cli 0.1.5\n", version, sizeof(version)));
 	assert_null(client_gen_detect("Autonomi Client v0.2.9\n", version, sizeof(version)));
 	assert_null(client_gen_detect("Autonomi Client v1.0.0\n", version, sizeof(version)));
@@ -316,14 +540,24 @@ static void test_select_generation(void **state)
 						  version, sizeof(version), err, sizeof(err)), 0);
 	assert_ptr_equal(client_generation(), &client_gen_ant05);
 	assert_string_equal(version, "0.5.2");
-	/* Unknown: a start-up error that names the setting to override it. */
 	assert_int_equal(client_select_generation("ant 0.2.1-rc.1\n", version, sizeof(version), err,
+						  sizeof(err)), 0);
+	assert_ptr_equal(client_generation(), &client_gen_ant02);
+	assert_string_equal(version, "0.2.1-rc.1");
+	/* Unknown: a start-up error that names the setting to override it. */
+	assert_int_equal(client_select_generation("autonomi-cli 0.1.5\n", version, sizeof(version), err,
 						  sizeof(err)), -1);
 	assert_non_null(strstr(err, "CLIENT_GENERATION"));
-	assert_non_null(strstr(err, "ant 0.2.1-rc.1"));
+	assert_non_null(strstr(err, "autonomi-cli 0.1.5"));
 	assert_int_equal(config_set("CLIENT_GENERATION", "ant-0.5", CFG_SRC_CLI, err, sizeof(err)), 0);
 	assert_int_equal(client_select_generation("ant 0.2.1-rc.1\n", version, sizeof(version), err,
 						  sizeof(err)), 0);
+	assert_ptr_equal(client_generation(), &client_gen_ant05);
+	assert_string_equal(version, "unknown");
+	assert_int_equal(config_set("CLIENT_GENERATION", "ant-0.2", CFG_SRC_CLI, err, sizeof(err)), 0);
+	assert_int_equal(client_select_generation("Autonomi Client v0.5.2\n", version, sizeof(version),
+						  err, sizeof(err)), 0);
+	assert_ptr_equal(client_generation(), &client_gen_ant02);
 	assert_string_equal(version, "unknown");
 	assert_int_equal(config_set("CLIENT_GENERATION", "ant-9", CFG_SRC_CLI, err, sizeof(err)), 0);
 	assert_int_equal(client_select_generation("", version, sizeof(version), err, sizeof(err)), -1);
@@ -402,6 +636,9 @@ int main(void)
 		cmocka_unit_test(test_ant05_covers_the_real_table),
 		cmocka_unit_test(test_exit_1_by_text),
 		cmocka_unit_test(test_replay_transcripts),
+		cmocka_unit_test(test_replay_transcripts_02),
+		cmocka_unit_test(test_ant02_json_amounts),
+		cmocka_unit_test(test_ant02_argv_env),
 		cmocka_unit_test(test_version_detection),
 		cmocka_unit_test(test_select_generation),
 		cmocka_unit_test(test_parse_atto),

@@ -5,8 +5,10 @@
  * It speaks like the real client, string for string: the transcripts of
  * ant 0.5.2 in tests/fixtures/ant-cli-0.5.2/ are the contract (which
  * stream, which ANSI colours, which exit code). The generation it plays
- * is a row of sim_gens[] picked by ANT_SIM_GENERATION; 0.5 is the only
- * one so far.
+ * is a row of sim_gens[] picked by ANT_SIM_GENERATION: 0.5 (ant-cli
+ * 0.5.2, the default) or 0.2 (the Autonomi 2.0 `ant` 0.2.1-rc.1, whose
+ * transcripts are in tests/fixtures/ant-client-0.2/). Both share the
+ * store, its dedup and the fault knobs.
  *
  * Store: ANT_SIM_STORE/<address>, where a public address is the hex
  * SHA-256 of the content and a private one a decimal alias of it. An
@@ -167,10 +169,12 @@ struct sim_gen {
 };
 
 static int run_ant05(int argc, char **argv);
+static int run_ant02(int argc, char **argv);
 
 static const struct sim_gen sim_gens[] = {
 	{ "0.5", "Autonomi Client v0.5.2\nNetwork version: ant/1.0/1\nPackage version: 2026.2.3.2\n"
 		 "Git info: stable / 00952f771 / 2026-02-19\n", run_ant05 },
+	{ "0.2", "ant 0.2.1-rc.1\n", run_ant02 },
 };
 
 static struct buf g_config;  /* ANT_SIM_CONFIG contents */
@@ -208,7 +212,11 @@ static void usage(FILE *f)
 "\n"
 "Knobs (environment, or KEY=VALUE lines in the file ANT_SIM_CONFIG; the\n"
 "environment wins):\n"
-"  ANT_SIM_GENERATION=G     the client generation to play: 0.5 (default)\n"
+"  ANT_SIM_GENERATION=G     the client generation to play: 0.5 (default) or 0.2\n"
+"                           (`ant` 0.2.1-rc.1: `[--json] [-b IP:PORT,...] file\n"
+"                           download ADDR -o FILE`, JSON results, every failure\n"
+"                           exit 1 with one 'Error: ...' line, usage 2, panic 101;\n"
+"                           the fault kinds map onto its error texts)\n"
 "  ANT_SIM_STORE=DIR        the store (default ./ant-sim-store)\n"
 "  ANT_SIM_VERSION_STYLE=new|old  --version prints the client's 4 lines (new,\n"
 "                           default) or 'autonomi-cli 0.1.5' (old)\n"
@@ -1327,6 +1335,364 @@ static int run_ant05(int argc, char **argv)
 	return exit_override >= 0 ? (int)exit_override : rc;
 }
 
+/* ---------------------------------------------------------------- */
+/* ant 0.2 ("Autonomi 2.0", ant-cli 0.2.1-rc.1): command line, output.  */
+
+#define SIM02_ATTO_PER_CHUNK UINT64_C(3000000000000)
+#define SIM02_UPLOAD_GAS_WEI UINT64_C(3000000000000)
+#define SIM02_COST_GAS_WEI UINT64_C(150000000000000)
+#define SIM02_PEERS 24
+
+struct sim02_args {
+	bool json, bootstrap, public_data;
+	enum sim_op op;
+	const char *arg1, *out;
+};
+
+/* One line `Error: <text>` on stderr, exit 1 (main.rs). */
+static int error02(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int error02(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("Error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_MAIN_ERROR;
+}
+
+/* clap's message for an argument it did not expect, with the usage line
+ * of the (sub)command. */
+static int usage02(const char *arg, const char *usage_line)
+{
+	fprintf(stderr, "error: unexpected argument '%s' found\n\n", arg);
+	/* clap offers `--` only where a positional could take the value. */
+	if (arg[0] == '-' && strstr(usage_line, "file ") != NULL)
+		fprintf(stderr, "  tip: to pass '%s' as a value, use '-- %s'\n\n", arg, arg);
+	fprintf(stderr, "Usage: %s\n\nFor more information, try '--help'.\n", usage_line);
+	return EXIT_USAGE_CLAP;
+}
+
+static int parse_ant02(int argc, char **argv, struct sim02_args *a)
+{
+	int i = 1;
+
+	memset(a, 0, sizeof(*a));
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *f = argv[i];
+
+		if (strcmp(f, "--json") == 0) {
+			a->json = true;
+		} else if ((strcmp(f, "-b") == 0 || strcmp(f, "--bootstrap") == 0) && i + 1 < argc) {
+			a->bootstrap = true;
+			i++;
+		} else if ((strcmp(f, "--devnet-manifest") == 0 || strcmp(f, "--evm-network") == 0 ||
+			    strcmp(f, "--quote-timeout-secs") == 0 || strcmp(f, "--store-timeout-secs") == 0 ||
+			    strcmp(f, "--quote-concurrency") == 0 || strcmp(f, "--store-concurrency") == 0) &&
+			   i + 1 < argc) {
+			a->bootstrap = a->bootstrap || strcmp(f, "--devnet-manifest") == 0;
+			i++;
+		} else if (strcmp(f, "--allow-loopback") != 0 && strcmp(f, "--ipv4-only") != 0 &&
+			   strcmp(f, "-v") != 0 && strcmp(f, "-vv") != 0 && strcmp(f, "-vvv") != 0) {
+			return usage02(f, "ant [OPTIONS] <COMMAND>");
+		}
+	}
+	if (i + 1 >= argc || strcmp(argv[i], "file") != 0)
+		return usage02(i < argc ? argv[i] : "", "ant [OPTIONS] <COMMAND>");
+	if (strcmp(argv[i + 1], "upload") == 0) {
+		a->op = OP_UPLOAD;
+	} else if (strcmp(argv[i + 1], "download") == 0) {
+		a->op = OP_DOWNLOAD;
+	} else if (strcmp(argv[i + 1], "cost") == 0) {
+		a->op = OP_COST;
+	} else {
+		return usage02(argv[i + 1], "ant file <COMMAND>");
+	}
+	for (i += 2; i < argc; i++) {
+		const char *f = argv[i];
+		const char *usage_line = a->op == OP_DOWNLOAD ? "ant file download [OPTIONS] [ADDRESS]"
+				       : a->op == OP_UPLOAD ? "ant file upload [OPTIONS] <PATH>"
+							    : "ant file cost [OPTIONS] <PATH>";
+
+		if (strcmp(f, "--json") == 0)
+			a->json = true; /* global: allowed anywhere */
+		else if (strcmp(f, "--public") == 0 && a->op == OP_UPLOAD)
+			a->public_data = true;
+		else if ((strcmp(f, "-o") == 0 || strcmp(f, "--output") == 0) && a->op == OP_DOWNLOAD &&
+			 i + 1 < argc)
+			a->out = argv[++i];
+		else if (f[0] != '-' && a->arg1 == NULL)
+			a->arg1 = f;
+		else
+			return usage02(f, usage_line);
+	}
+	if (a->arg1 == NULL) {
+		fprintf(stderr, "error: the following required arguments were not provided:\n  %s\n\n"
+				"Usage: ant file %s [OPTIONS] <PATH>\n\nFor more information, try '--help'.\n",
+			a->op == OP_DOWNLOAD ? "<ADDRESS>" : "<PATH>", op_word(a->op));
+		return EXIT_USAGE_CLAP;
+	}
+	return 0;
+}
+
+/* A fault kind of ANT_SIM_FAIL_KIND as this client says it. */
+static int fail02(const struct fail_kind *k, enum sim_op op, const char *addr)
+{
+	const char *n = k->name;
+	const char *ctx = op == OP_COST ? "Cost estimation failed" : op == OP_UPLOAD ? "File upload failed"
+							      : "Failed to fetch public DataMap";
+
+	if (strcmp(n, "nowallet") == 0)
+		return error02("SECRET_KEY environment variable required for this operation");
+	if (strcmp(n, "bootstrap") == 0)
+		return error02("No bootstrap peers provided. Use --bootstrap, --devnet-manifest, or install "
+			       "bootstrap_peers.toml to your config directory.");
+	if (strcmp(n, "payment") == 0 && op == OP_UPLOAD)
+		return error02("File upload failed: payment error: Batch payment failed: Insufficient tokens "
+			       "to pay for quotes. Have: 0 atto, need: 9000000000000 atto");
+	if (strcmp(n, "evm") == 0 && op == OP_UPLOAD)
+		return error02("Token approval failed: payment error: Token approval failed: Transaction failed "
+			       "to send: gas estimation failed: server returned an error response: error code "
+			       "-32000: insufficient funds for gas * price + value: have 0 want 2400000000000");
+	if (strcmp(n, "put") == 0 && op == OP_UPLOAD)
+		return error02("Upload failed: 0/3 stored, 3 failed: final wave store failed after retries");
+	if ((strcmp(n, "quotes") == 0 || strcmp(n, "quote-timeout") == 0) && op != OP_DOWNLOAD)
+		return error02("%s: insufficient peers: Got 4 quotes, need 7 (14 responses: 0 already_stored, "
+			       "10 failed)", ctx);
+	if ((strcmp(n, "data") == 0 || strcmp(n, "legacy-data") == 0) && op == OP_DOWNLOAD)
+		return error02("Failed to fetch public DataMap: invalid data: DataMap chunk not found at %s",
+			       addr ? addr : "");
+	if (strcmp(n, "input") == 0)
+		return error02("Invalid character 'n' at position 0");
+	if (op == OP_DOWNLOAD)
+		return error02("Failed to fetch public DataMap: insufficient peers: DHT returned no peers for "
+			       "target address");
+	return error02("%s: insufficient peers: Found 0 peers, need 7", ctx);
+}
+
+static void connected02(const struct sim02_args *a, unsigned peers)
+{
+	if (!a->json)
+		fprintf(stderr, "Connected to autonomi network (found %u peers)\n", peers);
+}
+
+static void size_text(uint64_t n, char *out, size_t len)
+{
+	if (n < 1024)
+		snprintf(out, len, "%llu B", (unsigned long long)n);
+	else if (n < 1024 * 1024)
+		snprintf(out, len, "%.1f KB", (double)n / 1024.0);
+	else
+		snprintf(out, len, "%.1f MB", (double)n / (1024.0 * 1024.0));
+}
+
+/* "9000.00 nanoANT": the rounded text form (exact only in --json). */
+static void cost_text(uint64_t atto, char *out, size_t len)
+{
+	if (atto == 0)
+		snprintf(out, len, "free (already stored)");
+	else if (atto < UINT64_C(1000000000000000))
+		snprintf(out, len, "%.2f nanoANT", (double)atto / 1e9);
+	else
+		snprintf(out, len, "%.4f ANT", (double)atto / 1e18);
+}
+
+static int address02_check(const char *a)
+{
+	size_t len = strlen(a);
+
+	for (size_t i = 0; i < len; i++)
+		if (!((a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f') ||
+		      (a[i] >= 'A' && a[i] <= 'F')))
+			return error02("Invalid character '%c' at position %zu", a[i], i);
+	if (len % 2)
+		return error02("Odd number of digits");
+	if (len != 64)
+		return error02("Invalid address length: expected 32 bytes, got %zu", len / 2);
+	return 0;
+}
+
+static int cmd02_download(const struct sim02_args *a)
+{
+	struct buf content;
+	char path[PATH_MAX], sz[32];
+	int rc;
+
+	if ((rc = address02_check(a->arg1)) != 0)
+		return rc;
+	if (a->out == NULL)
+		return error02("-o/--output is required when downloading by --address");
+	buf_init(&content, (size_t)SIM_CONTENT_CAP);
+	if (store_path(a->arg1, path, sizeof(path)) != 0 || read_file(path, &content) != 0) {
+		buf_free(&content);
+		if (synthesize(a->arg1, &content) != 0)
+			return fail02(kind_named("data"), OP_DOWNLOAD, a->arg1);
+	}
+	throttle(content.len);
+	if (write_dest(a->out, &content) != 0) {
+		buf_free(&content);
+		return error02("Failed to write output file: Permission denied (os error 13)");
+	}
+	if (a->json) {
+		printf("{\"file\":\"%s\",\"size\":%zu,\"elapsed_secs\":0.047483}\n", base_name(a->out),
+		       content.len);
+	} else {
+		size_text(content.len, sz, sizeof(sz));
+		printf("Download complete!\n  File: %s\n  Size: %s\n  Time: 0.1s\n", a->out, sz);
+	}
+	buf_free(&content);
+	return 0;
+}
+
+static int cmd02_cost(const struct sim02_args *a)
+{
+	struct buf content;
+	char addr[65], sz[32], ct[64];
+	uint64_t chunks, atto;
+
+	if (read_file(a->arg1, &content) != 0) {
+		buf_free(&content);
+		return error02("Failed to read file: No such file or directory (os error 2)");
+	}
+	sha256_hex(content.data ? content.data : "", content.len, addr);
+	chunks = chunks_for(content.len);
+	if (!a->json)
+		fprintf(stderr, "Encrypted into %llu chunks\n", (unsigned long long)chunks);
+	atto = store_has(addr) ? 0 : chunks * SIM02_ATTO_PER_CHUNK;
+	if (a->json) {
+		printf("{\"file_size\":%zu,\"chunk_count\":%llu,\"storage_cost_atto\":\"%llu\","
+		       "\"estimated_gas_cost_wei\":\"%llu\",\"payment_mode\":\"single\"}\n",
+		       content.len, (unsigned long long)chunks, (unsigned long long)atto,
+		       (unsigned long long)SIM02_COST_GAS_WEI);
+	} else {
+		size_text(content.len, sz, sizeof(sz));
+		cost_text(atto, ct, sizeof(ct));
+		printf("\nEstimated upload cost for %s\n  Size:    %s\n  Chunks:  %llu\n  Cost:    %s%s\n",
+		       base_name(a->arg1), sz, (unsigned long long)chunks, ct,
+		       atto ? " (gas: 0.000150 ETH)" : "");
+	}
+	buf_free(&content);
+	return 0;
+}
+
+static int cmd02_upload(const struct sim02_args *a)
+{
+	struct buf content;
+	char addr[65], sz[32], ct[64], dm[PATH_MAX];
+	uint64_t chunks, records, atto;
+	bool exists;
+
+	if (!a->json)
+		fprintf(stderr, "Token spend approved\n");
+	if (read_file(a->arg1, &content) != 0) {
+		buf_free(&content);
+		return error02("No such file or directory (os error 2)");
+	}
+	sha256_hex(content.data ? content.data : "", content.len, addr);
+	chunks = chunks_for(content.len);
+	records = chunks + (a->public_data ? 1 : 0);
+	if (!a->json)
+		fprintf(stderr, "Encrypted into %llu chunks\n", (unsigned long long)chunks);
+	/* The network dedups by content: stored content is free. */
+	exists = store_has(addr);
+	if (store_put(content.data ? content.data : "", content.len, addr) < 0) {
+		buf_free(&content);
+		return error02("Upload failed: 0/%llu stored, %llu failed: cannot write to the store",
+			       (unsigned long long)records, (unsigned long long)records);
+	}
+	throttle(content.len);
+	/* The printed cost leaves out the data-map chunk of a public upload. */
+	atto = exists ? 0 : chunks * SIM02_ATTO_PER_CHUNK;
+	snprintf(dm, sizeof(dm), "%s.datamap", a->arg1);
+	if (!a->public_data)
+		(void)file_write_atomic(dm, addr, strlen(addr), 0644);
+	if (a->json) {
+		if (a->public_data)
+			printf("{\"address\":\"%s\",\"mode\":\"public\"", addr);
+		else
+			printf("{\"datamap\":\"%s\",\"mode\":\"private\"", dm);
+		printf(",\"chunks\":%llu,\"total_chunks\":%llu,\"chunks_stored\":%llu,\"chunks_failed\":0,"
+		       "\"size\":%zu,\"storage_cost_atto\":\"%llu\",\"gas_cost_wei\":\"%llu\","
+		       "\"elapsed_secs\":0.043553}\n",
+		       (unsigned long long)records, (unsigned long long)records,
+		       (unsigned long long)(exists ? 0 : records), content.len, (unsigned long long)atto,
+		       (unsigned long long)SIM02_UPLOAD_GAS_WEI);
+	} else {
+		size_text(content.len, sz, sizeof(sz));
+		cost_text(atto, ct, sizeof(ct));
+		printf("\nUpload complete!\n");
+		if (a->public_data)
+			printf("  Address: %s\n  Chunks:  %llu (%llu + 1 data map)\n", addr,
+			       (unsigned long long)records, (unsigned long long)chunks);
+		else
+			printf("  Datamap: %s\n  Chunks:  %llu\n", dm, (unsigned long long)chunks);
+		printf("  Size:    %s\n  Cost:    %s%s\n  Time:    0.0s\n", sz, ct,
+		       atto ? " (gas: 0.000003 ETH)" : "");
+		if (a->public_data)
+			printf("\nAnyone can download this file with:\n  ant file download %s -o <FILE>\n", addr);
+		else
+			printf("\nDownload this file with:\n  ant file download --datamap %s\n", dm);
+	}
+	buf_free(&content);
+	return 0;
+}
+
+static int run_ant02(int argc, char **argv)
+{
+	const struct fail_kind *fk;
+	struct sim02_args a;
+	const char *mode;
+	int64_t exit_override;
+	bool panic, usage;
+	int rc;
+
+	if ((rc = parse_ant02(argc, argv, &a)) != 0)
+		return rc;
+	sleep_ms(knob_int("ANT_SIM_LATENCY_MS", 0, 0, INT64_C(86400000)));
+	if ((mode = knob("ANT_SIM_HANG")) != NULL && *mode && strcmp(mode, "0") != 0)
+		hang(mode);
+	if ((mode = knob("ANT_SIM_ENDLESS")) != NULL && *mode && strcmp(mode, "0") != 0)
+		endless(mode);
+	if (knob_on("ANT_SIM_PANIC"))
+		return do_panic();
+	fk = pick_failure(a.op, &panic, &usage);
+	if (panic)
+		return do_panic();
+	if (usage)
+		return usage02("--peer", "ant [OPTIONS] <COMMAND>");
+	/* Before connecting: the wallet key (uploads), the bootstrap peers. */
+	if (a.op == OP_UPLOAD && !(getenv("SECRET_KEY") && *getenv("SECRET_KEY")))
+		return fail02(kind_named("nowallet"), a.op, NULL);
+	if (fk && (strcmp(fk->name, "nowallet") == 0 || strcmp(fk->name, "bootstrap") == 0))
+		return fail02(fk, a.op, a.arg1);
+	if (fk && (strcmp(fk->name, "connect") == 0 || strcmp(fk->name, "routing") == 0)) {
+		connected02(&a, 0);
+		return fail02(fk, a.op, a.arg1);
+	}
+	connected02(&a, SIM02_PEERS);
+	if (fk)
+		return fail02(fk, a.op, a.arg1);
+	if (knob_on("ANT_SIM_GARBAGE"))
+		return garbage();
+	exit_override = knob_int("ANT_SIM_EXIT", -1, -1, 255);
+	switch (a.op) {
+	case OP_UPLOAD:
+		rc = cmd02_upload(&a);
+		break;
+	case OP_DOWNLOAD:
+		rc = cmd02_download(&a);
+		break;
+	case OP_COST:
+		rc = cmd02_cost(&a);
+		break;
+	}
+	fflush(stdout);
+	return exit_override >= 0 ? (int)exit_override : rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cfg, *gen;
@@ -1346,7 +1712,7 @@ int main(int argc, char **argv)
 			if (strcmp(sim_gens[i].name, gen) == 0)
 				g_gen = &sim_gens[i];
 		if (g_gen == NULL) {
-			fprintf(stderr, "ant-sim: unknown ANT_SIM_GENERATION '%s' (known: 0.5)\n", gen);
+			fprintf(stderr, "ant-sim: unknown ANT_SIM_GENERATION '%s' (known: 0.5, 0.2)\n", gen);
 			return EXIT_USAGE_CLAP;
 		}
 	}
