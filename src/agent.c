@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "scheduler.h"
 #include "status.h"
+#include "upload.h"
 #include "util.h"
 #include "version.h"
 
@@ -142,6 +143,7 @@ static void finish_stop(struct agent *a)
 	write_status(a, "stopped");
 	scheduler_free(a->sched);
 	a->sched = NULL;
+	upload_close();
 	close_handle((uv_handle_t *)&a->sig_int);
 	close_handle((uv_handle_t *)&a->sig_term);
 	close_handle((uv_handle_t *)&a->sig_hup);
@@ -277,6 +279,7 @@ static void on_signal(uv_signal_t *h, int signum)
 			config_register_secrets();
 			apply_log_level();
 			scheduler_reconfigure(a->sched);
+			upload_reconfigure();
 		}
 		if (open_log_file() == 0)
 			log_reopen();
@@ -499,6 +502,7 @@ int cmd_run(const struct cli *c)
 	a.started_ms = clock_now_ms();
 	if (metrics_init(a.loop) != 0)
 		return EXIT_FAIL;
+	upload_open(clock_now_ms());
 	a.sched = scheduler_new(a.loop);
 	if (a.sched == NULL) {
 		metrics_shutdown();

@@ -92,6 +92,8 @@ struct client_parsed {
 	int64_t chunks_uploaded;  /* -1 when not printed */
 	int64_t chunks_existing;  /* -1 when not printed */
 	int64_t chunks_skipped;   /* "(skipping, already exists)" chunk lines */
+	bool has_gas;
+	uint64_t gas_wei;      /* upload: gas paid (gas units x wei per gas), exact */
 };
 
 struct client_result {
