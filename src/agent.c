@@ -96,6 +96,7 @@ static void write_status(struct agent *a, const char *state)
 		"recorded", (json_int_t)mc.recorded, "cached", (json_int_t)mc.cached,
 		"written", (json_int_t)mc.lines_written, "summary_lines", (json_int_t)mc.summary_lines,
 		"write_errors", (json_int_t)mc.write_errors, "dropped", (json_int_t)mc.dropped));
+	json_object_set_new(doc, "spend", upload_status_json(clock_now_ms()));
 	json_object_set_new(doc, "influx", json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"enabled", cfg_str(CFG_INFLUX_URL)[0] != '\0', "pushed", (json_int_t)ic.lines_sent,
 		"spool_files", (json_int_t)ic.spool_files, "spool_bytes", (json_int_t)ic.spool_bytes,

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "clock.h"
 #include "config.h"
@@ -172,6 +173,33 @@ void upload_settle(struct test_result *r, uint64_t content_id, bool public_uploa
 				  r->task_ref, r->cost_atto, strerror(errno));
 	}
 	r->spent_day_atto = ledger_spent_today(clock_now_ms());
+}
+
+static void set_atto(json_t *o, const char *key, uint64_t v)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%" PRIu64, v);
+	json_object_set_new(o, key, json_string(t));
+}
+
+json_t *upload_status_json(int64_t now_ms)
+{
+	uint64_t day, month, sd = ledger_spent_today(now_ms), sm = ledger_spent_month(now_ms);
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	ledger_budget(&day, &month);
+	set_atto(o, "budget_day_atto", day);
+	set_atto(o, "budget_month_atto", month);
+	set_atto(o, "spent_today_atto", sd);
+	set_atto(o, "spent_month_atto", sm);
+	set_atto(o, "remaining_today_atto", sd >= day ? 0 : day - sd);
+	set_atto(o, "remaining_month_atto", sm >= month ? 0 : month - sm);
+	set_atto(o, "reserved_atto", ledger_reserved());
+	json_object_set_new(o, "ledger_ok", json_boolean(ledger_ok));
+	return o;
 }
 
 void upload_note_quote(struct test_result *r)

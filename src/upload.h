@@ -45,6 +45,13 @@ void upload_settle(struct test_result *r, uint64_t content_id, bool public_uploa
 /* A quote seen: a price for the estimate; a quote of 0 is flagged. */
 void upload_note_quote(struct test_result *r);
 
+/* The spend for the status file: {"budget_day_atto", "budget_month_atto",
+ * "spent_today_atto", "spent_month_atto", "remaining_today_atto",
+ * "remaining_month_atto", "reserved_atto"} as exact decimal strings (atto
+ * can pass JSON's safe integers), plus "payments_today". */
+struct json_t;
+struct json_t *upload_status_json(int64_t now_ms);
+
 /* The start-up/status words: "budget 0.5 ANT a day, 10 ANT a month". */
 void upload_budget_text(char *out, size_t n);
 
