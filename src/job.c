@@ -579,6 +579,10 @@ void job_start_upload(struct job *j)
 		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
 	}
+	if (upload_begin(&j->task, j->seed.seed) != 0) {
+		skip_soon(j, REASON_BUDGET, "the ledger cannot be written");
+		return;
+	}
 	start_file_call(j, CLIENT_OP_UPLOAD, on_upload_done);
 }
 

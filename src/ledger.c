@@ -38,7 +38,16 @@ static struct {
 	unsigned inflight_unpriced;
 	uint64_t price[SIZE__COUNT];      /* last price seen per class, 0 = none */
 	uint64_t chunk_price;             /* highest price per chunk seen */
+	size_t open_holds;
+	uint64_t open_hold_atto;
 } g = { .fd = -1 };
+
+/* Holds met while reading the file, not yet settled. */
+#define LEDGER_HOLDS_MAX 4096
+struct hold {
+	uint64_t id;
+	struct ledger_payment p; /* time, task, size, atto = estimate */
+};
 
 void ledger_reset(void)
 {
@@ -238,6 +247,101 @@ int ledger_parse_line(const char *line, size_t len, struct ledger_payment *out)
 	return 0;
 }
 
+/* "hold1 TIME TASK SIZE ID EST CRC" and "free1 TIME ID CRC": kind 1 and
+ * 2; 0 when it is neither (or damaged). */
+static int parse_mark(const char *line, size_t len, struct ledger_payment *out)
+{
+	char buf[LEDGER_LINE_MAX + 1], word[16];
+	const char *p, *sum;
+	uint64_t v, crc;
+	char *end;
+	int kind;
+
+	if (len == 0 || len > LEDGER_LINE_MAX || line[len - 1] != '\n')
+		return 0;
+	memcpy(buf, line, len - 1);
+	buf[len - 1] = '\0';
+	if (strlen(buf) != len - 1 || (sum = strrchr(buf, ' ')) == NULL || strlen(sum + 1) != 8)
+		return 0;
+	errno = 0;
+	crc = strtoull(sum + 1, &end, 16);
+	if (errno || *end != '\0' || crc != fnv1a(buf, (size_t)(sum - buf)))
+		return 0;
+	buf[sum - buf + 1] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (strncmp(buf, "hold1 ", 6) == 0)
+		kind = 1;
+	else if (strncmp(buf, "free1 ", 6) == 0)
+		kind = 2;
+	else
+		return 0;
+	p = buf + 6;
+	if (next_u64(&p, &v) || v > INT64_MAX)
+		return 0;
+	out->time_ms = (int64_t)v;
+	if (kind == 1) {
+		if (next_u64(&p, &v) || v > TASK_REF_MAX)
+			return 0;
+		out->task_ref = (int)v;
+		if (next_word(&p, word, sizeof(word)) || size_class_parse(word, &out->size) != 0)
+			return 0;
+	}
+	if (next_u64(&p, &out->id))
+		return 0;
+	if (kind == 1 && next_u64(&p, &out->atto))
+		return 0;
+	return *p == '\0' ? kind : 0;
+}
+
+static int write_line(const char *text, size_t len)
+{
+	if (g.fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (fd_write_all(g.fd, text, len) != 0 || fdatasync(g.fd) != 0)
+		return -1;
+	return 0;
+}
+
+static int write_mark(const char *body)
+{
+	char line[LEDGER_LINE_MAX + 1];
+	size_t len = strlen(body);
+	int w = snprintf(line, sizeof(line), "%s %08" PRIx32 "\n", body, fnv1a(body, len));
+
+	if (w < 0 || (size_t)w >= sizeof(line)) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	return write_line(line, (size_t)w);
+}
+
+int ledger_hold(int64_t now_ms, int task_ref, enum size_class s, uint64_t id)
+{
+	char body[200];
+	uint64_t est = 0;
+
+	ledger_estimate(s, &est);
+	snprintf(body, sizeof(body), "hold1 %" PRId64 " %03d %s %" PRIu64 " %" PRIu64, now_ms,
+		 task_ref, size_class_name(s), id, est);
+	return write_mark(body);
+}
+
+int ledger_free(int64_t now_ms, uint64_t id)
+{
+	char body[100];
+
+	snprintf(body, sizeof(body), "free1 %" PRId64 " %" PRIu64, now_ms, id);
+	return write_mark(body);
+}
+
+void ledger_open_holds(size_t *n, uint64_t *atto)
+{
+	*n = g.open_holds;
+	*atto = g.open_hold_atto;
+}
+
 /* ---- sums ---- */
 
 static int64_t day_of(int64_t ms)
@@ -318,11 +422,14 @@ long ledger_open(const char *path)
 {
 	struct buf b;
 	long n = 0;
-	size_t pos = 0, good_end = 0;
+	size_t pos = 0, good_end = 0, nholds = 0;
 	int line_no = 0;
+	struct hold *holds;
 
 	ledger_close();
 	str_copy(g.path, path, sizeof(g.path));
+	g.open_holds = 0;
+	g.open_hold_atto = 0;
 	g.ndays = 0;
 	if (mkdir_parent(path, 0700) != 0) {
 		log_error("Ledger %s: cannot create its directory: %s", path, strerror(errno));
@@ -339,6 +446,7 @@ long ledger_open(const char *path)
 		buf_free(&b);
 		return -1;
 	}
+	holds = xcalloc(LEDGER_HOLDS_MAX, sizeof(*holds));
 	while (pos < b.len) {
 		const char *nl = memchr(b.data + pos, '\n', b.len - pos);
 		struct ledger_payment p;
@@ -348,9 +456,21 @@ long ledger_open(const char *path)
 		if (nl == NULL)
 			break; /* a torn last line: cut below */
 		len = (size_t)(nl - (b.data + pos)) + 1;
+		int mark;
+
 		if (ledger_parse_line(b.data + pos, len, &p) == 0) {
 			count(&p);
 			n++;
+			for (size_t k = 0; k < nholds; k++)
+				if (holds[k].id == p.id)
+					holds[k] = holds[--nholds];
+		} else if ((mark = parse_mark(b.data + pos, len, &p)) == 1) {
+			if (nholds < LEDGER_HOLDS_MAX)
+				holds[nholds++] = (struct hold){ p.id, p };
+		} else if (mark == 2) {
+			for (size_t k = 0; k < nholds; k++)
+				if (holds[k].id == p.id)
+					holds[k] = holds[--nholds];
 		} else {
 			log_warn("Ledger %s line %d: not a payment line; skipped (kept in the file)",
 				 path, line_no);
@@ -365,6 +485,21 @@ long ledger_open(const char *path)
 			log_error("Ledger %s: cannot cut the torn line: %s", path, strerror(errno));
 	}
 	buf_free(&b);
+	/* Upload clients that were running when the agent stopped without
+	 * settling them: they may have paid. Counted at their estimate. */
+	g.open_holds = nholds;
+	g.open_hold_atto = 0;
+	for (size_t k = 0; k < nholds; k++) {
+		struct ledger_payment p = holds[k].p;
+
+		p.chunks = 0;
+		g.open_hold_atto += p.atto;
+		log_warn("Ledger %s: upload of task %03d (id %" PRIu64 ") was never settled (the "
+			 "agent stopped while it ran); counted as %" PRIu64 " atto, its estimate",
+			 path, p.task_ref, p.id, p.atto);
+		count(&p);
+	}
+	free(holds);
 	return n;
 }
 
@@ -385,11 +520,7 @@ int ledger_append(const struct ledger_payment *p)
 		errno = EOVERFLOW;
 		return -1;
 	}
-	if (g.fd < 0) {
-		errno = EBADF;
-		return -1;
-	}
-	if (fd_write_all(g.fd, line, (size_t)len) != 0 || fdatasync(g.fd) != 0) {
+	if (write_line(line, (size_t)len) != 0) {
 		log_error("Ledger %s: cannot record a payment of %" PRIu64 " atto: %s (it still "
 			  "counts until a restart)", g.path, p->atto, strerror(errno));
 		return -1;

@@ -71,6 +71,17 @@ void ledger_close(void);
  * the payment is counted in memory even when the disk refused it. */
 int ledger_append(const struct ledger_payment *p);
 
+/* An upload is about to run: "hold" line (id, the estimate at this time)
+ * written and fsync'd before the client starts. It is settled by the
+ * payment line of the same id, or by ledger_free when nothing was paid.
+ * A hold still open when the file is read back (the agent was killed
+ * while its client ran: the client may have paid) counts as spent at its
+ * estimate, so no payment is forgotten. 0 or -1 (errno). */
+int ledger_hold(int64_t now_ms, int task_ref, enum size_class s, uint64_t id);
+int ledger_free(int64_t now_ms, uint64_t id);
+/* Holds read back open at ledger_open: count and estimate counted. */
+void ledger_open_holds(size_t *n, uint64_t *atto);
+
 /* Spend of the UTC day / month that contains now (atto, saturating). */
 uint64_t ledger_spent_today(int64_t now_ms);
 uint64_t ledger_spent_month(int64_t now_ms);

@@ -146,6 +146,16 @@ void upload_spend_release(void *ud, uint64_t held)
 	ledger_release(held);
 }
 
+int upload_begin(const struct task *t, uint64_t content_id)
+{
+	if (!ledger_ok || ledger_hold(clock_now_ms(), t->ref, t->size, content_id) != 0) {
+		log_error("Task %03d: the ledger cannot record the upload about to start: %s",
+			  t->ref, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 void upload_settle(struct test_result *r, uint64_t content_id, bool public_upload)
 {
 	struct ledger_payment p;
@@ -171,6 +181,9 @@ void upload_settle(struct test_result *r, uint64_t content_id, bool public_uploa
 		if (ledger_append(&p) != 0)
 			log_error("Task %03d: payment of %" PRIu64 " atto not in the ledger file: %s",
 				  r->task_ref, r->cost_atto, strerror(errno));
+	} else if (ledger_free(clock_now_ms(), content_id) != 0) {
+		log_error("Task %03d: the ledger cannot settle an upload that paid nothing: %s",
+			  r->task_ref, strerror(errno));
 	}
 	r->spent_day_atto = ledger_spent_today(clock_now_ms());
 }

@@ -38,6 +38,11 @@ int upload_spend_reserve(void *ud, const struct task *t, int64_t now, uint64_t *
 			 enum test_reason *why, char *detail, size_t n);
 void upload_spend_release(void *ud, uint64_t held);
 
+/* The upload client is about to start: its hold goes into the ledger
+ * first (ledger_hold), so a payment made while the agent is killed is
+ * never forgotten. -1 when it cannot be written: do not upload. */
+int upload_begin(const struct task *t, uint64_t content_id);
+
 /* Classify an upload result (already stored, private alias), append what
  * it paid to the ledger and set spent_day_atto. The counter of its content
  * is the payment's id. */
