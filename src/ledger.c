@@ -616,8 +616,9 @@ void ledger_note_price(enum size_class s, uint64_t atto, uint32_t chunks)
 	if ((unsigned)s >= SIZE__COUNT || atto == 0)
 		return;
 	g.price[s] = atto;
-	if (chunks > 0 && atto / chunks + 1 > g.chunk_price)
-		g.chunk_price = atto / chunks + 1;
+	/* Per chunk, rounded up. */
+	if (chunks > 0 && atto / chunks + (atto % chunks != 0) > g.chunk_price)
+		g.chunk_price = atto / chunks + (atto % chunks != 0);
 }
 
 static uint64_t class_chunks(enum size_class s)

@@ -41,19 +41,22 @@ cat >> fleet.env <<X
 UPLOAD_BUDGET_DAY=$budget
 UPLOAD_BUDGET_MONTH=0.001
 X
-start_agent 2026-01-01T10:07:00Z 60
-# Until three payments are in the ledger, then SIGKILL (no clean stop).
-for _ in $(seq 600); do
-  [ "$(grep -c "^pay1 " cache/ledger.log 2>/dev/null || true)" -ge 3 ] 2>/dev/null && break
-  sleep 0.1
+# Each client call takes 1.5 s (real) here, so the SIGKILL can land while
+# an upload client runs: after three payments, as soon as the next upload
+# is under way (its hold written, its payment not yet).
+ANT_SIM_LATENCY_MS=1500 start_agent 2026-01-01T10:07:00Z 60
+for _ in $(seq 900); do
+  p=$(grep -c "^pay1 " cache/ledger.log 2>/dev/null || true)
+  h=$(grep -c "^hold1 " cache/ledger.log 2>/dev/null || true)
+  [ "${p:-0}" -ge 3 ] && [ "${h:-0}" -gt "${p:-0}" ] && break
+  sleep 0.05
 done
-kill -KILL "$agent_pid"
-wait "$agent_pid" 2>/dev/null
+{ kill -KILL "$agent_pid"; wait "$agent_pid"; } 2>/dev/null
 agent_pid=""
 paid_before=$(grep -c '^pay1 ' cache/ledger.log)
 if [ "$paid_before" -ge 3 ]; then ok; else bad "only $paid_before payments before the SIGKILL"; fi
-# A client the agent started keeps running in its own session: let it end.
-sleep 2
+# A client the agent started keeps running in its own session: it pays.
+sleep 4
 mv agent.log agent-1.log
 run_agent 2026-01-01T10:20:00Z 120 38m
 expect_eq "$?" 0 "restart: agent exit code"
