@@ -28,7 +28,7 @@ X
 budget=30000000000000
 
 # ---- No budget: ALLOW_UPLOADS alone uploads nothing ----
-run_agent 2026-01-01T10:07:00Z 120 4m
+run_agent 2026-01-01T10:05:00Z 60 6m
 expect_eq "$?" 0 "no budget: agent exit code"
 expect_grep 'Upload budget: 0\.0 ANT \(0 atto\) a day, 0\.0 ANT \(0 atto\) a month: no uploads, although ALLOW_UPLOADS=true' agent.log "start-up line: no budget"
 expect_eq "$(grep -c ' file upload ' sim.log)" 0 "no budget: no upload ran"
@@ -44,7 +44,7 @@ X
 # Each client call takes 1.5 s (real) here, so the SIGKILL can land while
 # an upload client runs: after three payments, as soon as the next upload
 # is under way (its hold written, its payment not yet).
-ANT_SIM_LATENCY_MS=1500 start_agent 2026-01-01T10:07:00Z 60
+ANT_SIM_LATENCY_MS=1500 start_agent 2026-01-01T10:05:00Z 60
 for _ in $(seq 900); do
   p=$(grep -c "^pay1 " cache/ledger.log 2>/dev/null || true)
   h=$(grep -c "^hold1 " cache/ledger.log 2>/dev/null || true)
