@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "scheduler.h"
 #include "status.h"
+#include "upload.h"
 #include "util.h"
 #include "version.h"
 
@@ -95,6 +96,7 @@ static void write_status(struct agent *a, const char *state)
 		"recorded", (json_int_t)mc.recorded, "cached", (json_int_t)mc.cached,
 		"written", (json_int_t)mc.lines_written, "summary_lines", (json_int_t)mc.summary_lines,
 		"write_errors", (json_int_t)mc.write_errors, "dropped", (json_int_t)mc.dropped));
+	json_object_set_new(doc, "spend", upload_status_json(clock_now_ms()));
 	json_object_set_new(doc, "influx", json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"enabled", cfg_str(CFG_INFLUX_URL)[0] != '\0', "pushed", (json_int_t)ic.lines_sent,
 		"spool_files", (json_int_t)ic.spool_files, "spool_bytes", (json_int_t)ic.spool_bytes,
@@ -142,6 +144,7 @@ static void finish_stop(struct agent *a)
 	write_status(a, "stopped");
 	scheduler_free(a->sched);
 	a->sched = NULL;
+	upload_close();
 	close_handle((uv_handle_t *)&a->sig_int);
 	close_handle((uv_handle_t *)&a->sig_term);
 	close_handle((uv_handle_t *)&a->sig_hup);
@@ -277,6 +280,7 @@ static void on_signal(uv_signal_t *h, int signum)
 			config_register_secrets();
 			apply_log_level();
 			scheduler_reconfigure(a->sched);
+			upload_reconfigure();
 		}
 		if (open_log_file() == 0)
 			log_reopen();
@@ -504,6 +508,7 @@ int cmd_run(const struct cli *c)
 	a.started_ms = clock_now_ms();
 	if (metrics_init(a.loop) != 0)
 		return EXIT_FAIL;
+	upload_open(clock_now_ms());
 	a.sched = scheduler_new(a.loop);
 	if (a.sched == NULL) {
 		metrics_shutdown();

@@ -87,7 +87,7 @@ struct client_parsed {
 	bool has_cost;
 	uint64_t cost_atto;    /* exact, in atto (10^-18 tokens) */
 	bool has_gas;
-	uint64_t gas_wei;      /* gas for the payment, exact, in wei (ant 0.2.x) */
+	uint64_t gas_wei;      /* gas for the payment, exact, in wei (0.2.x JSON; 0.5.x upload: gas units x wei per gas) */
 	char address[CAT_ADDRESS_MAX + 1]; /* upload: "" unless valid hex */
 	bool address_invalid;  /* an "At address:" line that was not plain hex */
 	bool all_exist;        /* "All chunks already exist on the network." */

@@ -192,6 +192,41 @@ static void parse_address(const char *a, struct client_parsed *p)
 	}
 }
 
+/* "Gas cost: 412.340000 gwei (41234 gas @ 10000000 wei/gas)": the exact
+ * wei are the gas units times the price; every payment batch adds one. */
+static void parse_gas(const char *line, struct client_parsed *p)
+{
+	const char *o = strchr(line, '('), *at = strstr(line, " gas @ "), *end;
+	char num[24];
+	int64_t units, price;
+	size_t len;
+
+	if (o == NULL || at == NULL || at < o || strstr(at, " wei/gas)") == NULL)
+		return;
+	len = (size_t)(at - o - 1);
+	if (len == 0 || len >= sizeof(num))
+		return;
+	memcpy(num, o + 1, len);
+	num[len] = '\0';
+	if (parse_i64(num, 0, INT64_MAX, &units) != 0)
+		return;
+	at += strlen(" gas @ ");
+	end = strstr(at, " wei/gas)");
+	len = (size_t)(end - at);
+	if (len == 0 || len >= sizeof(num))
+		return;
+	memcpy(num, at, len);
+	num[len] = '\0';
+	if (parse_i64(num, 0, INT64_MAX, &price) != 0)
+		return;
+	if (price != 0 && (uint64_t)units > UINT64_MAX / (uint64_t)price)
+		return; /* cannot be exact: not recorded */
+	if (p->has_gas && p->gas_wei > UINT64_MAX - (uint64_t)units * (uint64_t)price)
+		return;
+	p->gas_wei += (uint64_t)units * (uint64_t)price;
+	p->has_gas = true;
+}
+
 /*
  * The lines read, from ant-cli 0.5.2:
  *   cost:     "Total cost: 0.000003000000000000" (tokens, 18 decimals)
@@ -226,6 +261,8 @@ static void ant05_parse_line(enum client_op op, const char *line, struct client_
 	} else if (op == CLIENT_OP_UPLOAD && starts_with(line, "All chunks already exist on the network")) {
 		p->all_exist = true;
 		p->success_line = true;
+	} else if (op == CLIENT_OP_UPLOAD && starts_with(line, "Gas cost:")) {
+		parse_gas(line, p);
 	} else if (starts_with(line, "Number of chunks uploaded:")) {
 		p->chunks_uploaded = count_after_colon(line);
 	} else if (starts_with(line, "Number of chunks already")) {

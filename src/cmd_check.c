@@ -18,6 +18,8 @@
 #include "fetch.h"
 #include "killswitch.h"
 #include "memguard.h"
+#include "ledger.h"
+#include "upload.h"
 #include "util.h"
 
 #include <errno.h>
@@ -408,17 +410,28 @@ static void step_telemetry(struct check_ctx *c, struct check_out *o)
 
 static void step_uploads(struct check_ctx *c, struct check_out *o)
 {
+	uint64_t budget_day, budget_month;
+	char budget[200];
+
 	(void)c;
+	ledger_budget_from_config();
+	ledger_budget(&budget_day, &budget_month);
+	upload_budget_text(budget, sizeof(budget));
 	if (!cfg_bool(CFG_ALLOW_UPLOADS))
 		say(o, V_INFO, NULL, "off (ALLOW_UPLOADS=false): upload tasks are skipped; "
 		    "downloads and quotes cost nothing");
 	else if (cfg_str(CFG_SECRET_KEY)[0] == '\0')
 		say(o, V_FAIL, "set SECRET_KEY to the wallet key that pays for uploads, or "
 		    "ALLOW_UPLOADS=false", "on, but SECRET_KEY is empty: every upload would fail");
+	else if (budget_day == 0 || budget_month == 0)
+		say(o, V_INFO, "set UPLOAD_BUDGET_DAY and UPLOAD_BUDGET_MONTH (e.g. 0.01 and 0.2) to "
+		    "let uploads spend", "on (ALLOW_UPLOADS=true) but the budget is %s: no upload "
+		    "will run", budget);
 	else
 		say(o, V_WARN, "set ALLOW_UPLOADS=false to stop spending",
 		    "on (ALLOW_UPLOADS=true): upload tests spend this host's tokens, up to "
-		    "UPLOAD_RATE_LIMIT=%lld uploads an hour", (long long)cfg_int(CFG_UPLOAD_RATE_LIMIT));
+		    "UPLOAD_RATE_LIMIT=%lld uploads an hour and a budget of %s",
+		    (long long)cfg_int(CFG_UPLOAD_RATE_LIMIT), budget);
 }
 
 static void step_influx(struct check_ctx *c, struct check_out *o)

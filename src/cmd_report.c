@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "ledger.h"
 #include "lineproto.h"
 #include "metrics.h"
 #include "model.h"
@@ -33,6 +34,69 @@
 #define REPORT_ROTATED_MAX 1000
 
 enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
+
+/* Spend per UTC day, from the payments ledger (CACHE_DIR/ledger.log). */
+struct spend_day {
+	int64_t day_ms;
+	uint64_t atto;
+	uint64_t payments;
+};
+
+struct spend {
+	struct spend_day *days;
+	size_t n;
+	long payments;           /* -1: no ledger */
+	char path[4096];
+};
+
+static void take_day(int64_t day_ms, uint64_t atto, uint64_t count, void *ud)
+{
+	struct spend *sp = ud;
+
+	sp->days = xrealloc(sp->days, (sp->n + 1) * sizeof(*sp->days));
+	sp->days[sp->n++] = (struct spend_day){ day_ms, atto, count };
+}
+
+static void read_spend(struct spend *sp)
+{
+	snprintf(sp->path, sizeof(sp->path), "%s/%s", cfg_str(CFG_CACHE_DIR), LEDGER_FILE_NAME);
+	sp->payments = ledger_read_days(sp->path, take_day, sp);
+}
+
+static void print_spend_text(const struct spend *sp)
+{
+	char day[32], tok[32];
+
+	if (sp->payments < 0) {
+		printf("\nSpend: no ledger (%s): nothing paid for uploads here\n", sp->path);
+		return;
+	}
+	printf("\nSpend per day (%s, %ld payment(s))\n", sp->path, sp->payments);
+	printf("%-10s %9s %24s %22s\n", "DAY", "PAYMENTS", "ATTO", "ANT");
+	for (size_t i = 0; i < sp->n; i++) {
+		clock_format_iso(sp->days[i].day_ms, day, sizeof(day));
+		ledger_format_tokens(sp->days[i].atto, tok, sizeof(tok));
+		printf("%-10.10s %9" PRIu64 " %24" PRIu64 " %22s\n", day, sp->days[i].payments,
+		       sp->days[i].atto, tok);
+	}
+	if (sp->n == 0)
+		printf("(no payments)\n");
+}
+
+static json_t *spend_json(const struct spend *sp)
+{
+	json_t *a = json_array();
+	char day[32], atto[24];
+
+	for (size_t i = 0; i < sp->n; i++) {
+		clock_format_iso(sp->days[i].day_ms, day, sizeof(day));
+		day[10] = '\0';
+		snprintf(atto, sizeof(atto), "%" PRIu64, sp->days[i].atto);
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "day", day,
+			"payments", (json_int_t)sp->days[i].payments, "atto", atto));
+	}
+	return a;
+}
 
 /* Per (type, size) from the per-test lines. */
 struct group {
@@ -378,7 +442,7 @@ static json_t *jnum(double v)
 	return isnan(v) ? json_null() : json_real(v);
 }
 
-static int print_json(struct report *r, const char *mpath)
+static int print_json(struct report *r, const char *mpath, const struct spend *sp)
 {
 	json_t *root = json_object(), *rows = json_array(), *sums = json_array();
 	struct row w;
@@ -414,6 +478,7 @@ static int print_json(struct report *r, const char *mpath)
 	json_object_set_new(root, "last_ns", r->used ? json_integer(r->last_ns) : json_null());
 	json_object_set_new(root, "groups", rows);
 	json_object_set_new(root, "summaries", sums);
+	json_object_set_new(root, "spend_per_day", spend_json(sp));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (text == NULL)
@@ -431,7 +496,9 @@ int cmd_report(const struct cli *c)
 	enum fmt fmt = FMT_TEXT;
 	int64_t since_ms;
 	int rc = EXIT_OK;
+	struct spend sp;
 
+	memset(&sp, 0, sizeof(sp));
 	r->pt = xmalloc(sizeof(*r->pt));
 	r->since_ns = INT64_MIN;
 	if (c->format == NULL || str_ieq(c->format, "text")) {
@@ -470,13 +537,17 @@ int cmd_report(const struct cli *c)
 	}
 	if (r->bad > REPORT_BAD_SHOWN)
 		fprintf(stderr, "... %" PRIu64 " unreadable lines in all\n", r->bad);
-	if (fmt == FMT_TEXT)
+	read_spend(&sp);
+	if (fmt == FMT_TEXT) {
 		print_text(r, mpath);
-	else if (fmt == FMT_CSV)
+		print_spend_text(&sp);
+	} else if (fmt == FMT_CSV) {
 		print_csv(r);
-	else if (print_json(r, mpath) != 0)
+	} else if (print_json(r, mpath, &sp) != 0) {
 		rc = EXIT_FAIL;
+	}
 out:
+	free(sp.days);
 	for (int t = 0; t < TEST__COUNT; t++)
 		for (int s = 0; s < SIZE__COUNT; s++)
 			free(r->g[t][s].times);

@@ -28,6 +28,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "purge.h"
+#include "upload.h"
 #include "util.h"
 
 #include <errno.h>
@@ -508,6 +509,7 @@ static void on_cost_done(const struct client_result *cr, void *ud)
 			log_info("quote task %d worker %d: cost 0, the content is already stored",
 				 j->res.task_ref, j->res.worker);
 	}
+	upload_note_quote(&j->res);
 	job_complete(j);
 }
 
@@ -560,6 +562,11 @@ static void on_upload_done(const struct client_result *cr, void *ud)
 		j->res.chunks_existing = p->chunks_existing > UINT32_MAX ? UINT32_MAX : (uint32_t)p->chunks_existing;
 	}
 	str_copy(j->res.address, p->address, sizeof(j->res.address));
+	j->res.has_gas = p->has_gas;
+	j->res.gas_wei = p->gas_wei;
+	upload_settle(&j->res, j->seed.seed, cfg_bool(CFG_CLIENT_UPLOAD_PUBLIC));
+	if (cr->status == ST_OK && p->all_exist)
+		j->res.already_stored = true;
 	if (cr->status == ST_OK)
 		log_info("upload task %d worker %d: address %s, chunks uploaded %lld, already there %lld%s, cost %llu atto",
 			 j->res.task_ref, j->res.worker, p->address[0] ? p->address : "(none)",
@@ -571,7 +578,16 @@ static void on_upload_done(const struct client_result *cr, void *ud)
 		return;
 	}
 	if (p->address[0] == '\0') {
-		str_copy(j->res.reason, "ok; not verified: the client printed no address",
+		str_copy(j->res.reason, j->res.already_stored ?
+			 "ok; already stored: nothing stored or paid, not verified" :
+			 "ok; not verified: the client printed no address", sizeof(j->res.reason));
+		job_complete(j);
+		return;
+	}
+	if (j->res.address_private) {
+		/* A private upload's alias resolves only on this host's client
+		 * (its local data map), not as a network address. */
+		str_copy(j->res.reason, "ok; not verified: private upload (local alias)",
 			 sizeof(j->res.reason));
 		job_complete(j);
 		return;
@@ -602,6 +618,10 @@ void job_start_upload(struct job *j)
 	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->res.bytes,
 			    cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0) {
 		skip_soon(j, REASON_DISK_GUARD, "%s", err);
+		return;
+	}
+	if (upload_begin(&j->task, j->seed.seed) != 0) {
+		skip_soon(j, REASON_BUDGET, "the ledger cannot be written");
 		return;
 	}
 	start_file_call(j, CLIENT_OP_UPLOAD, on_upload_done);

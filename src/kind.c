@@ -26,7 +26,7 @@ static const struct test_kind kinds[TEST__COUNT] = {
 		 * agent paced them with the quote's. */
 		.rate_limit = CFG_UPLOAD_RATE_LIMIT, .yield_secs = CFG_QUOTE_YIELD_SECS,
 		.input = KIND_INPUT_SEED_FILE, .start = job_start_upload,
-		.moves_data = true, .banner_pos = 1,
+		.moves_data = true, .banner_pos = 1, .spends = true,
 	},
 };
 

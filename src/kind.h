@@ -45,6 +45,10 @@ struct test_kind {
 	/* Place (0-based) in the start-up "Rate Limiting Active" line, which
 	 * keeps the original agent's order: download, upload, quote. */
 	int banner_pos;
+	/* Does a test of this kind spend tokens? Then each test gets content
+	 * of its own (never a catalogue seed as it is) and a place in the
+	 * upload budget (ledger.h). */
+	bool spends;
 };
 
 /* The row of a kind; NULL when t is not a kind. */

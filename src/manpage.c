@@ -86,8 +86,11 @@ static void files(FILE *out)
 		{ "CACHE_DIR/status.json", "what the agent is doing, for `ant-agent status` (rewritten "
 					   "every minute and after every change)" },
 		{ "CACHE_DIR/agent-id", "this agent's random id, made once (unless AGENT_ID is set)" },
-		{ "CACHE_DIR/seeds/", "seeded files for quote and upload tests; removed when a task ends "
-				      "and purged at each refresh" },
+		{ "CACHE_DIR/seeds/", "seeded files for quote tests and each upload test's own content; "
+				      "removed after use and purged at each refresh" },
+		{ "CACHE_DIR/ledger.log", "every upload payment, appended and fsync'd; today's and this "
+					  "month's spend are read back from it at start (docs/UPLOADS.md)" },
+		{ "CACHE_DIR/upload-seq", "the counter that makes every upload's content new" },
 		{ "CACHE_DIR/influx-spool/", "batches waiting for InfluxDB when INFLUX_URL is set" },
 		{ "CLIENT_DOWNLOAD_PATH/ant-dl-*", "private temporary downloads; removed after each test "
 						   "and purged at each refresh" },

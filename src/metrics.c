@@ -50,6 +50,8 @@ enum {
 	MREC_HAS_CHUNKS = 32,
 	MREC_HAS_GAS = 64,
 	MREC_VIA_GATEWAY = 128,
+	MREC_ALREADY_STORED = 256,
+	MREC_PRIVATE = 512,
 };
 
 /* One cached test result: what its line and its rollup need, no more. */
@@ -57,14 +59,16 @@ struct mrec {
 	int64_t ts_ns;       /* the line's timestamp (start + sequence) */
 	double exec_time;
 	uint64_t cost_atto;
-	uint64_t gas_wei;
+	uint64_t gas_wei;        /* printed only with MREC_HAS_GAS */
 	uint64_t bytes;
+	uint64_t spent_day_atto; /* upload: the day's spend after it */
 	uint32_t chunks_stored, chunks_existing;
 	int32_t end_min;     /* schedule minute (since the epoch) it was taken */
 	uint32_t addr;       /* offset + 1 of the address (or skip reason) in the arena, 0 = none */
 	int32_t exit_code;
 	uint16_t task, worker, attempt;
-	uint8_t type, size, status, flags;
+	uint8_t type, size, status;
+	uint16_t flags;
 	uint8_t why;         /* enum test_reason of a skipped or stopped test */
 };
 
@@ -279,6 +283,8 @@ int metrics_record_at(const struct test_result *r, int64_t now_ms)
 	m->bytes = r->bytes;
 	m->chunks_stored = r->chunks_stored;
 	m->chunks_existing = r->chunks_existing;
+	m->gas_wei = r->has_gas ? r->gas_wei : 0;
+	m->spent_day_atto = r->spent_day_atto;
 	m->end_min = (int32_t)floor_div(now_ms, MS_PER_MIN);
 	/* A skipped or stopped test has no finding; its slot carries why. */
 	m->addr = arena_add(test_status_counts(r->status) ? r->address : r->reason);
@@ -289,12 +295,14 @@ int metrics_record_at(const struct test_result *r, int64_t now_ms)
 	m->type = (uint8_t)((unsigned)r->type < TEST__COUNT ? r->type : 0);
 	m->size = (uint8_t)(r->size < SIZE__COUNT ? r->size : SIZE_TINY);
 	m->status = (uint8_t)(r->status < ST__COUNT ? r->status : ST_UNKNOWN_ERROR);
-	m->flags = (uint8_t)((r->md5_checked ? MREC_MD5_CHECKED : 0) |
+	m->flags = (uint16_t)((r->md5_checked ? MREC_MD5_CHECKED : 0) |
 			     (r->md5_valid ? MREC_MD5_VALID : 0) |
 			     (r->has_cost ? MREC_HAS_COST : 0) |
 			     (r->has_chunks ? MREC_HAS_CHUNKS : 0) |
 			     (r->has_gas ? MREC_HAS_GAS : 0) |
-			     (r->via_gateway ? MREC_VIA_GATEWAY : 0));
+			     (r->via_gateway ? MREC_VIA_GATEWAY : 0) |
+			     (r->already_stored ? MREC_ALREADY_STORED : 0) |
+			     (r->address_private ? MREC_PRIVATE : 0));
 	m->why = (uint8_t)((unsigned)r->why < REASON__COUNT ? r->why : REASON_NONE);
 	/* A skipped test never ran and a stopped one was cut short by the
 	 * agent: each has a line (so the fleet sees why) but no place in the
@@ -361,6 +369,12 @@ static int format_record(struct buf *b, const struct mrec *m)
 		lp_field_uint(&l, "chunks_stored", m->chunks_stored);
 		lp_field_uint(&l, "chunks_existing", m->chunks_existing);
 	}
+	/* Uploads and quotes that ran: was the content on the network
+	 * already (docs/METRICS.md)? Uploads: what was spent today. */
+	if (test_status_counts(st) && (m->type == TEST_UPLOAD || m->type == TEST_QUOTE))
+		lp_field_int(&l, "already_stored", (m->flags & MREC_ALREADY_STORED) != 0);
+	if (test_status_counts(st) && m->type == TEST_UPLOAD)
+		lp_field_uint(&l, "spent_today_atto", m->spent_day_atto);
 	lp_field_uint(&l, "bytes", m->bytes);
 	lp_field_int(&l, "exit_code", m->exit_code);
 	lp_field_int(&l, "attempt", m->attempt);
@@ -370,7 +384,8 @@ static int format_record(struct buf *b, const struct mrec *m)
 	if (m->bytes > 0 && m->exec_time > 0)
 		lp_field_float(&l, "throughput", round((double)m->bytes / m->exec_time * 1000.0) / 1000.0);
 	if (m->addr)
-		lp_field_str(&l, test_status_counts(st) ? "address" : "reason", g.arena + m->addr - 1);
+		lp_field_str(&l, !test_status_counts(st) ? "reason" :
+			     (m->flags & MREC_PRIVATE) ? "private_alias" : "address", g.arena + m->addr - 1);
 	if (m->why != REASON_NONE)
 		lp_field_str(&l, "reason_code", test_reason_name((enum test_reason)m->why));
 	return lp_end(&l, m->ts_ns);

@@ -106,11 +106,12 @@ enum test_reason {
 	REASON_COOLDOWN,        /* stopped: the hour ended (:58 SIGTERM, :59 SIGKILL) */
 	REASON_KILL_SWITCH,     /* stopped: the kill-switch turned on */
 	REASON_SHUTDOWN,        /* stopped: the agent is shutting down */
+	REASON_BUDGET,          /* skipped: the upload could pass UPLOAD_BUDGET_DAY/MONTH */
 	REASON__COUNT
 };
 
 /* "disk_guard", "memory_guard", "uploads_off", "row_rejected", "cooldown",
- * "kill_switch", "shutdown" (metric field value); "" for REASON_NONE. */
+ * "kill_switch", "shutdown", "budget" (metric field value); "" for REASON_NONE. */
 const char *test_reason_name(enum test_reason r);
 /* "disk guard", ... : the words that start a reason text. */
 const char *test_reason_text(enum test_reason r);
@@ -133,6 +134,10 @@ struct test_result {
 	bool has_gas;
 	uint64_t gas_wei;             /* gas for the payment in wei (ant 0.2.x), exact */
 	bool via_gateway;             /* download: fetched over HTTP from ANTTP_URL, not the client */
+	bool already_stored;          /* the network had every chunk: nothing stored or paid
+				       * (upload), or a quote of 0 (docs/METRICS.md) */
+	bool address_private;         /* upload: address is a private upload's local alias */
+	uint64_t spent_day_atto;      /* upload: the day's spend after this test (ledger) */
 	bool has_chunks;              /* upload: the counts below are known */
 	uint32_t chunks_stored;       /* upload: chunks this call stored */
 	uint32_t chunks_existing;     /* upload: chunks already on the network */

@@ -39,6 +39,12 @@ struct worker {
 	struct dl_row row;        /* this iteration's download row */
 	struct worker *next_wait; /* client-slot FIFO */
 	bool queued;
+	/* Kinds that spend: this test's own content and budget hold. */
+	enum seed_state own_state;
+	struct seed_row own_seed;
+	char own_path[PATH_MAX];
+	bool holds;
+	uint64_t held;
 };
 
 struct task_run {
@@ -54,6 +60,7 @@ struct task_run {
 	int64_t iterations;
 	enum seed_state seed_state;
 	bool prep_inflight;
+	int own_inflight;         /* workers' own files being generated */
 	struct seed_row seed;
 	char seed_path[PATH_MAX];
 	struct task_run *next;
@@ -156,7 +163,7 @@ static void run_closed(uv_handle_t *h)
 
 static void run_maybe_free(struct task_run *tr)
 {
-	if (tr->ended || tr->active > 0 || tr->prep_inflight)
+	if (tr->ended || tr->active > 0 || tr->prep_inflight || tr->own_inflight > 0)
 		return;
 	tr->ended = true;
 	if (tr->seed_state == SEED_READY || tr->seed_state == SEED_FAILED)
@@ -169,10 +176,32 @@ static void run_maybe_free(struct task_run *tr)
 		uv_close((uv_handle_t *)&tr->workers[i].timer, run_closed);
 }
 
+static void own_release(struct worker *w)
+{
+	struct runner *r = w->tr->r;
+
+	if (w->holds && r->env.spend_release)
+		r->env.spend_release(r->env.ud, w->held);
+	w->holds = false;
+	w->held = 0;
+}
+
+/* Remove the worker's own content (not while it is being generated: its
+ * callback removes it). */
+static void own_drop(struct worker *w)
+{
+	if (w->own_state == SEED_READY || w->own_state == SEED_FAILED) {
+		unlink(w->own_path);
+		w->own_state = SEED_NONE;
+	}
+}
+
 static void worker_finish(struct worker *w)
 {
 	if (w->st == W_DONE)
 		return;
+	own_release(w);
+	own_drop(w);
 	queue_remove(w->tr->r, w);
 	uv_timer_stop(&w->timer);
 	w->st = W_DONE;
@@ -213,6 +242,8 @@ static void on_job_done(const struct test_result *res, void *ud)
 	tr->iterations++;
 	limiter_release(r->env.limiter);
 	r->env.record(r->env.ud, res);
+	/* Recorded (and paid, in the ledger): the hold goes. */
+	own_release(w);
 	wake_one(r);
 	if (res->status == ST_SKIPPED || res->status == ST_STOPPED) {
 		/* A guard said no (disk, uploads off): repeating would only
@@ -226,11 +257,13 @@ static void on_job_done(const struct test_result *res, void *ud)
 	if (res->status != ST_OK && w->attempt <= t->retry && !r->cooling) {
 		int64_t backoff = runner_backoff_ms(w->attempt);
 
+		/* A retry sends the same content again. */
 		w->attempt++;
 		worker_defer(w, W_BACKOFF, backoff);
 		return;
 	}
 	w->attempt = 1;
+	own_drop(w);
 	if (t->repeat && !r->cooling) {
 		worker_defer(w, W_YIELD, r->env.yield_ms[t->type]);
 		return;
@@ -253,13 +286,105 @@ static void on_seed_ready(void *arg, int ok)
 	run_maybe_free(tr);
 }
 
-/* Make sure the data for one iteration is at hand. Returns 1 ready, 0 the
- * worker waits (it will be stepped again), -1 the worker cannot run. */
-static int worker_data(struct worker *w)
+static void record_skip(struct worker *w, int64_t now, enum test_reason why, const char *detail)
+{
+	const struct task *t = &w->tr->task;
+	struct test_result res;
+
+	memset(&res, 0, sizeof(res));
+	test_result_set_why(&res, why, "%s", detail);
+	res.type = t->type;
+	res.size = t->size;
+	res.task_ref = t->ref;
+	res.worker = w->index;
+	res.attempt = w->attempt;
+	res.status = ST_SKIPPED;
+	res.start_ms = now;
+	res.exit_code = -1;
+	w->tr->r->env.record(w->tr->r->env.ud, &res);
+}
+
+static void on_own_ready(void *arg, int ok)
+{
+	struct worker *w = arg;
+	struct task_run *tr = w->tr;
+
+	tr->own_inflight--;
+	w->own_state = ok ? SEED_READY : SEED_FAILED;
+	if (!ok)
+		log_error("Task %s worker %d: could not generate its upload content (%" PRIu64
+			  " bytes)", tr->task.ref_text, w->index, w->own_seed.bytes);
+	if (w->st == W_DONE)
+		own_drop(w);
+	else if (w->st == W_WAIT_SEED)
+		worker_defer(w, W_START, 0);
+	run_maybe_free(tr);
+}
+
+/* Data for a kind that spends: a budget hold, then content of its own.
+ * Same returns as worker_data; -2 when a skip has been recorded. */
+static int worker_own_data(struct worker *w, int64_t now)
 {
 	struct task_run *tr = w->tr;
 	struct runner *r = tr->r;
 	const struct task *t = &tr->task;
+	char detail[160] = "";
+	enum test_reason why = REASON_BUDGET;
+
+	if (w->own_state == SEED_PREPARING) {
+		w->st = W_WAIT_SEED;
+		return 0;
+	}
+	if (w->own_state == SEED_FAILED)
+		return -1;
+	if (!w->holds && r->env.spend_reserve) {
+		switch (r->env.spend_reserve(r->env.ud, t, now, &w->held, &why, detail,
+					     sizeof(detail))) {
+		case RUNNER_SPEND_OK:
+			w->holds = true;
+			break;
+		case RUNNER_SPEND_WAIT:
+			worker_defer(w, W_YIELD, RUNNER_BACKOFF_MS);
+			return 0;
+		default:
+			record_skip(w, now, why, detail);
+			return -2;
+		}
+	}
+	if (w->own_state == SEED_READY)
+		return 1;
+	if (r->env.unique_seed == NULL || !r->env.unique_seed(r->env.ud, t, &w->own_seed)) {
+		if (!tr->warned_no_data) {
+			log_warn("Task %s: no %s content can be made for an upload", t->ref_text,
+				 size_class_name(t->size));
+			tr->warned_no_data = true;
+		}
+		return -1;
+	}
+	snprintf(w->own_path, sizeof(w->own_path), "%s/task-%s-u%d-%016" PRIx64 ".bin",
+		 r->env.seed_dir, t->ref_text, w->index, w->own_seed.seed);
+	w->own_state = SEED_PREPARING;
+	w->st = W_WAIT_SEED;
+	tr->own_inflight++;
+	if (r->env.prepare_seed(r->env.ud, &w->own_seed, w->own_path, on_own_ready, w) != 0) {
+		tr->own_inflight--;
+		w->own_state = SEED_NONE;
+		return -1;
+	}
+	return 0;
+}
+
+/* Make sure the data for one iteration is at hand. Returns 1 ready, 0 the
+ * worker waits (it will be stepped again), -1 the worker cannot run, -2
+ * it has been skipped (recorded). */
+static int worker_data(struct worker *w, int64_t now)
+{
+	struct task_run *tr = w->tr;
+	struct runner *r = tr->r;
+	const struct task *t = &tr->task;
+
+	if (kind_get(t->type)->spends)
+		return worker_own_data(w, now);
 
 	if (kind_get(t->type)->input == KIND_INPUT_CATALOGUE_ROW) {
 		if (r->env.pick_download(r->env.ud, t->size, &w->row))
@@ -380,7 +505,7 @@ static void worker_step(struct worker *w)
 	 * slot is spent. A worker that waited is asked again: things change. */
 	if (!worker_guard(w, now))
 		return;
-	d = worker_data(w);
+	d = worker_data(w, now);
 	if (d < 0) {
 		worker_finish(w);
 		return;
@@ -410,6 +535,9 @@ static void worker_step(struct worker *w)
 	spec.attempt = w->attempt;
 	if (kind_get(t->type)->input == KIND_INPUT_CATALOGUE_ROW) {
 		spec.download = &w->row;
+	} else if (kind_get(t->type)->spends) {
+		spec.seed = &w->own_seed;
+		spec.seed_file = w->own_path;
 	} else {
 		spec.seed = &tr->seed;
 		spec.seed_file = tr->seed_path;

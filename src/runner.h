@@ -42,6 +42,8 @@ enum runner_guard {
 	RUNNER_GUARD_SKIP_RETRY,  /* skip it; a repeating worker checks again later */
 };
 
+enum { RUNNER_SPEND_OK, RUNNER_SPEND_SKIP, RUNNER_SPEND_WAIT };
+
 struct runner_env {
 	uv_loop_t *loop;
 	struct limiter *limiter;
@@ -58,6 +60,17 @@ struct runner_env {
 			    runner_prepared_cb done, void *arg);
 	/* Directory for generated seed files. */
 	const char *seed_dir;
+	/* Kinds that spend (kind.h): a seed row of the task's size class for
+	 * content no other test uses; false when none can be made. */
+	bool (*unique_seed)(void *ud, const struct task *t, struct seed_row *out);
+	/* Kinds that spend: reserve what the test could cost before it
+	 * starts. RUNNER_SPEND_OK with *held set; RUNNER_SPEND_WAIT to ask
+	 * again a little later; RUNNER_SPEND_SKIP to skip it (*why and
+	 * detail say why: budget, uploads off). Every OK is paired with one
+	 * spend_release after the result is recorded or the worker ends. */
+	int (*spend_reserve)(void *ud, const struct task *t, int64_t now, uint64_t *held,
+			     enum test_reason *why, char *detail, size_t n);
+	void (*spend_release)(void *ud, uint64_t held);
 	/* Every attempt's result. */
 	void (*record)(void *ud, const struct test_result *r);
 	/* Optional: resources checked before each test; reason and detail say

@@ -28,6 +28,7 @@
 #include "purge.h"
 #include "runner.h"
 #include "seedfile.h"
+#include "upload.h"
 #include "state.h"
 #include "util.h"
 
@@ -217,6 +218,18 @@ static bool env_pick_seed(void *ud, enum size_class sz, struct seed_row *out)
 		return false;
 	*out = *r;
 	return true;
+}
+
+/* An upload's own content: a catalogue row's size, a seed of its own. */
+static bool env_unique_seed(void *ud, const struct task *t, struct seed_row *out)
+{
+	struct scheduler *s = ud;
+	struct seed_row base;
+	char seq[PATH_MAX];
+
+	snprintf(seq, sizeof(seq), "%s/%s", cfg_str(CFG_CACHE_DIR), STATE_SEQ_FILE_NAME);
+	return env_pick_seed(s, t->size, &base) &&
+	       upload_content_seed(metrics_agent_id(), seq, &base, t, out) == 0;
 }
 
 struct prep_ctx {
@@ -418,6 +431,9 @@ struct scheduler *scheduler_new(uv_loop_t *loop)
 	env.pick_seed = env_pick_seed;
 	env.prepare_seed = env_prepare_seed;
 	env.seed_dir = s->seed_dir;
+	env.unique_seed = env_unique_seed;
+	env.spend_reserve = upload_spend_reserve;
+	env.spend_release = upload_spend_release;
 	env.record = env_record;
 	env.guard = env_guard;
 	env.task_ended = env_task_ended;

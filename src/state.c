@@ -16,6 +16,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,4 +251,31 @@ int state_load(const char *path, int64_t hour_start, struct state *out)
 		return 0;
 	}
 	return 1;
+}
+
+int state_seq_next(const char *path, uint64_t *out)
+{
+	struct buf b;
+	int64_t cur = 0;
+	char text[32];
+	int len;
+
+	buf_init(&b, 0);
+	if (file_read_all(path, 64, &b) == 0) {
+		if (parse_i64(str_trim(b.data), 0, INT64_MAX - 1, &cur) != 0) {
+			/* Never restart at 0: a damaged counter jumps far ahead. */
+			log_warn("%s: not a counter; starting over from a random value", path);
+			cur = (int64_t)(rng_u64() >> 2);
+		}
+	} else if (errno != ENOENT) {
+		buf_free(&b);
+		return -1;
+	}
+	buf_free(&b);
+	cur++;
+	len = snprintf(text, sizeof(text), "%" PRId64 "\n", cur);
+	if (file_write_atomic(path, text, (size_t)len, 0600) != 0)
+		return -1;
+	*out = (uint64_t)cur;
+	return 0;
 }

@@ -77,4 +77,12 @@ int state_save(const char *path, const struct state *st);
  * file has been logged). out is reset to hour_start unless 1. */
 int state_load(const char *path, int64_t hour_start, struct state *out);
 
+/* The upload counter: a number kept across hours and restarts in its own
+ * file (<CACHE_DIR>/upload-seq), never handed out twice. The next value is
+ * saved (atomically, fsync'd) before it is returned, so a crash can skip a
+ * number but never reuse one. Returns 0, or -1 (errno) when it cannot be
+ * saved: then no upload may use it. */
+#define STATE_SEQ_FILE_NAME "upload-seq"
+int state_seq_next(const char *path, uint64_t *out);
+
 #endif

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "config.h"
 #include "kind.h"
+#include "ledger.h"
 #include "util.h"
 
 #include <errno.h>
@@ -136,6 +137,38 @@ static bool jbool(json_t *o, const char *path)
 	return json_is_true(jget(o, path));
 }
 
+/* Tokens of an exact atto string of the status file; "?" when it is not
+ * one (an old or damaged file). */
+static const char *tokens_of(json_t *doc, const char *path, char *out, size_t n)
+{
+	uint64_t atto;
+	char err[120];
+	const char *v = jstr(doc, path, "");
+
+	if (*v == '\0' || strspn(v, "0123456789") != strlen(v) ||
+	    ledger_parse_amount(v, &atto, err, sizeof(err)) != 0)
+		return str_copy(out, "?", n), out;
+	ledger_format_tokens(atto, out, n);
+	return out;
+}
+
+static void print_spend(json_t *doc, FILE *out)
+{
+	char a[32], b[32], c[32], d[32], e[32], f[32];
+
+	if (jget(doc, "spend") == NULL)
+		return;
+	fprintf(out, "  Spend       : today %s of %s ANT (%s left) | this month %s of %s ANT "
+		     "(%s left)%s\n",
+		tokens_of(doc, "spend.spent_today_atto", a, sizeof(a)),
+		tokens_of(doc, "spend.budget_day_atto", b, sizeof(b)),
+		tokens_of(doc, "spend.remaining_today_atto", c, sizeof(c)),
+		tokens_of(doc, "spend.spent_month_atto", d, sizeof(d)),
+		tokens_of(doc, "spend.budget_month_atto", e, sizeof(e)),
+		tokens_of(doc, "spend.remaining_month_atto", f, sizeof(f)),
+		jbool(doc, "spend.ledger_ok") ? "" : " | LEDGER NOT WRITABLE: no uploads");
+}
+
 bool status_doc_running(json_t *doc)
 {
 	int64_t pid = jint(doc, "pid", 0);
@@ -231,6 +264,7 @@ static void print_counts(FILE *out, json_t *doc)
 		     " waiting, %" PRId64 " write error(s)\n",
 		jint(doc, "metrics.recorded", 0), jint(doc, "metrics.written", 0),
 		jint(doc, "metrics.cached", 0), jint(doc, "metrics.write_errors", 0));
+	print_spend(doc, out);
 	if (jbool(doc, "influx.enabled"))
 		fprintf(out, "  InfluxDB    : %" PRId64 " line(s) pushed, %" PRId64 " batch(es) "
 			     "spooled (%.1f MB), %" PRId64 " dropped, last answer %" PRId64 "\n",

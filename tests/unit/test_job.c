@@ -12,6 +12,8 @@
 #include "config.h"
 #include "digest.h"
 #include "job.h"
+#include "ledger.h"
+#include "upload.h"
 #include "log.h"
 #include "seedfile.h"
 #include "util.h"
@@ -60,6 +62,15 @@ static int setup(void **state)
 	setenv("HOME", g_dir, 1);
 	snprintf(store, sizeof(store), "%s/logs", g_dir);
 	set("CLIENT_LOGGING_PATH", store);
+	/* A fresh ledger and a budget: uploads are opt-in twice over. */
+	snprintf(store, sizeof(store), "%s/cache", g_dir);
+	set("CACHE_DIR", store);
+	snprintf(store, sizeof(store), "rm -rf '%s/cache'", g_dir);
+	assert_int_equal(system(store), 0);
+	ledger_reset();
+	set("UPLOAD_BUDGET_DAY", "1 ANT");
+	set("UPLOAD_BUDGET_MONTH", "1 ANT");
+	assert_int_equal(upload_open(clock_now_ms()), 0);
 	return 0;
 }
 
@@ -531,6 +542,98 @@ static void test_upload_verify(void **state)
 	assert_int_equal(leftovers(), 0);
 }
 
+/* Content of its own per upload (upload.c keys it): two uploads of one
+ * task store two different addresses, each paid; the same content again
+ * is "already stored" (no cost, no payment); a quote of content the agent
+ * did not upload before is not 0, one of content it did is 0 and flagged. */
+static void test_upload_outcomes(void **state)
+{
+	struct task t = make_task(TEST_UPLOAD, 30), q = make_task(TEST_QUOTE, 30);
+	struct seed_row base = { .size = SIZE_TINY, .seed = 33643, .bytes = 3145728 };
+	struct seed_row s1, s2;
+	char f1[160], f2[160], seq[160];
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
+	struct job_spec qs = { .task = &q, .worker = 1, .attempt = 1 };
+	struct test_result r1, r2, r3, rq;
+
+	(void)state;
+	set("ALLOW_UPLOADS", "true");
+	clear_store();
+	snprintf(seq, sizeof(seq), "%s/cache/upload-seq", g_dir);
+	assert_int_equal(upload_content_seed("agent-a", seq, &base, &t, &s1), 0);
+	assert_int_equal(upload_content_seed("agent-a", seq, &base, &t, &s2), 0);
+	assert_true(s1.seed != s2.seed && s1.seed != base.seed);
+	assert_int_equal(s1.bytes, base.bytes);
+	/* Another agent, same task and counter: other bytes. */
+	assert_true(upload_seed_of("agent-a", 7, 1) != upload_seed_of("agent-b", 7, 1));
+	assert_true(upload_seed_of("agent-a", 7, 1) != upload_seed_of("agent-a", 8, 1));
+	snprintf(f1, sizeof(f1), "%s/up1.bin", g_dir);
+	snprintf(f2, sizeof(f2), "%s/up2.bin", g_dir);
+	assert_int_equal(seedfile_write_path(f1, s1.seed, s1.bytes, NULL, NULL), 0);
+	assert_int_equal(seedfile_write_path(f2, s2.seed, s2.bytes, NULL, NULL), 0);
+
+	/* Before any upload the quote of the new content costs something. */
+	qs.seed = &s1;
+	qs.seed_file = f1;
+	rq = run_job(&qs, 0);
+	assert_int_equal(rq.status, ST_OK);
+	assert_true(rq.has_cost && rq.cost_atto > 0);
+	assert_false(rq.already_stored);
+
+	spec.seed = &s1;
+	spec.seed_file = f1;
+	r1 = run_job(&spec, 0);
+	spec.seed = &s2;
+	spec.seed_file = f2;
+	r2 = run_job(&spec, 0);
+	assert_int_equal(r1.status, ST_OK);
+	assert_int_equal(r2.status, ST_OK);
+	assert_true(r1.address[0] != '\0' && r2.address[0] != '\0');
+	assert_string_not_equal(r1.address, r2.address);
+	assert_false(r1.already_stored);
+	assert_true(r1.cost_atto > 0 && r2.cost_atto > 0);
+	assert_true(r1.has_gas && r1.gas_wei == UINT64_C(412340000000));
+	assert_int_equal(ledger_spent_today(clock_now_ms()), r1.cost_atto + r2.cost_atto);
+	assert_int_equal(r2.spent_day_atto, r1.cost_atto + r2.cost_atto);
+
+	/* The same content again: already stored, nothing paid. */
+	r3 = run_job(&spec, 0);
+	assert_int_equal(r3.status, ST_OK);
+	assert_true(r3.already_stored);
+	assert_int_equal(r3.cost_atto, 0);
+	assert_int_equal(ledger_spent_today(clock_now_ms()), r1.cost_atto + r2.cost_atto);
+
+	/* A quote of content this agent stored: 0, flagged. */
+	rq = run_job(&qs, 0);
+	assert_int_equal(rq.status, ST_OK);
+	assert_int_equal(rq.cost_atto, 0);
+	assert_true(rq.already_stored);
+	unlink(f1);
+	unlink(f2);
+}
+
+/* A private upload's address is its local alias: recorded as private and
+ * not verified as a network address. */
+static void test_upload_private(void **state)
+{
+	struct task t = make_task(TEST_UPLOAD, 30);
+	struct seed_row seed = { .size = SIZE_SMALL, .seed = 33643, .bytes = 3145728 };
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1, .seed = &seed, .seed_file = g_seed };
+	struct test_result r;
+
+	(void)state;
+	set("ALLOW_UPLOADS", "true");
+	set("CLIENT_UPLOAD_PUBLIC", "false");
+	t.verify = true;
+	clear_store();
+	r = run_job(&spec, 0);
+	set("CLIENT_UPLOAD_PUBLIC", "true");
+	assert_int_equal(r.status, ST_OK);
+	assert_true(r.address_private);
+	assert_false(r.md5_checked);
+	assert_non_null(strstr(r.reason, "private"));
+}
+
 static void test_disk_guard(void **state)
 {
 	struct task t = make_task(TEST_DOWNLOAD, 30);
@@ -581,6 +684,8 @@ int main(void)
 		cmocka_unit_test_setup(test_quote, setup),
 		cmocka_unit_test_setup(test_upload_opt_in_and_secret, setup),
 		cmocka_unit_test_setup(test_upload_verify, setup),
+		cmocka_unit_test_setup(test_upload_outcomes, setup),
+		cmocka_unit_test_setup(test_upload_private, setup),
 		cmocka_unit_test_setup(test_disk_guard, setup),
 		cmocka_unit_test_setup(test_client_cannot_run, setup),
 	};

@@ -43,6 +43,9 @@ static struct {
 	int64_t duration_ms;     /* virtual */
 	int terminated;
 	char seen_seed_file[256];
+	char files[64][256];     /* every spending test's content file */
+	uint64_t seeds[64];
+	int nfiles;
 } fake;
 
 static void fake_finish(struct job *j)
@@ -75,6 +78,12 @@ struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb 
 	j->res.start_ms = clock_now_ms();
 	if (spec->seed_file)
 		str_copy(fake.seen_seed_file, spec->seed_file, sizeof(fake.seen_seed_file));
+	if (spec->seed_file && kind_get(spec->task->type)->spends && fake.nfiles < 64) {
+		/* The content exists while its test runs. */
+		assert_int_equal(access(spec->seed_file, F_OK), 0);
+		str_copy(fake.files[fake.nfiles], spec->seed_file, sizeof(fake.files[0]));
+		fake.seeds[fake.nfiles++] = spec->seed->seed;
+	}
 	if (fake.force_status != ST__COUNT)
 		j->res.status = fake.force_status;
 	else
@@ -132,6 +141,9 @@ static struct {
 	int64_t cooldown;
 	int idle_calls;
 	char seed_dir[64];
+	uint64_t next_seed;
+	int budget_left;         /* spending tests the fake budget allows */
+	int held, released;
 } env;
 
 static bool may_start(void *ud, int64_t now)
@@ -166,6 +178,40 @@ static bool pick_seed(void *ud, enum size_class s, struct seed_row *out)
 	out->seed = 42;
 	out->bytes = 1000;
 	return true;
+}
+
+static bool unique_seed(void *ud, const struct task *t, struct seed_row *out)
+{
+	(void)ud;
+	memset(out, 0, sizeof(*out));
+	out->size = t->size;
+	out->seed = ++env.next_seed;
+	out->bytes = 1000;
+	return true;
+}
+
+static int spend_reserve(void *ud, const struct task *t, int64_t now, uint64_t *held,
+			 enum test_reason *why, char *detail, size_t n)
+{
+	(void)ud;
+	(void)t;
+	(void)now;
+	if (env.budget_left <= 0) {
+		*why = REASON_BUDGET;
+		snprintf(detail, n, "fake budget spent");
+		return RUNNER_SPEND_SKIP;
+	}
+	env.budget_left--;
+	env.held++;
+	*held = 7;
+	return RUNNER_SPEND_OK;
+}
+
+static void spend_release(void *ud, uint64_t held)
+{
+	(void)ud;
+	assert_int_equal(held, 7);
+	env.released++;
 }
 
 struct prep {
@@ -241,6 +287,10 @@ static int setup(void **state)
 	e.pick_download = pick_download;
 	e.pick_seed = pick_seed;
 	e.prepare_seed = prepare_seed;
+	e.unique_seed = unique_seed;
+	e.spend_reserve = spend_reserve;
+	e.spend_release = spend_release;
+	env.budget_left = 1000;
 	e.seed_dir = env.seed_dir;
 	e.record = record;
 	e.yield_ms[TEST_DOWNLOAD] = 10000;
@@ -511,6 +561,51 @@ static void test_seed_prepared_once_and_removed(void **state)
 	assert_int_not_equal(access(fake.seen_seed_file, F_OK), 0);
 }
 
+/* Every upload test has content of its own, made before it and removed
+ * after it; a task's seed file is never shared by uploads. */
+static void test_upload_content_per_test(void **state)
+{
+	struct task t = mk_task(14, TEST_UPLOAD, 2, true, 0);
+
+	(void)state;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_true(fake.nfiles >= 4);
+	for (int i = 0; i < fake.nfiles; i++) {
+		assert_int_not_equal(access(fake.files[i], F_OK), 0);
+		for (int k = 0; k < i; k++) {
+			assert_true(fake.seeds[i] != fake.seeds[k]);
+			assert_string_not_equal(fake.files[i], fake.files[k]);
+		}
+	}
+	/* One content per test; a worker that the rate limit stops after its
+	 * content was made leaves one unused (and removed). */
+	assert_true(env.prepared >= fake.started && env.prepared <= fake.started + 2);
+	assert_int_equal(env.held, env.released);
+}
+
+/* The budget runs out: the next upload is skipped with reason budget and
+ * its worker ends; every hold is released. */
+static void test_upload_budget_skip(void **state)
+{
+	struct task t = mk_task(15, TEST_UPLOAD, 1, true, 0);
+	int skipped = 0;
+
+	(void)state;
+	env.budget_left = 3;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(fake.started, 3);
+	for (int i = 0; i < env.nresults; i++)
+		if (env.results[i].status == ST_SKIPPED) {
+			assert_int_equal(env.results[i].why, REASON_BUDGET);
+			skipped++;
+		}
+	assert_int_equal(skipped, 1);
+	assert_int_equal(env.held, 3);
+	assert_int_equal(env.released, 3);
+}
+
 static void test_no_catalogue_row(void **state)
 {
 	struct task t = mk_task(12, TEST_DOWNLOAD, 2, true, 0);
@@ -550,6 +645,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_skipped_ends_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seed_prepared_once_and_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_catalogue_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upload_content_per_test, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upload_budget_skip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_switch_blocks_start, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

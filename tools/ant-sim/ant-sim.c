@@ -250,6 +250,7 @@ static void usage(FILE *f)
 "  ANT_SIM_SEED=N           seed for the random choices (default: time and pid)\n"
 "  ANT_SIM_LOG=FILE         append one line per call: pid, whether SECRET_KEY was\n"
 "                           set (never its value), ANT_PEERS and argv\n"
+"  ANT_SIM_CHARGES=FILE     append one line per paid upload: 'atto gas_wei address'\n"
 "  ANT_SIM_CONFIG=FILE      read knobs from FILE\n", f);
 }
 
@@ -960,6 +961,15 @@ static int cmd_upload(const struct sim_args *a)
 	} else {
 		printf("At address: %s\n", alias);
 		printf("The above private address links to network address: %s\n", addr);
+	}
+	/* The charge, written before the client reports it (as a payment is
+	 * made before the client prints its cost). */
+	if (knob("ANT_SIM_CHARGES") && *knob("ANT_SIM_CHARGES")) {
+		char line[160];
+		int n = snprintf(line, sizeof(line), "%llu 412340000000 %s\n",
+				 (unsigned long long)(records * SIM_ATTO_PER_RECORD), addr);
+
+		append_line(knob("ANT_SIM_CHARGES"), line, (size_t)n);
 	}
 	printf("Number of chunks uploaded: %llu\n", (unsigned long long)records);
 	printf("Number of chunks already paid/uploaded: 0\n");
