@@ -403,22 +403,81 @@ int client_check_request(const struct client_request *req, char *err, size_t err
 	return -1;
 }
 
+/* What every client may see: where programs and home are, language and
+ * time zone, where temporary files go. Everything else is left out unless
+ * the generation reads it or the operator names it (CLIENT_ENV_PASS). */
+static const char *const env_base[] = { "PATH", "HOME", "LANG", "LC_*", "TZ", "TMPDIR", NULL };
+
+/* Does the name of entry e (NAME=value) match pat: a name, or a prefix
+ * ending in '*'? pat may end at patlen (a token inside a longer string). */
+static bool env_name_matches(const char *e, const char *pat, size_t patlen)
+{
+	size_t nlen = strcspn(e, "=");
+
+	if (patlen == 0)
+		return false;
+	if (pat[patlen - 1] == '*')
+		return nlen >= patlen - 1 && strncmp(e, pat, patlen - 1) == 0;
+	return nlen == patlen && strncmp(e, pat, patlen) == 0;
+}
+
+static bool env_in_list(const char *e, const char *const *list)
+{
+	for (size_t k = 0; list && list[k]; k++)
+		if (env_name_matches(e, list[k], strlen(list[k])))
+			return true;
+	return false;
+}
+
+/* Is e named in a CLIENT_ENV_PASS string (commas or blanks between)? */
+static bool env_in_setting(const char *e, const char *pass)
+{
+	while (pass && *pass) {
+		size_t len;
+
+		pass += strspn(pass, ", \t");
+		len = strcspn(pass, ", \t");
+		if (len > 0 && env_name_matches(e, pass, len))
+			return true;
+		pass += len;
+	}
+	return false;
+}
+
+bool client_env_is_secret(const char *e)
+{
+	char name[128];
+	size_t n = strcspn(e, "=");
+	enum cfg_key k;
+
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, e, n);
+	name[n] = '\0';
+	/* Every setting marked SECRET (the wallet key, the tokens, the
+	 * InfluxDB password), whatever the allowlists say. */
+	return config_lookup(name, &k) == 0 && config_is_secret(k);
+}
+
+void client_env_copy_allowed(struct client_argv *b, char *const *env, const char *const *names,
+			     const char *const *drop)
+{
+	const char *pass = cfg_str(CFG_CLIENT_ENV_PASS);
+
+	for (size_t i = 0; env && env[i]; i++) {
+		const char *e = env[i];
+
+		if (strchr(e, '=') == NULL || client_env_is_secret(e) || env_in_list(e, drop))
+			continue;
+		if (env_in_list(e, env_base) || env_in_list(e, names) ||
+		    env_in_setting(e, pass))
+			client_argv_push(b, e);
+	}
+}
+
 void client_env_copy_without(struct client_argv *b, char *const *env, const char *const *drop)
 {
-	for (size_t i = 0; env && env[i]; i++) {
-		bool skip = false;
-
-		for (size_t k = 0; drop && drop[k] && !skip; k++) {
-			size_t len = strlen(drop[k]);
-
-			skip = strncmp(env[i], drop[k], len) == 0 && env[i][len] == '=';
-		}
-		/* The agent's own SECRET_KEY, wherever it came from, never
-		 * reaches a child unless the generation puts it back for an
-		 * upload. */
-		if (!skip)
-			client_argv_push(b, env[i]);
-	}
+	client_env_copy_allowed(b, env, NULL, drop);
 }
 
 char **client_build_argv(const struct client_settings *s, const struct client_request *req,

@@ -132,6 +132,10 @@ char **client_build_argv(const struct client_settings *s, const struct client_re
 char **client_build_env(char *const *env, const struct client_settings *s, const char *key);
 void client_argv_free(char **v);
 
+/* True when e (NAME=value, or NAME) names a secret setting (SECRET_KEY,
+ * the tokens, the InfluxDB password): never handed to a client. */
+bool client_env_is_secret(const char *e);
+
 /* Remove ANSI escape sequences (colours, cursor moves) in place; returns
  * the new length. */
 size_t client_strip_ansi(char *s);

@@ -47,6 +47,8 @@ static int setup(void **state)
 	config_reset();
 	clock_setup(-1, 1.0);
 	set("CLIENT_PATH", SIM);
+	/* ant-sim reads its knobs from the environment. */
+	set("CLIENT_ENV_PASS", "ANT_SIM_*");
 	set("CLIENT_DOWNLOAD_PATH", g_dl);
 	set("MIN_FREE_DISK_GB", "0");
 	set("CLIENT_KILL_GRACE_SECS", "1");
