@@ -43,6 +43,7 @@ static const char *const reason_names[REASON__COUNT][2] = {
 	[REASON_COOLDOWN] = { "cooldown", "stopped at the end of the hour" },
 	[REASON_KILL_SWITCH] = { "kill_switch", "stopped by the kill-switch" },
 	[REASON_SHUTDOWN] = { "shutdown", "stopped for shutdown" },
+	[REASON_TOO_LARGE] = { "too_large", "stopped: larger than its size class" },
 };
 
 const char *size_class_name(enum size_class s)

@@ -96,11 +96,13 @@ enum test_reason {
 	REASON_COOLDOWN,        /* stopped: the hour ended (:58 SIGTERM, :59 SIGKILL) */
 	REASON_KILL_SWITCH,     /* stopped: the kill-switch turned on */
 	REASON_SHUTDOWN,        /* stopped: the agent is shutting down */
+	REASON_TOO_LARGE,       /* stopped: a download grew past its size class */
 	REASON__COUNT
 };
 
 /* "disk_guard", "memory_guard", "uploads_off", "row_rejected", "cooldown",
- * "kill_switch", "shutdown" (metric field value); "" for REASON_NONE. */
+ * "kill_switch", "shutdown", "too_large" (metric field value); "" for
+ * REASON_NONE. */
 const char *test_reason_name(enum test_reason r);
 /* "disk guard", ... : the words that start a reason text. */
 const char *test_reason_text(enum test_reason r);
