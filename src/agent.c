@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "scheduler.h"
+#include "state.h"
 #include "status.h"
 #include "util.h"
 #include "version.h"
@@ -511,6 +512,10 @@ int cmd_run(const struct cli *c)
 	}
 	if (startup_checks(&a, c) != 0 || lock_cache_dir(&a) != 0)
 		return EXIT_FAIL;
+	/* Clients of an agent that was SIGKILLed run on in their own groups:
+	 * end them (the lock says no other agent owns them), then record ours. */
+	state_clients_end_survivors(cfg_str(CFG_CACHE_DIR));
+	client_set_state_dir(cfg_str(CFG_CACHE_DIR));
 	log_rate_limits();
 
 	a.loop = uv_default_loop();

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "state.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -667,6 +668,15 @@ struct client_call {
 	void *ud;
 };
 
+/* Where running clients are recorded (CACHE_DIR), so that the next agent
+ * can end those a SIGKILL left behind; "" records nothing. */
+static char g_state_dir[PATH_MAX];
+
+void client_set_state_dir(const char *dir)
+{
+	str_copy(g_state_dir, dir ? dir : "", sizeof(g_state_dir));
+}
+
 static void signal_group(struct client_call *c, int sig)
 {
 	/* The child called setsid(), so its pid is its process group id. A
@@ -792,6 +802,8 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
 	c->term_signal = sig;
 	/* Whatever the child left behind in its group goes with it. */
 	signal_group(c, SIGKILL);
+	if (g_state_dir[0])
+		state_client_remove(g_state_dir, c->pid);
 	uv_timer_stop(&c->timer);
 	uv_timer_start(&c->drain, on_drain_timeout, CLIENT_DRAIN_MS, 0);
 	maybe_finish(c);
@@ -954,6 +966,8 @@ struct client_call *client_start(uv_loop_t *loop, const struct client_request *r
 		return NULL;
 	}
 	c->pid = c->proc.pid;
+	if (g_state_dir[0])
+		state_client_add(g_state_dir, c->pid);
 	uv_read_start((uv_stream_t *)&c->out_pipe, on_alloc, on_read);
 	uv_read_start((uv_stream_t *)&c->err_pipe, on_alloc, on_read);
 	if (req->timeout_ms > 0)

@@ -165,6 +165,9 @@ struct client_call *client_start(uv_loop_t *loop, const struct client_request *r
  * CLIENT_KILL_GRACE_SECS (force: SIGKILL now). The call still completes
  * through its callback, status ST_KILLED. No-op once the child exited. */
 void client_terminate(struct client_call *c, bool force);
+/* Record each running client (its group and start time) under dir
+ * (CACHE_DIR; NULL or "" for none): see state_clients_end_survivors. */
+void client_set_state_dir(const char *dir);
 /* The child's pid, which is also its process group id. */
 pid_t client_pid(const struct client_call *c);
 
