@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #define SIM ANT_BUILD_DIR "/ant-sim"
@@ -348,6 +349,35 @@ static void upload(const char *file, char *addr, size_t n)
 	if (o.r.status != ST_OK)
 		fail_msg("upload: %s (%s): %s", test_status_name(o.r.status), o.r.reason, o.err);
 	snprintf(addr, n, "%s", o.r.parsed.address);
+}
+
+static int g_forks;
+
+static void count_fork(void)
+{
+	g_forks++;
+}
+
+/* A client starts without fork(): the agent's page tables are never
+ * copied (posix_spawn runs the child on the parent's memory until exec).
+ * fork() runs the pthread_atfork handlers; a vfork-style spawn does not.
+ * The call still works: output captured, exit noticed, own group. */
+static void test_spawn_without_fork(void **state)
+{
+	char file[160];
+	struct client_request req = { .op = CLIENT_OP_COST, .timeout_ms = 30000 };
+	struct outcome o;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/spawn.bin", g_dir);
+	make_file(file, 3000);
+	req.file = file;
+	assert_int_equal(pthread_atfork(count_fork, NULL, NULL), 0);
+	g_forks = 0;
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_OK);
+	assert_true(o.r.parsed.has_cost);
+	assert_int_equal(g_forks, 0);
 }
 
 static void test_ant_sim_ok_each_op(void **state)
@@ -700,6 +730,7 @@ int main(void)
 		cmocka_unit_test_setup(test_argv_refuses_hostile_input, setup),
 		cmocka_unit_test_setup(test_env_secret_only_when_given, setup),
 		cmocka_unit_test_setup(test_env_allowlist, setup),
+		cmocka_unit_test_setup(test_spawn_without_fork, setup),
 		cmocka_unit_test_setup(test_strip_ansi, setup),
 		cmocka_unit_test_setup(test_parse_output, setup),
 		cmocka_unit_test_setup(test_ant_sim_ok_each_op, setup),
