@@ -76,6 +76,7 @@ CSV_URL=file://$dl
 CSV_QUOTE_URL=file://$work/seeds.csv
 GIT_KILL_SWITCH_URL=file://$work/ks.json
 CLIENT_PATH=$client
+CLIENT_ENV_PASS=ANT_SIM_* NOOP_*
 CACHE_DIR=$work/run/cache
 CACHE_FILE=$work/run/cache/dl.csv
 CACHE_INFO_FILE=$work/run/cache/dl.meta

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "scheduler.h"
+#include "state.h"
 #include "status.h"
 #include "upload.h"
 #include "util.h"
@@ -30,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -474,6 +477,21 @@ static int startup_checks(struct agent *a, const struct cli *c)
 	return 0;
 }
 
+/* The agent holds the wallet key in memory: a crash must not write it
+ * into a core file, and other processes of the same user (the clients
+ * among them) must not read its memory or environment through /proc or
+ * ptrace. Clients start dumpable again (execve resets the flag); the
+ * core limit of 0 is inherited, which is no loss for a test client. */
+static void no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		log_warn("cannot turn core dumps off (prctl): %s", strerror(errno));
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		log_warn("cannot set the core file size limit to 0: %s", strerror(errno));
+}
+
 int cmd_run(const struct cli *c)
 {
 	struct agent a;
@@ -489,6 +507,7 @@ int cmd_run(const struct cli *c)
 	signal(SIGPIPE, SIG_IGN);
 	/* Descriptors inherited from whoever started us are not the clients'. */
 	fd_cloexec_from(3);
+	no_core_dumps();
 	if (open_log_file() != 0)
 		return EXIT_USAGE;
 	log_info("Name: %s | Version: %s | Date: %s | Commit Hash: %s", ANT_NAME, ANT_VERSION,
@@ -502,6 +521,10 @@ int cmd_run(const struct cli *c)
 		return EXIT_USAGE;
 	if (rc != 0 || lock_cache_dir(&a) != 0)
 		return EXIT_FAIL;
+	/* Clients of an agent that was SIGKILLed run on in their own groups:
+	 * end them (the lock says no other agent owns them), then record ours. */
+	state_clients_end_survivors(cfg_str(CFG_CACHE_DIR));
+	client_set_state_dir(cfg_str(CFG_CACHE_DIR));
 	log_rate_limits();
 
 	a.loop = uv_default_loop();

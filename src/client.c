@@ -5,16 +5,18 @@
  * with stdin on /dev/null and both output streams read into capped
  * captures. Stopping a call always targets the whole group, and once the
  * child has exited the group gets SIGKILL too, so no descendant outlives
- * the call. libuv reaps the child (its SIGCHLD handler is the one place
- * that calls waitpid); the call completes when the child has exited, both
- * pipes are closed or the drain timer gave up on them, and every handle
- * has been closed.
+ * the call. The child is started with posix_spawn (no copy of the
+ * agent's page tables) and watched through a pidfd on the loop; its
+ * readable event is the one place that reaps it (waitpid on that pid). The
+ * call completes when the child has exited, both pipes are closed or the
+ * drain timer gave up on them, and every handle has been closed.
  */
 #include "client.h"
 #include "client_gen.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "state.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -26,6 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -403,22 +409,81 @@ int client_check_request(const struct client_request *req, char *err, size_t err
 	return -1;
 }
 
+/* What every client may see: where programs and home are, language and
+ * time zone, where temporary files go. Everything else is left out unless
+ * the generation reads it or the operator names it (CLIENT_ENV_PASS). */
+static const char *const env_base[] = { "PATH", "HOME", "LANG", "LC_*", "TZ", "TMPDIR", NULL };
+
+/* Does the name of entry e (NAME=value) match pat: a name, or a prefix
+ * ending in '*'? pat may end at patlen (a token inside a longer string). */
+static bool env_name_matches(const char *e, const char *pat, size_t patlen)
+{
+	size_t nlen = strcspn(e, "=");
+
+	if (patlen == 0)
+		return false;
+	if (pat[patlen - 1] == '*')
+		return nlen >= patlen - 1 && strncmp(e, pat, patlen - 1) == 0;
+	return nlen == patlen && strncmp(e, pat, patlen) == 0;
+}
+
+static bool env_in_list(const char *e, const char *const *list)
+{
+	for (size_t k = 0; list && list[k]; k++)
+		if (env_name_matches(e, list[k], strlen(list[k])))
+			return true;
+	return false;
+}
+
+/* Is e named in a CLIENT_ENV_PASS string (commas or blanks between)? */
+static bool env_in_setting(const char *e, const char *pass)
+{
+	while (pass && *pass) {
+		size_t len;
+
+		pass += strspn(pass, ", \t");
+		len = strcspn(pass, ", \t");
+		if (len > 0 && env_name_matches(e, pass, len))
+			return true;
+		pass += len;
+	}
+	return false;
+}
+
+bool client_env_is_secret(const char *e)
+{
+	char name[128];
+	size_t n = strcspn(e, "=");
+	enum cfg_key k;
+
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, e, n);
+	name[n] = '\0';
+	/* Every setting marked SECRET (the wallet key, the tokens, the
+	 * InfluxDB password), whatever the allowlists say. */
+	return config_lookup(name, &k) == 0 && config_is_secret(k);
+}
+
+void client_env_copy_allowed(struct client_argv *b, char *const *env, const char *const *names,
+			     const char *const *drop)
+{
+	const char *pass = cfg_str(CFG_CLIENT_ENV_PASS);
+
+	for (size_t i = 0; env && env[i]; i++) {
+		const char *e = env[i];
+
+		if (strchr(e, '=') == NULL || client_env_is_secret(e) || env_in_list(e, drop))
+			continue;
+		if (env_in_list(e, env_base) || env_in_list(e, names) ||
+		    env_in_setting(e, pass))
+			client_argv_push(b, e);
+	}
+}
+
 void client_env_copy_without(struct client_argv *b, char *const *env, const char *const *drop)
 {
-	for (size_t i = 0; env && env[i]; i++) {
-		bool skip = false;
-
-		for (size_t k = 0; drop && drop[k] && !skip; k++) {
-			size_t len = strlen(drop[k]);
-
-			skip = strncmp(env[i], drop[k], len) == 0 && env[i][len] == '=';
-		}
-		/* The agent's own SECRET_KEY, wherever it came from, never
-		 * reaches a child unless the generation puts it back for an
-		 * upload. */
-		if (!skip)
-			client_argv_push(b, env[i]);
-	}
+	client_env_copy_allowed(b, env, NULL, drop);
 }
 
 char **client_build_argv(const struct client_settings *s, const struct client_request *req,
@@ -585,7 +650,8 @@ static void capture_free(struct capture *c)
 /* Running a call.                                                      */
 
 struct client_call {
-	uv_process_t proc;
+	uv_poll_t exit_poll; /* the child's pidfd: readable once it has exited */
+	int pidfd;
 	uv_pipe_t out_pipe;
 	uv_pipe_t err_pipe;
 	uv_timer_t timer;   /* timeout, then the SIGKILL grace */
@@ -607,6 +673,15 @@ struct client_call {
 	client_done_cb cb;
 	void *ud;
 };
+
+/* Where running clients are recorded (CACHE_DIR), so that the next agent
+ * can end those a SIGKILL left behind; "" records nothing. */
+static char g_state_dir[PATH_MAX];
+
+void client_set_state_dir(const char *dir)
+{
+	str_copy(g_state_dir, dir ? dir : "", sizeof(g_state_dir));
+}
 
 static void signal_group(struct client_call *c, int sig)
 {
@@ -654,6 +729,8 @@ static void deliver(struct client_call *c)
 	buf_free(&err);
 	capture_free(&c->out);
 	capture_free(&c->err);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
 	free(c);
 }
 
@@ -677,7 +754,7 @@ static void maybe_finish(struct client_call *c)
 	if (c->finishing || !c->exited || !c->out.eof || !c->err.eof)
 		return;
 	c->finishing = true;
-	close_handle(c, (uv_handle_t *)&c->proc);
+	close_handle(c, (uv_handle_t *)&c->exit_poll);
 	close_handle(c, (uv_handle_t *)&c->out_pipe);
 	close_handle(c, (uv_handle_t *)&c->err_pipe);
 	close_handle(c, (uv_handle_t *)&c->timer);
@@ -723,19 +800,45 @@ static void on_drain_timeout(uv_timer_t *t)
 	maybe_finish(c);
 }
 
-static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
+static void client_exited(struct client_call *c, int64_t status, int sig)
 {
-	struct client_call *c = container_of(p, struct client_call, proc);
-
 	c->end_ns = clock_mono_ns();
 	c->exited = true;
 	c->exit_status = status;
 	c->term_signal = sig;
 	/* Whatever the child left behind in its group goes with it. */
 	signal_group(c, SIGKILL);
+	if (g_state_dir[0])
+		state_client_remove(g_state_dir, c->pid);
 	uv_timer_stop(&c->timer);
 	uv_timer_start(&c->drain, on_drain_timeout, CLIENT_DRAIN_MS, 0);
 	maybe_finish(c);
+}
+
+/* The one place a client is reaped: its pidfd turned readable. The pid
+ * stays ours (a zombie) until then, so signalling its group is safe. */
+static void on_exit_cb(uv_poll_t *p, int status, int events)
+{
+	struct client_call *c = container_of(p, struct client_call, exit_poll);
+	int64_t code = 0;
+	int sig = 0, ws = 0;
+	pid_t r;
+
+	(void)status;
+	(void)events;
+	do
+		r = waitpid(c->pid, &ws, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return; /* not yet */
+	uv_poll_stop(p);
+	if (r == c->pid && WIFSIGNALED(ws))
+		sig = WTERMSIG(ws);
+	else if (r == c->pid)
+		code = WEXITSTATUS(ws);
+	else
+		code = -1;
+	client_exited(c, code, sig);
 }
 
 static void on_grace(uv_timer_t *t)
@@ -821,13 +924,84 @@ static int call_log_dir(char *out, size_t n)
 	return 0;
 }
 
+/* Start the client without copying the agent's page tables: glibc's
+ * posix_spawn runs the child on the parent's memory until it execs
+ * (clone with CLONE_VM | CLONE_VFORK), so the cost does not grow with the
+ * agent. The child gets a new session (so its own process group: a
+ * signal to the group reaches every descendant and none of ours), an
+ * empty signal mask and default dispositions (the agent ignores SIGPIPE
+ * and SIGXFSZ), stdin on /dev/null and the write ends of two pipes as
+ * stdout and stderr; every other descriptor is close-on-exec. Exec
+ * errors come back from posix_spawn itself. On success c->pid, c->pidfd
+ * and the read ends (opened into the pipe handles) are set. */
+static int spawn_child(struct client_call *c, char **argv, char **envp, char *err, size_t errlen)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	pid_t pid;
+	int r;
+
+	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "cannot create pipes for the client: %s", strerror(errno));
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+					  POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawn(&pid, argv[0], &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(out[1]);
+	close(errp[1]);
+	out[1] = errp[1] = -1;
+	if (r != 0) {
+		snprintf(err, errlen, "cannot run the client '%s': %s", argv[0], strerror(r));
+		goto fail;
+	}
+	c->pid = pid;
+	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (c->pidfd < 0) {
+		snprintf(err, errlen, "cannot watch the client: pidfd_open: %s", strerror(errno));
+		signal_group(c, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto fail;
+	}
+	/* pidfd_open makes the descriptor close-on-exec. */
+	if (uv_pipe_open(&c->out_pipe, out[0]) != 0 || uv_pipe_open(&c->err_pipe, errp[0]) != 0) {
+		/* Cannot happen for fresh pipes; never leave the child unwatched. */
+		snprintf(err, errlen, "cannot read the client's output");
+		signal_group(c, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(c->pidfd);
+		c->pidfd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	return -1;
+}
+
 struct client_call *client_start(uv_loop_t *loop, const struct client_request *req,
 				 client_done_cb cb, void *ud, char *err, size_t errlen)
 {
 	struct client_settings s;
 	struct client_call *c = NULL;
-	uv_process_options_t opts;
-	uv_stdio_container_t stdio[3];
 	char **argv = NULL, **envp = NULL;
 	char log_dir[PATH_MAX];
 	int r;
@@ -858,43 +1032,36 @@ struct client_call *client_start(uv_loop_t *loop, const struct client_request *r
 	c->op = req->op;
 	c->cb = cb;
 	c->ud = ud;
+	c->pidfd = -1;
 	uv_pipe_init(loop, &c->out_pipe, 0);
 	uv_pipe_init(loop, &c->err_pipe, 0);
 	uv_timer_init(loop, &c->timer);
 	uv_timer_init(loop, &c->drain);
-	c->out_pipe.data = c->err_pipe.data = c;
-	c->open_handles = 5;
-	memset(&opts, 0, sizeof(opts));
-	/* libuv opens /dev/null for an ignored stdin. */
-	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[1].data.stream = (uv_stream_t *)&c->out_pipe;
-	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[2].data.stream = (uv_stream_t *)&c->err_pipe;
-	opts.file = argv[0];
-	opts.args = argv;
-	opts.env = envp;
-	opts.stdio = stdio;
-	opts.stdio_count = 3;
-	opts.exit_cb = on_exit_cb;
-	/* DETACHED = setsid() in the child: a new session and process group,
-	 * so a signal to the group reaches every descendant and none of ours. */
-	opts.flags = UV_PROCESS_DETACHED;
+	c->out_pipe.data = c->err_pipe.data = c->timer.data = c->drain.data = c;
 	c->start_ns = clock_mono_ns();
-	r = uv_spawn(loop, &c->proc, &opts);
+	r = spawn_child(c, argv, envp, err, errlen);
 	client_argv_free(argv);
 	client_argv_free(envp);
-	if (r != 0) {
-		snprintf(err, errlen, "cannot run the client '%s': %s", s.path, uv_strerror(r));
-		c->proc.data = c->out_pipe.data = c->err_pipe.data = c->timer.data = c->drain.data = c;
-		uv_close((uv_handle_t *)&c->proc, free_unstarted);
+	if (r != 0 || uv_poll_init(loop, &c->exit_poll, c->pidfd) != 0) {
+		if (r == 0) {
+			snprintf(err, errlen, "cannot watch the client (pid %d)", (int)c->pid);
+			signal_group(c, SIGKILL);
+			waitpid(c->pid, NULL, 0);
+		}
+		if (c->pidfd >= 0)
+			close(c->pidfd);
+		c->open_handles = 4;
 		uv_close((uv_handle_t *)&c->out_pipe, free_unstarted);
 		uv_close((uv_handle_t *)&c->err_pipe, free_unstarted);
 		uv_close((uv_handle_t *)&c->timer, free_unstarted);
 		uv_close((uv_handle_t *)&c->drain, free_unstarted);
 		return NULL;
 	}
-	c->pid = c->proc.pid;
+	c->open_handles = 5;
+	c->exit_poll.data = c;
+	uv_poll_start(&c->exit_poll, UV_READABLE, on_exit_cb);
+	if (g_state_dir[0])
+		state_client_add(g_state_dir, c->pid);
 	uv_read_start((uv_stream_t *)&c->out_pipe, on_alloc, on_read);
 	uv_read_start((uv_stream_t *)&c->err_pipe, on_alloc, on_read);
 	if (req->timeout_ms > 0)

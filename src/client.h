@@ -134,6 +134,10 @@ char **client_build_argv(const struct client_settings *s, const struct client_re
 char **client_build_env(char *const *env, const struct client_settings *s, const char *key);
 void client_argv_free(char **v);
 
+/* True when e (NAME=value, or NAME) names a secret setting (SECRET_KEY,
+ * the tokens, the InfluxDB password): never handed to a client. */
+bool client_env_is_secret(const char *e);
+
 /* Remove ANSI escape sequences (colours, cursor moves) in place; returns
  * the new length. */
 size_t client_strip_ansi(char *s);
@@ -163,6 +167,9 @@ struct client_call *client_start(uv_loop_t *loop, const struct client_request *r
  * CLIENT_KILL_GRACE_SECS (force: SIGKILL now). The call still completes
  * through its callback, status ST_KILLED. No-op once the child exited. */
 void client_terminate(struct client_call *c, bool force);
+/* Record each running client (its group and start time) under dir
+ * (CACHE_DIR; NULL or "" for none): see state_clients_end_survivors. */
+void client_set_state_dir(const char *dir);
 /* The child's pid, which is also its process group id. */
 pid_t client_pid(const struct client_call *c);
 

@@ -186,6 +186,15 @@ static char **ant02_build_argv(const struct client_settings *s, const struct cli
 	return client_argv_finish(&b, err, errlen);
 }
 
+/* What ant 0.2.x reads from its environment besides the base allowlist:
+ * the EVM network settings, Rust's logging and backtraces, where its data
+ * and configuration live, and TLS roots. Peers come as -b flags. */
+static const char *const ant02_env_pass[] = {
+	"EVM_NETWORK", "EVM_RPC_URL", "EVM_PAYMENT_TOKEN_ADDRESS", "EVM_DATA_PAYMENTS_ADDRESS",
+	"RUST_LOG", "RUST_BACKTRACE", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "SSL_CERT_FILE",
+	"SSL_CERT_DIR", NULL,
+};
+
 /* No variable names peers for this client: only SECRET_KEY, and only
  * for uploads. */
 static char **ant02_build_env(char *const *env, const struct client_settings *s, const char *key)
@@ -196,7 +205,7 @@ static char **ant02_build_env(char *const *env, const struct client_settings *s,
 
 	(void)s;
 	client_argv_init(&b, CLIENT_ENV_MAX);
-	client_env_copy_without(&b, env, drop_key);
+	client_env_copy_allowed(&b, env, ant02_env_pass, drop_key);
 	if (key && *key) {
 		size_t klen = strlen(key), plen = strlen("SECRET_KEY=");
 		char *kv = xmalloc(plen + klen + 1);
@@ -458,6 +467,7 @@ const struct client_gen client_gen_ant02 = {
 	.version_parse = ant02_version_parse,
 	.build_argv = ant02_build_argv,
 	.build_env = ant02_build_env,
+	.env_pass = ant02_env_pass,
 	.parse_output = ant02_parse_output,
 	.codes = ant02_codes,
 	.ncodes = ARRAY_SIZE(ant02_codes),

@@ -108,18 +108,27 @@ static char **ant05_build_argv(const struct client_settings *s, const struct cli
 	return client_argv_finish(&b, err, errlen);
 }
 
+/* What ant 0.5.x reads from its environment besides the base allowlist:
+ * its peers, the EVM network of a custom or test network (evmlib), Rust's
+ * logging and backtraces, where its data and configuration live, and the
+ * TLS roots of a host without the usual ones. */
+static const char *const ant05_env_pass[] = {
+	"ANT_PEERS", "EVM_NETWORK", "EVM_RPC_URL", "EVM_PAYMENT_TOKEN_ADDRESS",
+	"EVM_DATA_PAYMENTS_ADDRESS", "RUST_LOG", "RUST_BACKTRACE", "XDG_DATA_HOME",
+	"XDG_CONFIG_HOME", "SSL_CERT_FILE", "SSL_CERT_DIR", NULL,
+};
+
 /* Peers as ANT_PEERS=a,b,c (CLIENT_PEERS may separate them with blanks);
  * the key as SECRET_KEY for uploads only. */
 static char **ant05_build_env(char *const *env, const struct client_settings *s, const char *key)
 {
-	static const char *const drop_with_peers[] = { "SECRET_KEY", "ANT_PEERS", NULL };
-	static const char *const drop_key[] = { "SECRET_KEY", NULL };
+	static const char *const drop_peers[] = { "ANT_PEERS", NULL };
 	bool peers = s && s->peers && s->peers[strspn(s->peers, ", \t")] != '\0';
 	struct client_argv b;
 	char err[64];
 
 	client_argv_init(&b, CLIENT_ENV_MAX);
-	client_env_copy_without(&b, env, peers ? drop_with_peers : drop_key);
+	client_env_copy_allowed(&b, env, ant05_env_pass, peers ? drop_peers : NULL);
 	if (peers) {
 		struct buf v;
 		const char *p = s->peers;
@@ -386,4 +395,5 @@ const struct client_gen client_gen_ant05 = {
 	.wallet_env = "SECRET_KEY",
 	.log_dir_per_call = true,
 	.no_cache_flag = "--disable-cache",
+	.env_pass = ant05_env_pass,
 };

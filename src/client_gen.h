@@ -77,6 +77,9 @@ struct client_gen {
 	/* Per-call side effects the agent manages. */
 	bool log_dir_per_call;   /* give every call a fresh log directory */
 	const char *no_cache_flag; /* download flag that bypasses the local cache */
+	/* Environment names (NAME or PREFIX*, NULL-terminated) the client reads
+	 * besides peers_env; only these and the base allowlist reach it. */
+	const char *const *env_pass;
 };
 
 extern const struct client_gen client_gen_ant05;
@@ -124,7 +127,14 @@ char **client_argv_finish(struct client_argv *b, char *err, size_t errlen);
 bool client_path_arg_ok(const char *p);
 /* Check the operands of req (address, dest, file); 0 or -1 with err. */
 int client_check_request(const struct client_request *req, char *err, size_t errlen);
-/* Copy env without any NAME= entries of drop[] (NULL-terminated). */
+/* Copy the entries of env a client may see: PATH, HOME, LANG, LC_*, TZ,
+ * TMPDIR, the names (NAME or PREFIX*, NULL-terminated) the generation
+ * reads, and those of the CLIENT_ENV_PASS setting; never a secret
+ * setting's name, never a name in drop[]. */
+void client_env_copy_allowed(struct client_argv *b, char *const *env, const char *const *names,
+			     const char *const *drop);
+/* The same with no generation names and CLIENT_ENV_PASS as set now. */
 void client_env_copy_without(struct client_argv *b, char *const *env, const char *const *drop);
+
 
 #endif

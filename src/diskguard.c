@@ -54,3 +54,34 @@ int diskguard_check(const char *dir, uint64_t need, double min_free_gb, char *re
 	}
 	return 0;
 }
+
+/* Loop thread only, like every caller of the guard. */
+static uint64_t g_reserved;
+
+void diskguard_reserve(uint64_t bytes)
+{
+	g_reserved = bytes > UINT64_MAX - g_reserved ? UINT64_MAX : g_reserved + bytes;
+}
+
+void diskguard_release(uint64_t bytes)
+{
+	g_reserved = bytes > g_reserved ? 0 : g_reserved - bytes;
+}
+
+uint64_t diskguard_reserved(void)
+{
+	return g_reserved;
+}
+
+int diskguard_check_reserved(const char *dir, uint64_t need, double min_free_gb, char *reason,
+			     size_t n)
+{
+	uint64_t total = need > UINT64_MAX - g_reserved ? UINT64_MAX : need + g_reserved;
+	int rc = diskguard_check(dir, total, min_free_gb, reason, n);
+	size_t len;
+
+	if (rc == 1 && g_reserved > 0 && (len = strlen(reason)) < n)
+		snprintf(reason + len, n - len, " (%.3f GB of it reserved by running tests)",
+			 (double)g_reserved / GB);
+	return rc;
+}

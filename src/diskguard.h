@@ -18,4 +18,16 @@ bool diskguard_would_fall_under(uint64_t free_bytes, uint64_t need, double min_f
  * -1 when free space cannot be read, with reason set. */
 int diskguard_check(const char *dir, uint64_t need, double min_free_gb, char *reason, size_t n);
 
+/* Space promised to tests that are running (downloads at their size
+ * class's upper bound, uploads and seed generation at the file's size),
+ * which statvfs does not show yet. One total for every file system: a
+ * conservative count when downloads and seeds live apart. */
+void diskguard_reserve(uint64_t bytes);
+void diskguard_release(uint64_t bytes);
+uint64_t diskguard_reserved(void);
+
+/* diskguard_check with the space already reserved added to need. */
+int diskguard_check_reserved(const char *dir, uint64_t need, double min_free_gb, char *reason,
+			     size_t n);
+
 #endif

@@ -43,12 +43,20 @@
 
 #define JOB_DEST_NAME "data"
 #define JOB_NFTW_FDS 16
+/* How often (real ms) a running download's size is compared with the
+ * upper bound of its size class. */
+#define JOB_SIZE_CHECK_MS 500
 
 enum job_phase { PH_CLIENT, PH_VERIFY, PH_WORK, PH_DONE };
 
 struct job {
 	uv_loop_t *loop;
 	uv_timer_t defer;        /* completes guarded jobs on the next loop turn */
+	uv_timer_t size_check;   /* a running download against its class's bound */
+	int open_handles;        /* the two timers; freed when both are closed */
+	uint64_t reserved;       /* disk space promised to this job (diskguard) */
+	uint64_t size_cap;       /* download: the class's upper bound; 0 none */
+	char stop_detail[100];   /* what the stop reason adds (too large: sizes) */
 	uv_work_t work;
 	enum job_phase phase;
 	struct task task;
@@ -90,8 +98,10 @@ static _Thread_local struct job *walk_job;
 
 static void job_free(uv_handle_t *h)
 {
-	struct job *j = container_of((uv_timer_t *)h, struct job, defer);
+	struct job *j = h->data;
 
+	if (--j->open_handles > 0)
+		return;
 	free(j->seed_file);
 	free(j);
 }
@@ -106,7 +116,7 @@ static void settle_result(struct job *j)
 
 	if (r->status == ST_KILLED && j->stop_why != REASON_NONE) {
 		r->status = ST_STOPPED;
-		test_result_set_why(r, j->stop_why, "%s", "");
+		test_result_set_why(r, j->stop_why, "%s", j->stop_detail);
 	}
 	if (k == NULL || !k->moves_data || (r->status != ST_OK && r->status != ST_DATA_LOSS))
 		r->bytes = 0;
@@ -117,7 +127,10 @@ static void job_complete(struct job *j)
 	settle_result(j);
 	j->phase = PH_DONE;
 	j->call = NULL;
+	diskguard_release(j->reserved);
+	j->reserved = 0;
 	j->cb(&j->res, j->ud);
+	uv_close((uv_handle_t *)&j->size_check, job_free);
 	uv_close((uv_handle_t *)&j->defer, job_free);
 }
 
@@ -278,6 +291,14 @@ static void work_done(uv_work_t *w, int status)
 			snprintf(r->reason, sizeof(r->reason),
 				 "%sthe client reported success but wrote nothing",
 				 j->verifying ? "verify: " : "");
+		} else if (!j->verifying && j->size_cap > 0 && j->dest_bytes > j->size_cap) {
+			/* The row's class promised less: the disk guard counted on
+			 * the bound, so the result is not taken. */
+			test_result_set_why(r, REASON_TOO_LARGE, "%llu bytes, over the %s class's %llu",
+					    (unsigned long long)j->dest_bytes,
+					    size_class_name(j->row.size),
+					    (unsigned long long)j->size_cap);
+			r->status = ST_STOPPED;
 		} else if (j->check_md5) {
 			r->md5_checked = true;
 			r->md5_valid = md5_passed(j);
@@ -387,6 +408,7 @@ static void on_download_done(const struct client_result *cr, void *ud)
 	struct job *j = ud;
 
 	j->call = NULL;
+	uv_timer_stop(&j->size_check);
 	copy_client_result(j, cr);
 	j->check_md5 = cr->status == ST_OK && j->row.md5[0] != '\0';
 	str_copy(j->want_md5, j->row.md5, sizeof(j->want_md5));
@@ -425,6 +447,55 @@ static void start_gateway_download(struct job *j)
 		finish_soon(j, ST_CLIENT_ERROR, "%s", err);
 }
 
+/* Bytes of the regular files under path, links not followed; on the loop
+ * thread, so its own counter. */
+static uint64_t tree_sum;
+
+static int sum_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	(void)ftw;
+	if (S_ISREG(st->st_mode))
+		tree_sum += (uint64_t)st->st_size;
+	return 0;
+}
+
+static uint64_t tree_bytes(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	tree_sum = 0;
+	nftw(path, sum_cb, JOB_NFTW_FDS, FTW_PHYS | FTW_MOUNT);
+	return tree_sum;
+}
+
+/* A download that grows past its class's upper bound would take more disk
+ * than the guard allowed for: stop it now (SIGKILL: the data is thrown
+ * away in any case). */
+static void on_size_check(uv_timer_t *t)
+{
+	struct job *j = container_of(t, struct job, size_check);
+	uint64_t n;
+
+	if (j->call == NULL || j->terminate_requested)
+		return;
+	n = tree_bytes(j->dest);
+	if (n <= j->size_cap)
+		return;
+	uv_timer_stop(t);
+	snprintf(j->stop_detail, sizeof(j->stop_detail), "%llu bytes written, over the %s class's %llu",
+		 (unsigned long long)n, size_class_name(j->row.size),
+		 (unsigned long long)j->size_cap);
+	log_warn("job %d/%d: catalogue line %d: the download is larger than its class (%s); stopping it",
+		 j->res.task_ref, j->res.worker, j->row.line, j->stop_detail);
+	job_terminate(j, true, REASON_TOO_LARGE);
+}
+
 void job_start_download(struct job *j)
 {
 	uint64_t need, max;
@@ -444,19 +515,25 @@ void job_start_download(struct job *j)
 		start_gateway_download(j);
 		return;
 	}
-	/* The size class's lower bound is the least the download will write. */
+	/* The size class's upper bound is the most the download may write
+	 * (a bigger one is stopped), on top of what running tests hold. */
 	size_class_bounds(j->row.size, &need, &max);
-	g = diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), need, cfg_float(CFG_MIN_FREE_DISK_GB),
-			    err, sizeof(err));
+	g = diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), max,
+				     cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err));
 	if (g != 0) {
 		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
 	}
+	j->reserved = max;
+	diskguard_reserve(max);
+	j->size_cap = max;
 	if (make_tempdir(j, err, sizeof(err)) != 0) {
 		finish_soon(j, ST_CLIENT_ERROR, "%s", err);
 		return;
 	}
 	start_download_call(j, j->row.address, on_download_done);
+	if (j->call != NULL)
+		uv_timer_start(&j->size_check, on_size_check, JOB_SIZE_CHECK_MS, JOB_SIZE_CHECK_MS);
 }
 
 static int check_seed_file(struct job *j)
@@ -592,8 +669,8 @@ static void on_upload_done(const struct client_result *cr, void *ud)
 		job_complete(j);
 		return;
 	}
-	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->seed.bytes,
-			    cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0 ||
+	if (diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->seed.bytes,
+				     cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0 ||
 	    make_tempdir(j, err, sizeof(err)) != 0) {
 		set_reason(j, "ok; not verified: %s", err);
 		job_complete(j);
@@ -615,8 +692,8 @@ void job_start_upload(struct job *j)
 	if (check_seed_file(j) != 0)
 		return;
 	/* The client may stage encrypted chunks while it uploads. */
-	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->res.bytes,
-			    cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0) {
+	if (diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->res.bytes,
+				     cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0) {
 		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
 	}
@@ -624,6 +701,8 @@ void job_start_upload(struct job *j)
 		skip_soon(j, REASON_BUDGET, "the ledger cannot be written");
 		return;
 	}
+	j->reserved = j->res.bytes;
+	diskguard_reserve(j->reserved);
 	start_file_call(j, CLIENT_OP_UPLOAD, on_upload_done);
 }
 
@@ -653,6 +732,9 @@ struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb 
 	j->ud = ud;
 	j->phase = PH_CLIENT;
 	uv_timer_init(loop, &j->defer);
+	uv_timer_init(loop, &j->size_check);
+	j->defer.data = j->size_check.data = j;
+	j->open_handles = 2;
 	j->res.type = j->task.type;
 	j->res.size = j->task.size;
 	j->res.task_ref = j->task.ref;

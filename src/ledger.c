@@ -68,7 +68,7 @@ int ledger_parse_amount(const char *s, uint64_t *atto, char *err, size_t n)
 {
 	u128 whole = 0, frac = 0;
 	int fdigits = 0;
-	bool tokens = false, any = false;
+	bool in_atto = false, any = false;
 	const char *p = s;
 
 	while (*p == ' ' || *p == '\t')
@@ -79,7 +79,6 @@ int ledger_parse_amount(const char *s, uint64_t *atto, char *err, size_t n)
 			goto big;
 	}
 	if (*p == '.') {
-		tokens = true;
 		for (p++; *p >= '0' && *p <= '9'; p++, any = true) {
 			if (++fdigits > 18) {
 				snprintf(err, n, "'%.40s': more than 18 decimals (1 atto is 10^-18)", s);
@@ -91,15 +90,17 @@ int ledger_parse_amount(const char *s, uint64_t *atto, char *err, size_t n)
 	while (*p == ' ')
 		p++;
 	if (str_ieq(p, "ANT") || str_ieq(p, "tokens")) {
-		tokens = true;
+		p += strlen(p);
+	} else if (str_ieq(p, "atto")) {
+		in_atto = true;
 		p += strlen(p);
 	}
-	if (!any || *p != '\0') {
-		snprintf(err, n, "'%.40s' is not an amount (atto as digits, or tokens such as 0.5 or 2 ANT)",
-			 s);
+	if (!any || *p != '\0' || (in_atto && fdigits > 0)) {
+		snprintf(err, n, "'%.40s' is not an amount (tokens such as 0.5 or 2 ANT, or "
+			 "whole atto such as 1500000000000 atto)", s);
 		return -1;
 	}
-	if (tokens) {
+	if (!in_atto) {
 		while (fdigits++ < 18)
 			frac *= 10;
 		whole = whole * LEDGER_ATTO_PER_TOKEN + frac;
@@ -109,7 +110,7 @@ int ledger_parse_amount(const char *s, uint64_t *atto, char *err, size_t n)
 	*atto = (uint64_t)whole;
 	return 0;
 big:
-	snprintf(err, n, "'%.40s' is more than %" PRIu64 " atto", s, UINT64_MAX);
+	snprintf(err, n, "'%.40s' is more than %" PRIu64 " atto (about 18.4 tokens)", s, UINT64_MAX);
 	return -1;
 }
 

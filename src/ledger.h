@@ -50,9 +50,10 @@ struct ledger_payment {
 	char address[CAT_ADDRESS_MAX + 1]; /* "" when none (private: the alias is not kept) */
 };
 
-/* Parse an amount: digits alone are atto ("1500000000000"); a value with a
- * decimal point or the suffix ANT is tokens, up to 18 decimals ("0.5",
- * "2 ANT"). Exact, no floating point. Returns 0, or -1 with err set. */
+/* Parse an amount of tokens, up to 18 decimals ("0.5", "2", "2 ANT"), or
+ * of whole atto with the suffix atto ("1500000000000 atto"). A bare
+ * number is tokens, as a volunteer would read it. Exact, no floating
+ * point. Returns 0, or -1 with err set. */
 int ledger_parse_amount(const char *s, uint64_t *atto, char *err, size_t n);
 /* "0.500000000000000000" style tokens of an atto amount (18 decimals, the
  * trailing zeros cut to at least one). */

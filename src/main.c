@@ -14,6 +14,7 @@
  * both --help and the manual page.
  */
 #include "cli.h"
+#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
@@ -322,11 +323,76 @@ static int parse_args(int argc, char **argv, struct cli *c, const char ***sets_o
 	return 0;
 }
 
+/* A secret on the command line is visible to every user of the machine
+ * (ps, /proc/PID/cmdline) for as long as the agent runs: refuse it and say
+ * where it belongs. The value is never echoed. */
+static int refuse_secret_sets(const struct cli *c)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < c->nsets; i++) {
+		if (client_env_is_secret(c->sets[i])) {
+			fprintf(stderr, "ant-agent: --set %.*s: secrets on the command line are visible "
+				"to every user (ps); put it in the settings file (mode 0600) or the "
+				"environment instead\n", (int)strcspn(c->sets[i], "="), c->sets[i]);
+			bad++;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+/* A heap copy of the environment for the settings loader. */
+static char **env_private_copy(void)
+{
+	size_t n = 0;
+	char **v;
+
+	while (environ && environ[n])
+		n++;
+	v = xcalloc(n + 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = xstrdup(environ[i]);
+	return v;
+}
+
+static void env_copy_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++) {
+		explicit_bzero(v[i], strlen(v[i]));
+		free(v[i]);
+	}
+	free(v);
+}
+
+/* /proc/PID/environ shows the environment block the process started with
+ * to any process of the same user, the clients included: overwrite every
+ * entry of a secret setting found there (SECRET_KEY, the tokens, the
+ * InfluxDB password) and take the name out of environ. */
+static void env_scrub_secrets(void)
+{
+	size_t w = 0;
+
+	if (environ == NULL)
+		return;
+	/* Compact the array in place (as unsetenv does) and wipe each secret
+	 * entry, name and value, in the block it lives in. */
+	for (size_t r = 0; environ[r]; r++) {
+		char *e = environ[r];
+
+		if (strchr(e, '=') != NULL && client_env_is_secret(e))
+			explicit_bzero(e, strlen(e));
+		else
+			environ[w++] = e;
+	}
+	environ[w] = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct config_sources src;
 	const struct command *cmd;
 	const char **sets = NULL;
+	char **env_copy = NULL;
 	enum log_level lvl;
 	struct cli c;
 	int rc;
@@ -353,10 +419,17 @@ int main(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	if (refuse_secret_sets(&c) != 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	memset(&src, 0, sizeof(src));
 	src.env_file = c.env_file;
 	src.env_file_required = c.env_file_given;
-	src.environ = environ;
+	/* Settings (and every SIGHUP reload) read a private copy, so the
+	 * secrets can leave the process's own environment block below. */
+	env_copy = env_private_copy();
+	src.environ = env_copy;
 	src.sets = c.sets;
 	src.nsets = c.nsets;
 	if (config_load(&src) != 0) {
@@ -365,12 +438,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	config_register_secrets();
+	env_scrub_secrets();
 	if (log_level_parse(cfg_str(CFG_DEFAULT_LOG_LEVEL), &lvl) == 0)
 		log_set_level(lvl);
 	rc = cmd->fn(&c);
 out:
 	free(g_level_set);
 	free(sets);
+	env_copy_free(env_copy);
 	log_close();
 	return rc;
 }

@@ -44,6 +44,7 @@ static const char *const reason_names[REASON__COUNT][2] = {
 	[REASON_KILL_SWITCH] = { "kill_switch", "stopped by the kill-switch" },
 	[REASON_SHUTDOWN] = { "shutdown", "stopped for shutdown" },
 	[REASON_BUDGET] = { "budget", "upload budget" },
+	[REASON_TOO_LARGE] = { "too_large", "stopped: larger than its size class" },
 };
 
 void task_ref_format(int key, char out[TASK_REF_TEXT_MAX])

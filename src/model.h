@@ -107,11 +107,13 @@ enum test_reason {
 	REASON_KILL_SWITCH,     /* stopped: the kill-switch turned on */
 	REASON_SHUTDOWN,        /* stopped: the agent is shutting down */
 	REASON_BUDGET,          /* skipped: the upload could pass UPLOAD_BUDGET_DAY/MONTH */
+	REASON_TOO_LARGE,       /* stopped: a download grew past its size class */
 	REASON__COUNT
 };
 
 /* "disk_guard", "memory_guard", "uploads_off", "row_rejected", "cooldown",
- * "kill_switch", "shutdown", "budget" (metric field value); "" for REASON_NONE. */
+ * "kill_switch", "shutdown", "budget", "too_large" (metric field value); ""
+ * for REASON_NONE. */
 const char *test_reason_name(enum test_reason r);
 /* "disk guard", ... : the words that start a reason text. */
 const char *test_reason_text(enum test_reason r);

@@ -237,6 +237,7 @@ struct prep_ctx {
 	void *arg;
 	char md5[MD5_HEX_LEN + 1];
 	uint64_t seed;
+	uint64_t bytes;   /* reserved on the disk guard while generating */
 };
 
 static void on_seed_file(int status, const char *path, const char *md5_hex, void *ud)
@@ -244,6 +245,7 @@ static void on_seed_file(int status, const char *path, const char *md5_hex, void
 	struct prep_ctx *c = ud;
 	int ok = status == 0;
 
+	diskguard_release(c->bytes);
 	if (!ok)
 		log_error("Seeded file %s: generation failed: %s", path, strerror(-status));
 	else if (c->md5[0] && strcmp(c->md5, md5_hex) != 0) {
@@ -262,8 +264,8 @@ static int env_prepare_seed(void *ud, const struct seed_row *row, const char *pa
 	struct prep_ctx *c;
 	char reason[256];
 
-	if (diskguard_check(s->seed_dir, row->bytes, cfg_float(CFG_MIN_FREE_DISK_GB), reason,
-			    sizeof(reason)) != 0) {
+	if (diskguard_check_reserved(s->seed_dir, row->bytes, cfg_float(CFG_MIN_FREE_DISK_GB), reason,
+				     sizeof(reason)) != 0) {
 		log_warn("Not generating a %" PRIu64 "-byte seeded file: %s", row->bytes, reason);
 		return -1;
 	}
@@ -271,8 +273,11 @@ static int env_prepare_seed(void *ud, const struct seed_row *row, const char *pa
 	c->done = done;
 	c->arg = arg;
 	c->seed = row->seed;
+	c->bytes = row->bytes;
 	str_copy(c->md5, row->md5, sizeof(c->md5));
+	diskguard_reserve(c->bytes);
 	if (seedfile_prepare(s->loop, path, row->seed, row->bytes, on_seed_file, c) == NULL) {
+		diskguard_release(c->bytes);
 		free(c);
 		return -1;
 	}

@@ -15,8 +15,14 @@
 #include "log.h"
 #include "util.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,4 +284,183 @@ int state_seq_next(const char *path, uint64_t *out)
 		return -1;
 	*out = (uint64_t)cur;
 	return 0;
+}
+
+/* ---- clients that may outlive the agent ---- */
+
+int state_parse_proc_stat(const char *text, pid_t *pgrp, uint64_t *start)
+{
+	/* "PID (COMM) S PPID PGRP ...": COMM may hold anything, so count
+	 * fields from the last ')'. State is field 3. */
+	const char *p = strrchr(text, ')');
+	int64_t v;
+	char num[32];
+
+	if (p == NULL)
+		return -1;
+	p++;
+	for (int field = 3; field <= 22; field++) {
+		size_t len;
+
+		p += strspn(p, " ");
+		len = strcspn(p, " \n");
+		if (len == 0)
+			return -1;
+		if (field == 5 || field == 22) {
+			if (len >= sizeof(num))
+				return -1;
+			memcpy(num, p, len);
+			num[len] = '\0';
+			if (parse_i64(num, 0, INT64_MAX, &v) != 0)
+				return -1;
+			if (field == 5)
+				*pgrp = (pid_t)v;
+			else
+				*start = (uint64_t)v;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+int state_proc_stat(pid_t pid, pid_t *pgrp, uint64_t *start)
+{
+	char path[64];
+	struct buf b;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (file_read_all(path, 4096, &b) != 0)
+		return -1;
+	rc = state_parse_proc_stat(b.data ? b.data : "", pgrp, start);
+	buf_free(&b);
+	return rc;
+}
+
+static int client_file(char *out, size_t n, const char *cache_dir, pid_t pgid)
+{
+	int w = pgid > 0 ? snprintf(out, n, "%s/" STATE_CLIENTS_DIR "/%ld", cache_dir, (long)pgid)
+			 : snprintf(out, n, "%s/" STATE_CLIENTS_DIR, cache_dir);
+
+	return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
+void state_client_add(const char *cache_dir, pid_t pgid)
+{
+	char path[PATH_MAX], line[STATE_CLIENT_FILE_MAX];
+	uint64_t start = 0;
+	pid_t pgrp = 0;
+	int fd, len;
+
+	if (client_file(path, sizeof(path), cache_dir, 0) != 0)
+		return;
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		log_debug("cannot create %s: %s", path, strerror(errno));
+		return;
+	}
+	/* Gone already: nothing can outlive the agent. */
+	if (state_proc_stat(pgid, &pgrp, &start) != 0)
+		return;
+	if (client_file(path, sizeof(path), cache_dir, pgid) != 0)
+		return;
+	len = snprintf(line, sizeof(line), "%ld %llu\n", (long)pgid, (unsigned long long)start);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, line, (size_t)len) != len)
+		log_debug("cannot record client %ld in %s: %s", (long)pgid, path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+void state_client_remove(const char *cache_dir, pid_t pgid)
+{
+	char path[PATH_MAX];
+
+	if (client_file(path, sizeof(path), cache_dir, pgid) == 0 && unlink(path) != 0 &&
+	    errno != ENOENT)
+		log_debug("cannot remove %s: %s", path, strerror(errno));
+}
+
+/* Is any process of group pgid, started no earlier than start, alive? */
+static bool group_member_alive(pid_t pgid, uint64_t start)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (e = readdir(d)) != NULL) {
+		int64_t pid;
+		pid_t pg;
+		uint64_t st;
+
+		if (!isdigit((unsigned char)e->d_name[0]) ||
+		    parse_i64(e->d_name, 1, INT32_MAX, &pid) != 0)
+			continue;
+		found = state_proc_stat((pid_t)pid, &pg, &st) == 0 && pg == pgid && st >= start;
+	}
+	closedir(d);
+	return found;
+}
+
+/* One record: end its group when it is still the client's. */
+static bool end_one(const char *path, const char *name)
+{
+	struct buf b;
+	char *sp;
+	int64_t pgid, start;
+	uint64_t now_start;
+	pid_t pg;
+	bool ours = false;
+
+	if (file_read_all(path, STATE_CLIENT_FILE_MAX, &b) != 0)
+		return false;
+	sp = b.data ? strchr(b.data, ' ') : NULL;
+	if (sp != NULL) {
+		*sp = '\0';
+		sp[1 + strcspn(sp + 1, "\n")] = '\0';
+	}
+	if (sp == NULL || parse_i64(b.data, 2, INT32_MAX, &pgid) != 0 ||
+	    parse_i64(sp + 1, 0, INT64_MAX, &start) != 0 || strcmp(b.data, name) != 0) {
+		log_warn("%s: not a client record; removed", path);
+		buf_free(&b);
+		return false;
+	}
+	buf_free(&b);
+	if (state_proc_stat((pid_t)pgid, &pg, &now_start) == 0)
+		/* The leader lives: the same process only if it started then. */
+		ours = now_start == (uint64_t)start && pg == (pid_t)pgid;
+	else
+		/* The leader is gone; while any member of its group lives, the
+		 * number cannot have been given to another process. */
+		ours = group_member_alive((pid_t)pgid, (uint64_t)start);
+	if (!ours)
+		return false;
+	if (kill(-(pid_t)pgid, SIGKILL) != 0 && errno != ESRCH) {
+		log_warn("cannot end the left-over client group %ld: %s", (long)pgid, strerror(errno));
+		return false;
+	}
+	log_warn("Ended client process group %ld left running by a previous agent", (long)pgid);
+	return true;
+}
+
+int state_clients_end_survivors(const char *cache_dir)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	if (client_file(dir, sizeof(dir), cache_dir, 0) != 0 || (d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		n += end_one(path, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	return n;
 }

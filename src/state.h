@@ -85,4 +85,26 @@ int state_load(const char *path, int64_t hour_start, struct state *out);
 #define STATE_SEQ_FILE_NAME "upload-seq"
 int state_seq_next(const char *path, uint64_t *out);
 
+/* Running clients, one file each in CACHE_DIR/clients: "PGID START\n",
+ * START being the process's start time in clock ticks after boot (field
+ * 22 of /proc/PID/stat). A client's pid is its process group id. */
+#define STATE_CLIENTS_DIR "clients"
+#define STATE_CLIENT_FILE_MAX 64
+
+/* Field 5 (process group) and 22 (start time) of /proc/PID/stat text.
+ * Returns 0, or -1 when the text is not of that shape. */
+int state_parse_proc_stat(const char *text, pid_t *pgrp, uint64_t *start);
+/* The same read from /proc/PID/stat; -1 when the process is gone. */
+int state_proc_stat(pid_t pid, pid_t *pgrp, uint64_t *start);
+/* Note a client that has started (its start time read from /proc), and
+ * forget it once its group is gone. Failures are logged, never fatal. */
+void state_client_add(const char *cache_dir, pid_t pgid);
+void state_client_remove(const char *cache_dir, pid_t pgid);
+/* At start-up: SIGKILL the process group of every client a previous agent
+ * left recorded, but only when it is still the same process (pid and
+ * start time match; or, the leader gone, members of its group that
+ * started after it), so a reused pid is never signalled. Every record is
+ * removed. Returns the number of groups ended. */
+int state_clients_end_survivors(const char *cache_dir);
+
 #endif

@@ -142,11 +142,13 @@ static bool jbool(json_t *o, const char *path)
 static const char *tokens_of(json_t *doc, const char *path, char *out, size_t n)
 {
 	uint64_t atto;
-	char err[120];
+	char err[120], amount[48];
 	const char *v = jstr(doc, path, "");
 
-	if (*v == '\0' || strspn(v, "0123456789") != strlen(v) ||
-	    ledger_parse_amount(v, &atto, err, sizeof(err)) != 0)
+	/* The file holds whole atto as digits. */
+	snprintf(amount, sizeof(amount), "%.30s atto", v);
+	if (*v == '\0' || strlen(v) > 30 || strspn(v, "0123456789") != strlen(v) ||
+	    ledger_parse_amount(amount, &atto, err, sizeof(err)) != 0)
 		return str_copy(out, "?", n), out;
 	ledger_format_tokens(atto, out, n);
 	return out;

@@ -40,6 +40,7 @@ CSV_URL=file://$work/downloads.csv
 CSV_QUOTE_URL=file://$work/seeds.csv
 GIT_KILL_SWITCH_URL=file://$work/ks.json
 CLIENT_PATH=$sim
+CLIENT_ENV_PASS=ANT_SIM_* FAULT_*
 CACHE_DIR=$work/cache
 CACHE_FILE=$work/cache/dl.csv
 CACHE_INFO_FILE=$work/cache/dl.meta

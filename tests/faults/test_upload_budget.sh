@@ -38,7 +38,7 @@ rm -rf cache
 
 # ---- A budget smaller than the hour's uploads, SIGKILL in the middle ----
 cat >> fleet.env <<X
-UPLOAD_BUDGET_DAY=$budget
+UPLOAD_BUDGET_DAY=$budget atto
 UPLOAD_BUDGET_MONTH=0.001
 X
 # Each client call takes 1.5 s (real) here, so the SIGKILL can land while

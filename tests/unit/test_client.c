@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #define SIM ANT_BUILD_DIR "/ant-sim"
@@ -53,6 +54,8 @@ static int setup(void **state)
 	config_reset();
 	clock_setup(-1, 1.0);
 	set("CLIENT_PATH", SIM);
+	/* ant-sim reads its knobs from the environment. */
+	set("CLIENT_ENV_PASS", "ANT_SIM_*");
 	set("CLIENT_KILL_GRACE_SECS", "1");
 	clear_sim_env();
 	snprintf(store, sizeof(store), "%s/store", g_dir);
@@ -153,23 +156,67 @@ static void test_env_secret_only_when_given(void **state)
 	v = client_build_env(env, &s, NULL);
 	assert_string_equal(v[0], "PATH=/bin");
 	assert_string_equal(v[1], "HOME=/root");
-	assert_string_equal(v[2], "SECRET_KEYS=other");
 	/* Without CLIENT_PEERS an inherited ANT_PEERS is the user's choice. */
-	assert_string_equal(v[3], "ANT_PEERS=/ip4/9.9.9.9/udp/1/quic-v1");
-	assert_null(v[4]);
+	assert_string_equal(v[2], "ANT_PEERS=/ip4/9.9.9.9/udp/1/quic-v1");
+	assert_null(v[3]);
 	client_argv_free(v);
 	v = client_build_env(env, &s, "upload-key");
-	assert_string_equal(v[4], "SECRET_KEY=upload-key");
-	assert_null(v[5]);
+	assert_string_equal(v[3], "SECRET_KEY=upload-key");
+	assert_null(v[4]);
 	client_argv_free(v);
 	v = client_build_env(env, &s, "");
-	assert_null(v[4]);
+	assert_null(v[3]);
 	client_argv_free(v);
 	/* CLIENT_PEERS replaces it, joined with commas, for every call. */
 	s.peers = " /ip4/1.2.3.4/udp/5/quic-v1, /ip6/::1/tcp/7 \t";
 	v = client_build_env(env, &s, NULL);
-	assert_string_equal(v[3], "ANT_PEERS=/ip4/1.2.3.4/udp/5/quic-v1,/ip6/::1/tcp/7");
-	assert_null(v[4]);
+	assert_string_equal(v[2], "ANT_PEERS=/ip4/1.2.3.4/udp/5/quic-v1,/ip6/::1/tcp/7");
+	assert_null(v[3]);
+	client_argv_free(v);
+}
+
+static bool env_has(char **v, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; v[i]; i++)
+		if (strncmp(v[i], name, n) == 0 && v[i][n] == '=')
+			return true;
+	return false;
+}
+
+/* Only the allowlist reaches a client: the base names, what the row reads,
+ * what CLIENT_ENV_PASS adds; never a token, even when named there. */
+static void test_env_allowlist(void **state)
+{
+	char *env[] = { "PATH=/bin", "HOME=/h", "LANG=C.UTF-8", "LC_ALL=C", "TZ=UTC", "TMPDIR=/t",
+			"INFLUX_TOKEN=tok", "GITHUB_TOKEN=gh", "INFLUX_PASSWORD=pw",
+			"AWS_SECRET_ACCESS_KEY=aws", "EVM_NETWORK=arbitrum-one", "RUST_LOG=info",
+			"ANT_SIM_HANG=1", "ANT_SIMPLE=1", "FOO=bar", "LCX=1", NULL };
+	struct client_settings s = { "/opt/ant", "", "", "" };
+	char **v;
+
+	(void)state;
+	set("CLIENT_ENV_PASS", "");
+	v = client_build_env(env, &s, NULL);
+	assert_true(env_has(v, "PATH") && env_has(v, "HOME") && env_has(v, "LANG"));
+	assert_true(env_has(v, "LC_ALL") && env_has(v, "TZ") && env_has(v, "TMPDIR"));
+	assert_true(env_has(v, "EVM_NETWORK") && env_has(v, "RUST_LOG"));
+	assert_false(env_has(v, "INFLUX_TOKEN"));
+	assert_false(env_has(v, "GITHUB_TOKEN"));
+	assert_false(env_has(v, "INFLUX_PASSWORD"));
+	assert_false(env_has(v, "AWS_SECRET_ACCESS_KEY"));
+	assert_false(env_has(v, "ANT_SIM_HANG"));
+	assert_false(env_has(v, "FOO"));
+	assert_false(env_has(v, "LCX"));
+	client_argv_free(v);
+	set("CLIENT_ENV_PASS", "ANT_SIM_*, FOO GITHUB_TOKEN INFLUX_*");
+	v = client_build_env(env, &s, NULL);
+	assert_true(env_has(v, "ANT_SIM_HANG") && env_has(v, "FOO"));
+	assert_false(env_has(v, "ANT_SIMPLE"));
+	assert_false(env_has(v, "GITHUB_TOKEN"));
+	assert_false(env_has(v, "INFLUX_TOKEN"));
+	assert_false(env_has(v, "INFLUX_PASSWORD"));
 	client_argv_free(v);
 }
 
@@ -302,6 +349,35 @@ static void upload(const char *file, char *addr, size_t n)
 	if (o.r.status != ST_OK)
 		fail_msg("upload: %s (%s): %s", test_status_name(o.r.status), o.r.reason, o.err);
 	snprintf(addr, n, "%s", o.r.parsed.address);
+}
+
+static int g_forks;
+
+static void count_fork(void)
+{
+	g_forks++;
+}
+
+/* A client starts without fork(): the agent's page tables are never
+ * copied (posix_spawn runs the child on the parent's memory until exec).
+ * fork() runs the pthread_atfork handlers; a vfork-style spawn does not.
+ * The call still works: output captured, exit noticed, own group. */
+static void test_spawn_without_fork(void **state)
+{
+	char file[160];
+	struct client_request req = { .op = CLIENT_OP_COST, .timeout_ms = 30000 };
+	struct outcome o;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/spawn.bin", g_dir);
+	make_file(file, 3000);
+	req.file = file;
+	assert_int_equal(pthread_atfork(count_fork, NULL, NULL), 0);
+	g_forks = 0;
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_OK);
+	assert_true(o.r.parsed.has_cost);
+	assert_int_equal(g_forks, 0);
 }
 
 static void test_ant_sim_ok_each_op(void **state)
@@ -653,6 +729,8 @@ int main(void)
 		cmocka_unit_test_setup(test_argv_globals_before_subcommand, setup),
 		cmocka_unit_test_setup(test_argv_refuses_hostile_input, setup),
 		cmocka_unit_test_setup(test_env_secret_only_when_given, setup),
+		cmocka_unit_test_setup(test_env_allowlist, setup),
+		cmocka_unit_test_setup(test_spawn_without_fork, setup),
 		cmocka_unit_test_setup(test_strip_ansi, setup),
 		cmocka_unit_test_setup(test_parse_output, setup),
 		cmocka_unit_test_setup(test_ant_sim_ok_each_op, setup),

@@ -53,6 +53,7 @@ static void test_table_complete(void **state)
 		assert_non_null(g->version_parse);
 		assert_non_null(g->build_argv);
 		assert_non_null(g->build_env);
+		assert_non_null(g->env_pass);
 		assert_non_null(g->parse_output);
 		assert_non_null(g->codes);
 		assert_true(g->ncodes > 0);

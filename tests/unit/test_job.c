@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "config.h"
 #include "digest.h"
+#include "diskguard.h"
 #include "job.h"
 #include "ledger.h"
 #include "upload.h"
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define SIM ANT_BUILD_DIR "/ant-sim"
@@ -49,6 +51,8 @@ static int setup(void **state)
 	config_reset();
 	clock_setup(-1, 1.0);
 	set("CLIENT_PATH", SIM);
+	/* ant-sim reads its knobs from the environment. */
+	set("CLIENT_ENV_PASS", "ANT_SIM_*");
 	set("CLIENT_DOWNLOAD_PATH", g_dl);
 	set("MIN_FREE_DISK_GB", "0");
 	set("CLIENT_KILL_GRACE_SECS", "1");
@@ -650,6 +654,96 @@ static void test_disk_guard(void **state)
 	assert_int_equal(log_lines(), 0);
 }
 
+
+/* The guard counts a download at its class's upper bound (a giga file may
+ * write 20 GiB, not 1) and on top of the space running tests reserved. */
+static void test_disk_guard_upper_bound_and_reserved(void **state)
+{
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row = row_for("abcdef", "x", "");
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1, .download = &row };
+	struct test_result r;
+	struct statvfs st;
+	uint64_t avail;
+	char v[64];
+
+	(void)state;
+	assert_int_equal(statvfs(g_dir, &st), 0);
+	avail = (uint64_t)st.f_bavail * st.f_frsize;
+	/* 10 GB under what is free: room for the lower bound, not the upper. */
+	if (avail > UINT64_C(12000000000)) {
+		snprintf(v, sizeof(v), "%.3f", (double)(avail - UINT64_C(10000000000)) / 1e9);
+		set("MIN_FREE_DISK_GB", v);
+		row.size = SIZE_GIGA;
+		t.size = SIZE_GIGA;
+		r = run_job(&spec, 0);
+		assert_int_equal(r.status, ST_SKIPPED);
+		assert_int_equal(r.why, REASON_DISK_GUARD);
+	}
+	/* Everything but half a GB is promised to running tests. */
+	set("MIN_FREE_DISK_GB", "1");
+	row.size = SIZE_TINY;
+	t.size = SIZE_TINY;
+	diskguard_reserve(avail - 500000000);
+	r = run_job(&spec, 0);
+	diskguard_release(avail - 500000000);
+	assert_int_equal(r.status, ST_SKIPPED);
+	assert_int_equal(r.why, REASON_DISK_GUARD);
+	assert_non_null(strstr(r.reason, "reserved by running tests"));
+	assert_int_equal(diskguard_reserved(), 0);
+}
+
+/* A download bigger than its row's class is not taken as ok. */
+static void test_download_too_large_for_class(void **state)
+{
+	char file[128], addr[80];
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row;
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
+	struct test_result r;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/big.bin", g_dir);
+	assert_int_equal(seedfile_write_path(file, 98, 200000, NULL, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	row = row_for(addr, "big.bin", "");
+	spec.download = &row;
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_STOPPED);
+	assert_int_equal(r.why, REASON_TOO_LARGE);
+	assert_int_equal(r.bytes, 0);
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(diskguard_reserved(), 0);
+}
+
+/* A download that keeps growing past its class is stopped while it runs,
+ * long before its timeout. */
+static void test_download_growing_is_stopped(void **state)
+{
+	char path[160];
+	struct task t = make_task(TEST_DOWNLOAD, 60);
+	struct dl_row row = row_for("abcdef", "x", "");
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1, .download = &row };
+	struct test_result r;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/grow.sh", g_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\n"
+	      "while [ $# -gt 0 ]; do [ \"$1\" = download ] && dest=$3; shift; done\n"
+	      "while :; do head -c 65536 /dev/zero >> \"$dest\"; sleep 0.05; done\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+	set("CLIENT_PATH", path);
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_STOPPED);
+	assert_int_equal(r.why, REASON_TOO_LARGE);
+	assert_non_null(strstr(r.reason, "over the tiny class"));
+	assert_int_equal(leftovers(), 0);
+}
+
 static void test_client_cannot_run(void **state)
 {
 	struct task t = make_task(TEST_DOWNLOAD, 30);
@@ -687,6 +781,9 @@ int main(void)
 		cmocka_unit_test_setup(test_upload_outcomes, setup),
 		cmocka_unit_test_setup(test_upload_private, setup),
 		cmocka_unit_test_setup(test_disk_guard, setup),
+		cmocka_unit_test_setup(test_disk_guard_upper_bound_and_reserved, setup),
+		cmocka_unit_test_setup(test_download_too_large_for_class, setup),
+		cmocka_unit_test_setup(test_download_growing_is_stopped, setup),
 		cmocka_unit_test_setup(test_client_cannot_run, setup),
 	};
 	char cmd[128];

@@ -59,8 +59,12 @@ static void test_amounts(void **state)
 	(void)state;
 	assert_int_equal(ledger_parse_amount("0", &v, err, sizeof(err)), 0);
 	assert_int_equal(v, 0);
-	assert_int_equal(ledger_parse_amount("1500000000000", &v, err, sizeof(err)), 0);
+	assert_int_equal(ledger_parse_amount("1500000000000 atto", &v, err, sizeof(err)), 0);
 	assert_int_equal(v, UINT64_C(1500000000000));
+	/* A bare number is tokens, as a volunteer reads it. */
+	assert_int_equal(ledger_parse_amount("2", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, UINT64_C(2000000000000000000));
+	assert_int_equal(ledger_parse_amount("1.5 atto", &v, err, sizeof(err)), -1);
 	assert_int_equal(ledger_parse_amount("0.5", &v, err, sizeof(err)), 0);
 	assert_int_equal(v, UINT64_C(500000000000000000));
 	assert_int_equal(ledger_parse_amount("2 ANT", &v, err, sizeof(err)), 0);
@@ -70,9 +74,9 @@ static void test_amounts(void **state)
 	/* No doubles: 0.1 + 0.2 is exactly 3 * 10^17. */
 	assert_int_equal(ledger_parse_amount("0.3", &v, err, sizeof(err)), 0);
 	assert_int_equal(v, UINT64_C(300000000000000000));
-	assert_int_equal(ledger_parse_amount("18446744073709551615", &v, err, sizeof(err)), 0);
+	assert_int_equal(ledger_parse_amount("18446744073709551615 atto", &v, err, sizeof(err)), 0);
 	assert_int_equal(v, UINT64_MAX);
-	assert_int_equal(ledger_parse_amount("18446744073709551616", &v, err, sizeof(err)), -1);
+	assert_int_equal(ledger_parse_amount("18446744073709551616 atto", &v, err, sizeof(err)), -1);
 	assert_int_equal(ledger_parse_amount("19 ANT", &v, err, sizeof(err)), -1);
 	assert_int_equal(ledger_parse_amount("0.0000000000000000001", &v, err, sizeof(err)), -1);
 	assert_int_equal(ledger_parse_amount("-1", &v, err, sizeof(err)), -1);

@@ -13,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int64_t at(int min, int sec)
@@ -213,6 +217,98 @@ static void test_load_save(void **unused)
 	rmdir(dir);
 }
 
+static void test_parse_proc_stat(void **state)
+{
+	pid_t pg = 0;
+	uint64_t start = 0;
+
+	(void)state;
+	assert_int_equal(state_parse_proc_stat("42 (a) b (c) S 1 77 77 0 -1 4194560 1 2 3 4 5 6 7 8 "
+					       "20 0 1 0 123456 1000 10\n", &pg, &start), 0);
+	assert_int_equal(pg, 77);
+	assert_true(start == 123456);
+	assert_int_equal(state_parse_proc_stat("42 (a) S 1", &pg, &start), -1);
+	assert_int_equal(state_parse_proc_stat("no paren", &pg, &start), -1);
+}
+
+/* A session leader that sleeps, as a client is. */
+static pid_t spawn_leader(void)
+{
+	pid_t p = fork(), pg = 0;
+	uint64_t st;
+
+	assert_true(p >= 0);
+	if (p == 0) {
+		setsid();
+		execl("/bin/sleep", "sleep", "60", (char *)NULL);
+		_exit(127);
+	}
+	/* Wait until the child is its own group (setsid ran). */
+	for (int i = 0; i < 2000 && pg != p; i++) {
+		if (state_proc_stat(p, &pg, &st) != 0)
+			pg = 0;
+		if (pg != p)
+			usleep(1000);
+	}
+	assert_int_equal(pg, p);
+	return p;
+}
+
+static int files_in(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* A recorded client still running is ended with its group; a record whose
+ * pid now belongs to a process that started at another time (a reused
+ * pid) is never signalled; every record goes. */
+static void test_end_survivors(void **state)
+{
+	char dir[] = "/tmp/ant-test-survivors-XXXXXX", path[256], line[64];
+	pid_t alive, reused;
+	uint64_t st;
+	pid_t pg;
+	FILE *f;
+	int status;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	alive = spawn_leader();
+	reused = spawn_leader();
+	state_client_add(dir, alive);
+	/* The record of an earlier process that had reused's pid. */
+	assert_int_equal(state_proc_stat(reused, &pg, &st), 0);
+	snprintf(path, sizeof(path), "%s/" STATE_CLIENTS_DIR "/%ld", dir, (long)reused);
+	snprintf(line, sizeof(line), "%ld %llu\n", (long)reused, (unsigned long long)(st - 1));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(line, f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/" STATE_CLIENTS_DIR, dir);
+	assert_int_equal(files_in(path), 2);
+
+	assert_int_equal(state_clients_end_survivors(dir), 1);
+	assert_int_equal(waitpid(alive, &status, 0), alive);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_int_equal(kill(reused, 0), 0);
+	assert_int_equal(files_in(path), 0);
+	kill(reused, SIGKILL);
+	waitpid(reused, &status, 0);
+	/* A client that ended on its own leaves no record. */
+	state_client_remove(dir, alive);
+	rmdir(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +317,8 @@ int main(void)
 		cmocka_unit_test(test_repeated_ref),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_load_save),
+		cmocka_unit_test(test_parse_proc_stat),
+		cmocka_unit_test(test_end_survivors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
