@@ -261,14 +261,13 @@ static void fetch_control(struct scheduler *s)
 	struct fetch_request req;
 
 	log_info("Fetching tasks from %s", url);
-	if (strstr(url, "://") == NULL) {
+	if (!source_is_url(url)) {
 		/* A plain path: read it directly (a local fleet, or tests). */
 		struct buf b;
-		int rc = file_read_all(url, CONTROL_MAX_BYTES, &b);
+		char why[256];
 
-		if (rc != 0) {
-			log_error("Control file %s: %s; no tasks this hour", url,
-				  rc == -2 ? "larger than the size cap" : strerror(errno));
+		if (source_read_path(url, CONTROL_MAX_BYTES, &b, why, sizeof(why)) != 0) {
+			log_error("Control file %s: %s; no tasks this hour", url, why);
 			set_tasks(s, NULL, 0);
 		} else {
 			control_loaded(s, b.data, b.len);

@@ -341,6 +341,25 @@ fail:
 	return -1;
 }
 
+bool source_is_url(const char *src)
+{
+	return strstr(src, "://") != NULL;
+}
+
+int source_read_path(const char *path, size_t cap, struct buf *out, char *err, size_t n)
+{
+	switch (file_read_all(path, cap, out)) {
+	case 0:
+		return 0;
+	case -2:
+		snprintf(err, n, "the file is larger than the %zu-byte limit", cap);
+		return -1;
+	default:
+		snprintf(err, n, "%s", strerror(errno));
+		return -1;
+	}
+}
+
 int fd_write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;

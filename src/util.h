@@ -94,6 +94,12 @@ void buf_free(struct buf *b);
 /* Read a whole file into a new buffer, refusing files over cap bytes.
  * Returns 0, -1 on I/O error (errno set), -2 when over cap. */
 int file_read_all(const char *path, size_t cap, struct buf *out);
+/* A control file or catalogue source is a URL ("scheme://...") to fetch,
+ * or else a plain path to read. */
+bool source_is_url(const char *src);
+/* Read a plain-path source like file_read_all; on failure err says why in
+ * the words every loader uses. Returns 0 or -1. */
+int source_read_path(const char *path, size_t cap, struct buf *out, char *err, size_t n);
 /* write(2) all n bytes, retrying on EINTR and short writes. Returns 0 or
  * -1 (errno). */
 int fd_write_all(int fd, const void *p, size_t n);
