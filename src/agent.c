@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "config.h"
 #include "console.h"
+#include "heartbeat.h"
 #include "influx.h"
 #include "log.h"
 #include "metrics.h"
@@ -60,6 +61,7 @@ struct agent {
 	char status_path[PATH_MAX];
 	uint64_t proc_start;
 	bool status_failed;
+	bool heartbeat_failed;
 	int lock_fd; /* CACHE_DIR/agent.lock, held (flock) until the process ends */
 };
 
@@ -309,10 +311,30 @@ static void on_signal(uv_signal_t *h, int signum)
 	}
 }
 
+/* The minute's ant_agent_status point, tests or not. */
+static void write_heartbeat(struct agent *a, int64_t now)
+{
+	struct heartbeat hb;
+
+	memset(&hb, 0, sizeof(hb));
+	hb.client_gen = client_generation() ? client_generation()->name : NULL;
+	hb.uptime_s = (now - a->started_ms) / 1000;
+	scheduler_heartbeat(a->sched, now, &hb);
+	if (heartbeat_write(&hb, now) == 0) {
+		a->heartbeat_failed = false;
+	} else if (!a->heartbeat_failed) {
+		/* Once per run of failures, like the status file. */
+		log_warn("Heartbeat: cannot write the ant_agent_status point to %s",
+			 cfg_str(CFG_METRICS_FILE));
+		a->heartbeat_failed = true;
+	}
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct agent *a = t->data;
 
+	write_heartbeat(a, clock_now_ms());
 	metrics_flush(clock_now_ms());
 	scheduler_tick(a->sched);
 	write_status(a, "running");

@@ -76,6 +76,8 @@ struct scheduler {
 	/* Per guard: the hour it was last warned about, and the reason. */
 	int64_t guard_warned[REASON__COUNT];
 	bool mem_unreadable_warned;
+	/* Tests skipped since the last heartbeat, by reason. */
+	uint32_t skipped_minute[REASON__COUNT];
 	/* Last result per test type, for the status file. */
 	struct test_result last[TEST__COUNT];
 	bool have_last[TEST__COUNT];

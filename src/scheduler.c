@@ -7,7 +7,9 @@
 #include "sched_int.h"
 #include "clock.h"
 #include "config.h"
+#include "diskguard.h"
 #include "fetch.h"
+#include "heartbeat.h"
 #include "killswitch.h"
 #include "limiter.h"
 #include "log.h"
@@ -293,6 +295,46 @@ json_t *scheduler_status_json(struct scheduler *s)
 		"running", "tasks", (int)runner_tasks(s->runner), "workers",
 		(int)runner_workers(s->runner), "clients", (int)runner_clients(s->runner),
 		"last", last_json(s), "limits", limits_json(s, now), "guards", guards_json());
+}
+
+/* ---- heartbeat ---- */
+
+void scheduler_heartbeat(struct scheduler *s, int64_t now, struct heartbeat *hb)
+{
+	struct killswitch_status ks;
+	struct statvfs st;
+	char why[200];
+
+	killswitch_get_status(s->ks, now, &ks);
+	/* ON as the fleet means it: an open issue says so (or the agent still
+	 * waits for the :00 refresh after one did). A stale or failed check
+	 * also keeps tests from starting; killswitch_state tells them apart. */
+	hb->killswitch_on = ks.reading == KILLSWITCH_ON || s->switch_stopped;
+	hb->killswitch_state = killswitch_reading_name(ks.reading);
+	hb->killswitch_issue = ks.issue_on_ms > 0 ? ks.issue_number : -1;
+	hb->tasks_planned = hb->tasks_done = 0;
+	for (size_t i = 0; i < s->nplan; i++) {
+		const struct plan_item *it = &s->plan[i];
+		bool running = runner_is_running(s->runner, it->task.ref);
+
+		if (it->state == PLAN_WAITING || it->done_before)
+			hb->tasks_planned++;
+		if (it->done_before ? !running : it->started && it->started_at > 0 && !running)
+			hb->tasks_done++;
+	}
+	hb->tasks_running = (int64_t)runner_tasks(s->runner);
+	memcpy(hb->skipped, s->skipped_minute, sizeof(hb->skipped));
+	memset(s->skipped_minute, 0, sizeof(s->skipped_minute));
+	/* The guards as env_guard would answer now. */
+	hb->disk_guard = diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0,
+					 cfg_float(CFG_MIN_FREE_DISK_GB), why, sizeof(why)) == 1;
+	hb->mem_guard = memguard_check(MEMGUARD_MEMINFO, cfg_int(CFG_MIN_FREE_MEM_MB), why,
+				       sizeof(why));
+	hb->have_disk_free = statvfs(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), &st) == 0 ||
+			     statvfs(cfg_str(CFG_CACHE_DIR), &st) == 0;
+	hb->disk_free_bytes = hb->have_disk_free ? (uint64_t)st.f_bavail * st.f_frsize : 0;
+	hb->uploads = cfg_bool(CFG_ALLOW_UPLOADS);
+	hb->spend_today_atto = hb->uploads ? heartbeat_spend_today(now) : 0;
 }
 
 /* ---- shutdown ---- */

@@ -35,6 +35,11 @@ void scheduler_tick(struct scheduler *s);
  * file, `ant-agent status`, the console's [s], SIGUSR1) renders this model
  * through status_print. */
 json_t *scheduler_status_json(struct scheduler *s);
+struct heartbeat;
+/* The scheduler's facts for the minute's heartbeat (heartbeat.h): the
+ * kill-switch, the hour's tasks, the tests skipped since the last call (the
+ * count starts again), the guards, free disk and today's spend. */
+void scheduler_heartbeat(struct scheduler *s, int64_t now, struct heartbeat *hb);
 /* cb(ud) runs whenever something the status shows has changed (a plan,
  * a start, an end, a result, the kill-switch). */
 void scheduler_on_change(struct scheduler *s, void (*cb)(void *ud), void *ud);

@@ -196,6 +196,8 @@ static void env_record(void *ud, const struct test_result *r)
 		it->tests++;
 		it->ok += r->status == ST_OK;
 	}
+	if (r->status == ST_SKIPPED && r->why < REASON__COUNT)
+		s->skipped_minute[r->why]++;
 	sched_notify(s);
 	if (!guard_skip_logged(s, r))
 		log_result(r);
