@@ -1001,7 +1001,7 @@ int catalog_load(uv_loop_t *loop, struct fetcher *f, const struct catalog_source
 	if (l->cache_file && l->meta.valid && meta_url_matches(&l->meta, l->url) &&
 	    file_read_all(l->cache_file, CATALOG_MAX_BYTES, &l->cached) == 0)
 		l->have_cache = true;
-	if (l->have_cache && now >= l->meta.fetched_at_ms &&
+	if (l->have_cache && !src->revalidate && now >= l->meta.fetched_at_ms &&
 	    now - l->meta.fetched_at_ms < l->max_age_ms &&
 	    parse_into(l, l->cached.data, l->cached.len)) {
 		l->info.origin = CATALOG_FROM_CACHE;

@@ -196,12 +196,18 @@ static void load_catalogues(struct scheduler *s)
 	struct catalog_source src;
 
 	s->loads_pending = 2;
+	/* After start-up every refresh asks the server, with the cached copy's
+	 * ETag: an unchanged catalogue costs a 304, a changed one reaches this
+	 * agent within the hour. At start-up a copy younger than CACHE_TIME is
+	 * used as it is, so a restart loop does not hammer the server. */
 	catalog_source_from_config(CATALOG_DOWNLOADS, &src);
+	src.revalidate = s->last_refresh != 0;
 	if (catalog_load(s->loop, s->fetcher, &src, on_downloads, s) != 0) {
 		log_error("Download catalogue: cannot start loading %s", src.url);
 		s->loads_pending--;
 	}
 	catalog_source_from_config(CATALOG_SEEDS, &src);
+	src.revalidate = s->last_refresh != 0;
 	if (catalog_load(s->loop, s->fetcher, &src, on_seeds, s) != 0) {
 		log_error("Seed catalogue: cannot start loading %s", src.url);
 		s->loads_pending--;
