@@ -14,11 +14,9 @@
 #include "limiter.h"
 #include "log.h"
 #include "memguard.h"
-#include "metrics.h"
 #include "util.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
