@@ -322,7 +322,8 @@ int purge_logs(const char *dir, uint64_t keep_bytes, struct purge_stats *st)
 	fd = dup(root);
 	if (fd >= 0)
 		collect(fd, "", 0, &l);
-	qsort(l.v, l.n, sizeof(*l.v), newest_first);
+	if (l.n > 1) /* qsort must not be given the NULL of an empty list */
+		qsort(l.v, l.n, sizeof(*l.v), newest_first);
 	for (size_t i = 0; i < l.n; i++) {
 		if (kept + l.v[i].size <= keep_bytes) {
 			kept += l.v[i].size;
