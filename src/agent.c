@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "config.h"
 #include "console.h"
+#include "heartbeat.h"
 #include "influx.h"
 #include "log.h"
 #include "metrics.h"
@@ -64,15 +65,16 @@ struct agent {
 	char status_path[PATH_MAX];
 	uint64_t proc_start;
 	bool status_failed;
+	bool heartbeat_failed;
 	int lock_fd; /* CACHE_DIR/agent.lock, held (flock) until the process ends */
 };
 
 /* The lock file in CACHE_DIR that makes one agent per cache directory. */
 #define AGENT_LOCK_NAME "agent.lock"
 
-/* Replace the status file: the scheduler's view plus this process's own
- * facts. state is "running", "stopping" or "stopped". */
-static void write_status(struct agent *a, const char *state)
+/* The status model: the scheduler's view plus this process's own facts.
+ * state is "running", "stopping" or "stopped". NULL when out of memory. */
+static json_t *status_doc(struct agent *a, const char *state)
 {
 	struct metrics_counters mc;
 	struct influx_counters ic;
@@ -90,7 +92,7 @@ static void write_status(struct agent *a, const char *state)
 		"uptime_s", (json_int_t)((clock_now_ms() - a->started_ms) / 1000),
 		"written_at_ms", (json_int_t)clock_real_ms());
 	if (doc == NULL)
-		return;
+		return NULL;
 	sched = a->sched ? scheduler_status_json(a->sched) : NULL;
 	if (sched)
 		json_object_update(doc, sched);
@@ -105,6 +107,16 @@ static void write_status(struct agent *a, const char *state)
 		"spool_files", (json_int_t)ic.spool_files, "spool_bytes", (json_int_t)ic.spool_bytes,
 		"dropped", (json_int_t)ic.lines_dropped, "rejected", (json_int_t)ic.lines_rejected,
 		"last_status", (json_int_t)ic.last_status));
+	return doc;
+}
+
+/* Replace the status file with the model. */
+static void write_status(struct agent *a, const char *state)
+{
+	json_t *doc = status_doc(a, state);
+
+	if (doc == NULL)
+		return;
 	if (status_write(a->status_path, doc) == 0) {
 		a->status_failed = false;
 	} else if (!a->status_failed) {
@@ -249,6 +261,17 @@ static void log_rate_limits(void)
 		 (long long)cfg_int(CFG_MAX_WORKERS), (long long)cfg_int(CFG_MAX_CLIENTS));
 }
 
+/* The status screen, rendered from the same model as the status file. */
+static void print_status(struct agent *a, FILE *out)
+{
+	json_t *doc = status_doc(a, "running");
+
+	if (doc == NULL)
+		return;
+	status_print(out, doc, true, clock_real_ms());
+	json_decref(doc);
+}
+
 static void log_status(struct agent *a)
 {
 	char *text = NULL;
@@ -260,7 +283,7 @@ static void log_status(struct agent *a)
 		 a->client_version);
 	if (a->sched == NULL || (f = open_memstream(&text, &len)) == NULL)
 		return;
-	scheduler_status(a->sched, f);
+	print_status(a, f);
 	fclose(f);
 	log_text(LOG_INFO, text);
 	free(text);
@@ -295,10 +318,30 @@ static void on_signal(uv_signal_t *h, int signum)
 	}
 }
 
+/* The minute's ant_agent_status point, tests or not. */
+static void write_heartbeat(struct agent *a, int64_t now)
+{
+	struct heartbeat hb;
+
+	memset(&hb, 0, sizeof(hb));
+	hb.client_gen = client_generation() ? client_generation()->name : NULL;
+	hb.uptime_s = (now - a->started_ms) / 1000;
+	scheduler_heartbeat(a->sched, now, &hb);
+	if (heartbeat_write(&hb, now) == 0) {
+		a->heartbeat_failed = false;
+	} else if (!a->heartbeat_failed) {
+		/* Once per run of failures, like the status file. */
+		log_warn("Heartbeat: cannot write the ant_agent_status point to %s",
+			 cfg_str(CFG_METRICS_FILE));
+		a->heartbeat_failed = true;
+	}
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct agent *a = t->data;
 
+	write_heartbeat(a, clock_now_ms());
 	metrics_flush(clock_now_ms());
 	scheduler_tick(a->sched);
 	write_status(a, "running");
@@ -322,7 +365,8 @@ static void key_status(void *ud)
 {
 	struct agent *a = ud;
 
-	scheduler_status(a->sched, stdout);
+	print_status(a, stdout);
+	fflush(stdout);
 }
 
 static void key_run(void *ud, int ref)

@@ -958,11 +958,9 @@ void catalog_source_from_config(enum catalog_kind kind, struct catalog_source *s
 static void load_local(struct load *l)
 {
 	struct buf b;
-	int rc = file_read_all(l->url, CATALOG_MAX_BYTES, &b);
 
-	if (rc != 0) {
-		snprintf(l->info.error, sizeof(l->info.error), "%s",
-			 rc == -2 ? "the file is larger than the 8 MiB limit" : strerror(errno));
+	if (source_read_path(l->url, CATALOG_MAX_BYTES, &b, l->info.error,
+			     sizeof(l->info.error)) != 0) {
 		l->cat.kind = l->kind;
 		l->cat.failed = true;
 		l->info.origin = CATALOG_NONE;
@@ -1002,7 +1000,7 @@ int catalog_load(uv_loop_t *loop, struct fetcher *f, const struct catalog_source
 	l->info.age_ms = -1;
 	buf_init(&l->cached, CATALOG_MAX_BYTES);
 
-	if (strstr(l->url, "://") == NULL) {
+	if (!source_is_url(l->url)) {
 		load_local(l);
 		deliver_later(l);
 		return 0;
@@ -1011,7 +1009,7 @@ int catalog_load(uv_loop_t *loop, struct fetcher *f, const struct catalog_source
 	if (l->cache_file && l->meta.valid && meta_url_matches(&l->meta, l->url) &&
 	    file_read_all(l->cache_file, CATALOG_MAX_BYTES, &l->cached) == 0)
 		l->have_cache = true;
-	if (l->have_cache && now >= l->meta.fetched_at_ms &&
+	if (l->have_cache && !src->revalidate && now >= l->meta.fetched_at_ms &&
 	    now - l->meta.fetched_at_ms < l->max_age_ms &&
 	    parse_into(l, l->cached.data, l->cached.len)) {
 		l->info.origin = CATALOG_FROM_CACHE;

@@ -112,6 +112,8 @@ struct catalog_source {
 	const char *cache_file; /* NULL: no cache */
 	const char *meta_file;
 	int64_t max_age_ms;     /* CACHE_TIME, on the schedule clock */
+	bool revalidate;        /* ask even when the copy is younger than max_age_ms:
+				 * a conditional request (its ETag), 304 when unchanged */
 	bool allow_file;
 	int timeout_ms;         /* 0: FETCH_TIMEOUT_SECS */
 };

@@ -30,7 +30,9 @@ static int worst(int a, int b)
 /* Read a path or fetch a URL into out (NUL-terminated). */
 static int load_source(const char *src, size_t cap, struct buf *out, char *err, size_t n)
 {
-	if (strstr(src, "://") != NULL) {
+	char why[256];
+
+	if (source_is_url(src)) {
 		struct fetch_request req;
 		struct fetch_response res;
 
@@ -49,16 +51,10 @@ static int load_source(const char *src, size_t cap, struct buf *out, char *err, 
 		*out = res.body;
 		return 0;
 	}
-	switch (file_read_all(src, cap, out)) {
-	case 0:
+	if (source_read_path(src, cap, out, why, sizeof(why)) == 0)
 		return 0;
-	case -2:
-		snprintf(err, n, "cannot read: the file is larger than the %zu-byte limit", cap);
-		return -1;
-	default:
-		snprintf(err, n, "cannot read: %s", strerror(errno));
-		return -1;
-	}
+	snprintf(err, n, "cannot read: %s", why);
+	return -1;
 }
 
 static void print_control_problem(const char *src, const struct control_problem *p)

@@ -168,40 +168,6 @@ static const char *shown(const char *s, char *tmp, size_t n)
 	return tmp;
 }
 
-/* The Description as one clean line: blanks collapsed, control
- * characters gone, cut to TASK_DESC_MAX bytes on a UTF-8 boundary. */
-static bool clean_description(const char *in, char *out)
-{
-	char tmp[FIELD_TEXT_MAX + 1];
-	size_t k = 0, len;
-	bool space = false, cut = false;
-
-	for (const char *p = in; *p && k < FIELD_TEXT_MAX; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c <= 0x20 || c == 0x7f) {
-			space = k > 0;
-			continue;
-		}
-		if (space)
-			tmp[k++] = ' ';
-		space = false;
-		if (k < FIELD_TEXT_MAX)
-			tmp[k++] = (char)c;
-	}
-	tmp[k] = '\0';
-	len = k;
-	if (len > TASK_DESC_MAX) {
-		len = TASK_DESC_MAX;
-		while (len > 0 && ((unsigned char)tmp[len] & 0xC0) == 0x80)
-			len--;
-		cut = true;
-	}
-	memcpy(out, tmp, len);
-	out[len] = '\0';
-	return cut;
-}
-
 static bool all_digits(const char *s)
 {
 	if (*s == '\0')
@@ -310,7 +276,10 @@ static void check_fields(struct check *c)
 	char tmp[64], kinds[128];
 	int64_t v;
 
-	if (t->have[F_DESC] && clean_description(t->text[F_DESC], c->out.description))
+	/* The Description as one clean line, cut to TASK_DESC_MAX bytes on a
+	 * UTF-8 boundary. */
+	if (t->have[F_DESC] && str_clean(t->text[F_DESC], c->out.description,
+					 sizeof(c->out.description), STR_CLEAN_ONE_LINE))
 		task_problem(c, CONTROL_WARNING, t->field_line[F_DESC], "Description",
 			     "Description is longer than %d characters; it was cut", TASK_DESC_MAX);
 

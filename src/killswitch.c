@@ -66,54 +66,7 @@ static void first_issue(json_t *item, struct killswitch_counts *cnt)
 
 	cnt->number = json_is_integer(num) && json_integer_value(num) >= 0
 			      ? (long long)json_integer_value(num) : -1;
-	killswitch_clean_text(title ? title : "", cnt->title, sizeof(cnt->title));
-}
-
-void killswitch_clean_text(const char *in, char *out, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)in;
-	size_t k = 0;
-	bool space = false;
-
-	if (n == 0)
-		return;
-	while (*p) {
-		size_t len = 1;
-		/* A lone continuation byte is not text either. */
-		bool blank = *p <= 0x20 || *p == 0x7f || (*p >= 0x80 && *p < 0xc0);
-
-		/* C1 controls (U+0080..U+009F) are C2 80..C2 9F in UTF-8; some
-		 * terminals act on them. */
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			blank = true;
-			len = 2;
-		} else if (*p >= 0xc0) {
-			size_t want = *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
-				    : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
-
-			while (len < want && (p[len] & 0xc0) == 0x80)
-				len++;
-			/* Not a whole UTF-8 character: drop the lead byte. */
-			if (want == 0 || len != want) {
-				blank = true;
-				len = 1;
-			}
-		}
-		if (blank) {
-			space = k > 0;
-			p += len;
-			continue;
-		}
-		if (k + (space ? 1 : 0) + len > n - 1)
-			break; /* a whole character fits or none of it */
-		if (space)
-			out[k++] = ' ';
-		space = false;
-		memcpy(out + k, p, len);
-		k += len;
-		p += len;
-	}
-	out[k] = '\0';
+	str_clean(title ? title : "", cnt->title, sizeof(cnt->title), STR_CLEAN_ONE_LINE);
 }
 
 int killswitch_parse(const char *json, size_t len, bool *on, struct killswitch_counts *counts,

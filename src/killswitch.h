@@ -52,11 +52,6 @@ struct killswitch_counts {
 int killswitch_parse(const char *json, size_t len, bool *on, struct killswitch_counts *counts,
 		     char *err, size_t errlen);
 
-/* Text from outside (an issue title) as one line fit for a log or a
- * terminal: control characters (C0, DEL, C1) and blank runs become one
- * space, ends trimmed, cut to n-1 bytes on a UTF-8 boundary. */
-void killswitch_clean_text(const char *in, char *out, size_t n);
-
 /* Replace {owner} and {repo} in tmpl. owner and repo may hold only
  * letters, digits, '-', '_' and '.'. Returns 0, or -1 (bad name, too
  * long). */

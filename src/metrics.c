@@ -592,6 +592,30 @@ static int flush_lines(struct buf *b)
 	return rc;
 }
 
+/* Lines made elsewhere (the heartbeat) go into METRICS_FILE and to the
+ * sink the same way: whole lines or none. */
+int metrics_write_lines(const char *lines, size_t len, size_t nlines)
+{
+	struct out o = { g.metrics_file, -1, 0, false, 0 };
+	struct buf b;
+	int rc;
+
+	if (!g.ready || nlines == 0 || len == 0)
+		return -1;
+	buf_init(&b, len + 1);
+	if (buf_append(&b, lines, len) != 0) {
+		buf_free(&b);
+		return -1;
+	}
+	rc = out_write(&o, &b);
+	if (rc == 0) {
+		sink(&b, nlines);
+		g.c.other_lines += nlines;
+	}
+	buf_free(&b);
+	return out_close(&o) == 0 && rc == 0 ? 0 : -1;
+}
+
 struct sumkey {
 	uint64_t key;       /* minute << 16 | type << 8 | size */
 	double t;

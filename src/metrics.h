@@ -43,6 +43,7 @@ struct metrics_counters {
 	uint64_t flushes;          /* flushes that wrote everything they had */
 	uint64_t write_errors;     /* failed or short writes (file cut back) */
 	uint64_t rotations;        /* files rotated */
+	uint64_t other_lines;      /* other lines (heartbeats) appended to METRICS_FILE */
 };
 
 /* Read settings (AGENT_ID / CACHE_DIR/agent-id, TELEMETRY_*, METRICS_*,
@@ -59,6 +60,11 @@ void metrics_shutdown(void);
 int metrics_record(const struct test_result *r);
 /* Same with the time passed in (tests, the benchmark). */
 int metrics_record_at(const struct test_result *r, int64_t now_ms);
+
+/* Append whole lines made elsewhere (the ant_agent_status heartbeat) to
+ * METRICS_FILE and hand them to the push. Returns 0 or -1 (nothing of them
+ * stays in the file). */
+int metrics_write_lines(const char *lines, size_t len, size_t nlines);
 
 /* The periodic flush: write every cached record and the summaries of the
  * minutes before the one that contains now_ms. Returns 0, or -1 when a

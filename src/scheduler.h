@@ -29,12 +29,17 @@ void scheduler_reconfigure(struct scheduler *s);
 /* The agent's one-minute tick: keep the kill-switch answer fresh while
  * there is work, so that turning it ON stops running tests. */
 void scheduler_tick(struct scheduler *s);
-/* Print the status screen. */
-void scheduler_status(struct scheduler *s, FILE *out);
-/* The same facts as a JSON object (new reference) for the status file:
+/* The scheduler's part of the status model, a JSON object (new reference):
  * clock, kill-switch, hour, plan and progress, running work, last result
- * per type, limiter use, guards. */
+ * per type, limiter use, guards. Every view of the status (the status
+ * file, `ant-agent status`, the console's [s], SIGUSR1) renders this model
+ * through status_print. */
 json_t *scheduler_status_json(struct scheduler *s);
+struct heartbeat;
+/* The scheduler's facts for the minute's heartbeat (heartbeat.h): the
+ * kill-switch, the hour's tasks, the tests skipped since the last call (the
+ * count starts again), the guards, free disk and today's spend. */
+void scheduler_heartbeat(struct scheduler *s, int64_t now, struct heartbeat *hb);
 /* cb(ud) runs whenever something the status shows has changed (a plan,
  * a start, an end, a result, the kill-switch). */
 void scheduler_on_change(struct scheduler *s, void (*cb)(void *ud), void *ud);

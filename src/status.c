@@ -4,6 +4,8 @@
  * The agent (agent.c) builds the document from scheduler_status_json plus
  * its own facts (pid, uptime, versions, metrics and push counters); this
  * file writes it, decides whether its writer still runs, and prints it.
+ * The document is the only status model: `ant-agent status`, the
+ * console's [s] and the SIGUSR1 log block all print it with status_print.
  */
 #include "status.h"
 #include "cli.h"
@@ -283,11 +285,44 @@ static void print_counts(FILE *out, json_t *doc)
 		jint(doc, "guards.min_free_mem_mb", 0));
 }
 
+/* Every string of the status file (names, descriptions, kill-switch
+ * messages, error texts: much of it came from outside) and every key is
+ * made safe for a terminal before it is printed, as text or JSON. */
+static void sanitize_strings(json_t *v)
+{
+	const char *key;
+	json_t *val;
+	void *tmp;
+	size_t i;
+	char *copy;
+
+	if (json_is_string(v)) {
+		copy = xstrdup(json_string_value(v));
+		str_sanitize_terminal(copy, true);
+		json_string_set(v, copy);
+		free(copy);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, val)
+			sanitize_strings(val);
+	} else if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, key, val) {
+			sanitize_strings(val);
+			copy = xstrdup(key);
+			if (strcmp(str_sanitize_terminal(copy, false), key) != 0) {
+				json_object_set(v, copy, val);
+				json_object_del(v, key);
+			}
+			free(copy);
+		}
+	}
+}
+
 void status_print(FILE *out, json_t *doc, bool running, int64_t now_real_ms)
 {
 	char up[48], age[48], ksage[48];
 	int64_t written = jint(doc, "written_at_ms", 0);
 
+	sanitize_strings(doc);
 	fmt_duration(jint(doc, "uptime_s", 0), up, sizeof(up));
 	fmt_duration((now_real_ms - written) / 1000, age, sizeof(age));
 	if (running)
@@ -333,38 +368,6 @@ void status_print(FILE *out, json_t *doc, bool running, int64_t now_real_ms)
 		jint(doc, "running.clients", 0));
 	print_last(out, doc);
 	print_counts(out, doc);
-}
-
-/* Every string of the status file (names, descriptions, kill-switch
- * messages, error texts: much of it came from outside) and every key is
- * made safe for a terminal before it is printed, as text or JSON. */
-static void sanitize_strings(json_t *v)
-{
-	const char *key;
-	json_t *val;
-	void *tmp;
-	size_t i;
-	char *copy;
-
-	if (json_is_string(v)) {
-		copy = xstrdup(json_string_value(v));
-		str_sanitize_terminal(copy, true);
-		json_string_set(v, copy);
-		free(copy);
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, val)
-			sanitize_strings(val);
-	} else if (json_is_object(v)) {
-		json_object_foreach_safe(v, tmp, key, val) {
-			sanitize_strings(val);
-			copy = xstrdup(key);
-			if (strcmp(str_sanitize_terminal(copy, false), key) != 0) {
-				json_object_set(v, copy, val);
-				json_object_del(v, key);
-			}
-			free(copy);
-		}
-	}
 }
 
 int cmd_status(const struct cli *c)

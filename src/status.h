@@ -36,7 +36,10 @@ int status_write(const char *path, json_t *doc);
 
 /* Is the agent that wrote doc running now? (stopped flag, pid, start time) */
 bool status_doc_running(json_t *doc);
-/* Print the one-screen status. now_real_ms is the wall clock, for ages. */
+/* Print the one-screen status: the one text view of the model, used by
+ * `ant-agent status`, the console and SIGUSR1. Every string and key of doc
+ * is first made safe for a terminal (doc is changed in place). now_real_ms
+ * is the wall clock, for ages. */
 void status_print(FILE *out, json_t *doc, bool running, int64_t now_real_ms);
 
 #endif

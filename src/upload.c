@@ -3,6 +3,7 @@
  * (see upload.h and docs/UPLOADS.md).
  */
 #include "upload.h"
+#include "heartbeat.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +45,8 @@ int upload_open(int64_t now_ms)
 	ledger_budget_from_config();
 	n = ledger_open(path);
 	ledger_ok = n >= 0;
+	/* The heartbeat's spend is the ledger's. */
+	heartbeat_set_spend_source(ledger_spent_today);
 	upload_budget_text(text, sizeof(text));
 	ledger_budget(&day, &month);
 	ledger_format_tokens(ledger_spent_today(now_ms), sd, sizeof(sd));

@@ -341,6 +341,25 @@ fail:
 	return -1;
 }
 
+bool source_is_url(const char *src)
+{
+	return strstr(src, "://") != NULL;
+}
+
+int source_read_path(const char *path, size_t cap, struct buf *out, char *err, size_t n)
+{
+	switch (file_read_all(path, cap, out)) {
+	case 0:
+		return 0;
+	case -2:
+		snprintf(err, n, "the file is larger than the %zu-byte limit", cap);
+		return -1;
+	default:
+		snprintf(err, n, "%s", strerror(errno));
+		return -1;
+	}
+}
+
 int fd_write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
@@ -632,33 +651,65 @@ static size_t utf8_seq(const unsigned char *p, uint32_t *cp)
 	return n;
 }
 
+/* Is the character at r (len bytes once decided) text to keep? */
+static bool clean_is_text(const unsigned char *r, size_t *len, unsigned flags)
+{
+	uint32_t cp;
+
+	*len = 1;
+	if (*r < 0x80) {
+		if (flags & STR_CLEAN_ONE_LINE)
+			return *r > 0x20 && *r != 0x7f;
+		return (*r >= 0x20 && *r != 0x7f) || *r == '\t' ||
+		       (*r == '\n' && (flags & STR_CLEAN_NEWLINES));
+	}
+	*len = utf8_seq(r, &cp);
+	if (*len == 0) {
+		/* A raw 8-bit C1 control or any byte that is not UTF-8. */
+		*len = 1;
+		return false;
+	}
+	/* A C1 control written in UTF-8: some terminals act on it. */
+	return cp < 0x80 || cp > 0x9f;
+}
+
+bool str_clean(const char *in, char *out, size_t n, unsigned flags)
+{
+	const unsigned char *r = (const unsigned char *)in;
+	bool one_line = (flags & STR_CLEAN_ONE_LINE) != 0, space = false;
+	size_t k = 0;
+
+	if (n == 0)
+		return *in != '\0';
+	while (*r) {
+		size_t len;
+		bool text = clean_is_text(r, &len, flags);
+
+		if (!text && one_line) {
+			space = k > 0;
+			r += len;
+			continue;
+		}
+		if (k + (space ? 1 : 0) + (text ? len : 1) > n - 1) {
+			out[k] = '\0';
+			return true; /* a whole character fits or none of it */
+		}
+		if (space)
+			out[k++] = ' ';
+		space = false;
+		if (text)
+			memmove(out + k, r, len);
+		else
+			out[k] = '?';
+		k += text ? len : 1;
+		r += len;
+	}
+	out[k] = '\0';
+	return false;
+}
+
 char *str_sanitize_terminal(char *s, bool keep_newline)
 {
-	unsigned char *r = (unsigned char *)s, *w = r;
-
-	while (*r) {
-		uint32_t cp;
-		size_t n;
-
-		if (*r < 0x80) {
-			bool keep = *r >= 0x20 ? *r != 0x7f : *r == '\t' || (keep_newline && *r == '\n');
-
-			*w++ = keep ? *r : '?';
-			r++;
-			continue;
-		}
-		n = utf8_seq(r, &cp);
-		if (n == 0 || (cp >= 0x80 && cp <= 0x9f)) {
-			/* A raw 8-bit C1 control, any byte that is not UTF-8, or a C1
-			 * control written in UTF-8 (U+0080..U+009F): one '?'. */
-			*w++ = '?';
-			r += n ? n : 1;
-			continue;
-		}
-		memmove(w, r, n);
-		w += n;
-		r += n;
-	}
-	*w = '\0';
+	str_clean(s, s, strlen(s) + 1, keep_newline ? STR_CLEAN_NEWLINES : 0);
 	return s;
 }

@@ -39,12 +39,25 @@ char *str_trim(char *s);
  * parameter named like a secret (token, key, secret, pass, sig, auth,
  * ...) becomes ****. Returns the length of the whole masked text. */
 size_t str_mask_urls(const char *in, char *out, size_t outn);
-/* Make outside text safe to print on a terminal or into a log, in place:
- * C0 controls (ESC included) and DEL become '?', except tab, and newline
- * when keep_newline is set; so do C1 controls, both as raw 8-bit bytes
- * (0x80-0x9F) and written in UTF-8 (U+0080-U+009F), and every byte that is
- * not part of valid UTF-8. Valid UTF-8 text is kept as it is. The result
- * is never longer than the input. Returns s. */
+/* The one cleaner of outside text (names, titles, descriptions, messages)
+ * before it reaches a terminal, a log or a file. Per character of in:
+ * valid UTF-8 text is kept; C0 controls and DEL, C1 controls (raw 8-bit
+ * bytes 0x80-0x9F and written in UTF-8, U+0080-U+009F) and every byte that
+ * is not part of valid UTF-8 are not. What becomes of them depends on
+ * flags:
+ *   0                    each becomes '?'; tab and space stay
+ *   STR_CLEAN_NEWLINES   the same, and newline stays too
+ *   STR_CLEAN_ONE_LINE   one line: they, spaces and tabs all count as
+ *                        blanks, each run of blanks becomes one space, and
+ *                        the ends are trimmed
+ * out gets at most n-1 bytes and whole characters only. out may be in:
+ * the result is never longer than the input. Returns true when text was
+ * left out because it did not fit. */
+#define STR_CLEAN_NEWLINES 0x1u
+#define STR_CLEAN_ONE_LINE 0x2u
+bool str_clean(const char *in, char *out, size_t n, unsigned flags);
+/* str_clean(s, s, ..., keep_newline ? STR_CLEAN_NEWLINES : 0): make text
+ * safe to print, in place. Returns s. */
 char *str_sanitize_terminal(char *s, bool keep_newline);
 /* Duplicate or abort: allocation failure is not recoverable in this agent. */
 char *xstrdup(const char *s);
@@ -81,6 +94,12 @@ void buf_free(struct buf *b);
 /* Read a whole file into a new buffer, refusing files over cap bytes.
  * Returns 0, -1 on I/O error (errno set), -2 when over cap. */
 int file_read_all(const char *path, size_t cap, struct buf *out);
+/* A control file or catalogue source is a URL ("scheme://...") to fetch,
+ * or else a plain path to read. */
+bool source_is_url(const char *src);
+/* Read a plain-path source like file_read_all; on failure err says why in
+ * the words every loader uses. Returns 0 or -1. */
+int source_read_path(const char *path, size_t cap, struct buf *out, char *err, size_t n);
 /* write(2) all n bytes, retrying on EINTR and short writes. Returns 0 or
  * -1 (errno). */
 int fd_write_all(int fd, const void *p, size_t n);

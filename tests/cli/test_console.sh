@@ -29,9 +29,10 @@ expect_grep 'Press \[q\] = quit gracefully' agent.log "key help shown"
 tmx send-keys -t agent s
 if wait_for 'Kill-switch : OFF' pane 5; then ok; else bad "[s] showed no status"; cat "$work/pane.txt" >&2; fi
 expect_grep 'Plan        :' pane.txt "status shows the plan"
-expect_grep '001 +Download tiny +:40:00 +waiting' pane.txt "status shows the task waiting"
-expect_grep 'Limits      : download 0/360 per hour' pane.txt "status shows limiter use"
+expect_grep '001 +download +tiny +once +10:40:00 +waiting' pane.txt "status shows the task waiting"
+expect_grep 'Limits      : download 0/360 ' pane.txt "status shows limiter use"
 expect_grep 'Metrics     : 0 recorded' pane.txt "status shows metrics counters"
+expect_grep 'ant-agent is running: pid [0-9]+' pane.txt "[s] is the same view as ant-agent status"
 
 tmx send-keys -t agent r
 wait_for 'Run which task now' pane 5 && ok || bad "[r] did not ask for a TaskRef"

@@ -73,5 +73,8 @@ expect_eq "$?" 0 "exit after HUP"
 expect_grep "hup.env:1: setting CACHE_TIME: 'never'" s.txt "HUP reload reports bad value"
 expect_grep 'new settings are not valid; keeping the ones in force' s.txt "HUP keeps old settings"
 expect_grep 'INFO - Status: up ' s.txt "USR1 status line"
+# The same view as `ant-agent status` and the console's [s].
+expect_grep 'ant-agent is running: pid [0-9]+' s.txt "USR1 block is the status view"
+expect_grep '  Kill-switch : (ON|OFF)' s.txt "USR1 block shows the kill-switch"
 
 finish

@@ -33,7 +33,7 @@ export ANT_SIM_FAIL_RATE=0.1 ANT_SIM_FAIL_KIND=network
 hour=$(date -u -d '-1 day' +%Y-%m-%dT%H)
 run_agent "$hour:04:00Z" 120 54m
 expect_eq "$?" 0 "agent exit code"
-m_lines=$(wc -l < cache/metrics.csv)
+m_lines=$(grep -c '^ant_agent,' cache/metrics.csv)
 s_lines=$(wc -l < cache/summary.csv)
 if [ "$m_lines" -ge 50 ]; then ok; else bad "only $m_lines tests in the hour"; fi
 expect_eq "$(ls cache/influx-spool 2>/dev/null | wc -l)" 0 "spool empty at the end: every batch accepted"

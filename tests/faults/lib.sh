@@ -84,7 +84,7 @@ expect_whole_lines() {
     bad "$what: $f does not end with a whole line"; return
   fi
   # String fields may hold blanks: read them as one token first.
-  badn=$(sed -E 's/"([^"\\]|\\.)*"/S/g' "$f" | grep -cvE '^ant_agent(_summary)?,[^ ]+ [^ ]+ [0-9]{19}$')
+  badn=$(sed -E 's/"([^"\\]|\\.)*"/S/g' "$f" | grep -cvE '^ant_agent(_summary|_status)?,[^ ]+ [^ ]+ [0-9]{19}$')
   expect_eq "$badn" 0 "$what: lines of $f that are not whole line-protocol lines"
 }
 # calls_of PATTERN: client calls (not --version) whose argv matches.

@@ -16,6 +16,7 @@
 #include "killswitch.h"
 #include "log.h"
 #include "testhttpd.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -357,19 +358,19 @@ static void test_clean_text(void **state)
 	char longer[300];
 
 	(void)state;
-	killswitch_clean_text("  Stop\x1b]0;pwned\x07 all\r\n\ttests  ", out, sizeof(out));
+	str_clean("  Stop\x1b]0;pwned\x07 all\r\n\ttests  ", out, sizeof(out), STR_CLEAN_ONE_LINE);
 	assert_string_equal(out, "Stop ]0;pwned all tests");
-	killswitch_clean_text("a\xc2\x9b" "31mb\x7f" "c", out, sizeof(out)); /* C1 CSI, DEL */
+	str_clean("a\xc2\x9b" "31mb\x7f" "c", out, sizeof(out), STR_CLEAN_ONE_LINE); /* C1 CSI, DEL */
 	assert_string_equal(out, "a 31mb c");
-	killswitch_clean_text("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", small, sizeof(small));
+	str_clean("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", small, sizeof(small), STR_CLEAN_ONE_LINE);
 	assert_string_equal(small, "\xe2\x82\xac\xe2\x82\xac"); /* whole characters only */
-	killswitch_clean_text("\x80x", small, sizeof(small));
+	str_clean("\x80x", small, sizeof(small), STR_CLEAN_ONE_LINE);
 	assert_string_equal(small, "x");
-	killswitch_clean_text("a\xe2\x82" "b\xff" "c", small, sizeof(small)); /* broken UTF-8 */
+	str_clean("a\xe2\x82" "b\xff" "c", small, sizeof(small), STR_CLEAN_ONE_LINE); /* broken UTF-8 */
 	assert_string_equal(small, "a b c");
 	memset(longer, 'x', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
-	killswitch_clean_text(longer, out, sizeof(out));
+	str_clean(longer, out, sizeof(out), STR_CLEAN_ONE_LINE);
 	assert_int_equal(strlen(out), KILLSWITCH_TITLE_MAX);
 }
 

@@ -112,6 +112,31 @@ static void test_mask_urls(void **state)
 	assert_string_equal(small, "https://u:*");
 }
 
+/* str_clean's one-line mode and its "cut" answer, on which the control
+ * file's "Description ... was cut" warning rests. */
+static void test_clean_one_line(void **state)
+{
+	char out[8], inplace[] = "  a\x1b[2J\tb\xc2\x9b  c\r\n  ";
+
+	(void)state;
+	/* Trailing blanks are not text: nothing was cut. */
+	assert_false(str_clean("abc   \n\t ", out, sizeof(out), STR_CLEAN_ONE_LINE));
+	assert_string_equal(out, "abc");
+	assert_false(str_clean("1234567", out, sizeof(out), STR_CLEAN_ONE_LINE));
+	assert_true(str_clean("12345678", out, sizeof(out), STR_CLEAN_ONE_LINE));
+	assert_string_equal(out, "1234567");
+	/* A two-byte letter that would end past the cap is left out whole. */
+	assert_true(str_clean("123456\xc3\xa9", out, sizeof(out), STR_CLEAN_ONE_LINE));
+	assert_string_equal(out, "123456");
+	/* In place, as the status file's strings are cleaned. */
+	assert_false(str_clean(inplace, inplace, sizeof(inplace), STR_CLEAN_ONE_LINE));
+	assert_string_equal(inplace, "a [2J b c");
+	/* Marking mode cuts on the cap too, and says so. */
+	assert_true(str_clean("ab\x1b" "cdefgh", out, sizeof(out), 0));
+	assert_string_equal(out, "ab?cdef");
+	assert_false(str_clean("", out, 0, 0));
+}
+
 static void test_sanitize_terminal(void **state)
 {
 	static const char *const cases[][2] = {
@@ -217,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_str_helpers),
 		cmocka_unit_test(test_mask_urls),
 		cmocka_unit_test(test_sanitize_terminal),
+		cmocka_unit_test(test_clean_one_line),
 		cmocka_unit_test(test_open_own),
 		cmocka_unit_test(test_atomic_write_and_read_cap),
 	};
