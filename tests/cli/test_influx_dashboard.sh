@@ -41,6 +41,8 @@ TELEMETRY_COUNTRY=gb
 TELEMETRY_PROVISION=home
 TELEMETRY_CONNECTION=fibre
 ALLOW_UPLOADS=true
+UPLOAD_BUDGET_DAY=1 ANT
+UPLOAD_BUDGET_MONTH=10 ANT
 SECRET_KEY=0x0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 X
 # Agent B: its own cache, control file and tags; uploads off.
@@ -87,7 +89,7 @@ expect_eq "$(find cache/influx-spool cache-b/influx-spool -type f 2>/dev/null | 
 # documented format with each agent's own tags (from its first ant_agent
 # line). A spool only drops lines after megabytes of backlog, which an hour
 # of one agent does not make.
-tags_of() { head -1 "$1" | sed -E 's/^ant_agent,//; s/,type=.*//'; }
+tags_of() { grep -m1 '^ant_agent,' "$1" | sed -E 's/^ant_agent,//; s/,type=.*//'; }
 own_beats=$(influx_count ant_dash ant_agent_status tasks_planned)
 python3 - "$own_beats" "$(tags_of cache/metrics.csv)" "$(tags_of cache-b/metrics.csv)" > extra.lp <<'PY'
 import sys
@@ -97,7 +99,7 @@ for n, tags in enumerate(sys.argv[2:]):
         for m in range(4, 60):
             ks = 1 if (n == 1 and m >= 56) else 0
             print(f"ant_agent_status,{tags} killswitch_on={ks}i,tasks_planned=5i,"
-                  f"tasks_running={m % 3}i,tasks_done={min(5, m // 10)}i,free_disk_mb={50000 - m}i "
+                  f"tasks_running={m % 3}i,tasks_done={min(5, m // 10)}i,disk_free_bytes={(50000 - m) * 1048576}i "
                   f"{(start + m * 60) * 10**9}")
     print(f"ant_agent_self,{tags} dropped_lines=12i,dropped_total=12i {(start + 1800) * 10**9}")
 PY
@@ -107,7 +109,7 @@ if [ "$own_beats" = 0 ]; then
 else
   ok # the agents' own heartbeats are what the panels read
 fi
-expect_eq "$(influx_count ant_dash ant_agent exec_time)" "$(cat cache/metrics.csv cache-b/metrics.csv | wc -l)" \
+expect_eq "$(influx_count ant_dash ant_agent exec_time)" "$(cat cache/metrics.csv cache-b/metrics.csv | grep -c '^ant_agent,')" \
   "ant_agent points = both agents' metrics lines"
 
 # Every query of the dashboard, macros substituted; each must return a

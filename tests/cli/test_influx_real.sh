@@ -53,7 +53,7 @@ influx_q ant_live "SHOW TAG VALUES FROM ant_agent WITH KEY = agent" >"$work/agen
 expect_grep ',agent,agent-test.1$' "$work/agent" "agent tag"
 
 influx_q ant_live "SHOW FIELD KEYS FROM ant_agent" | cut -d, -f2,3 | sort | tr '\n' ' ' >"$work/fields"
-want='address,string attempt,integer bytes,integer chunks_existing,integer chunks_stored,integer client_err,integer client_kill,integer client_ok,integer cost,float cost_atto,integer data_loss,integer exec_time,float exit_code,integer md5checker,integer md5valid,integer network_err,integer ok,integer throughput,float unknown_err,integer worker,integer '
+want='address,string already_stored,integer attempt,integer bytes,integer chunks_existing,integer chunks_stored,integer client_err,integer client_kill,integer client_ok,integer cost,float cost_atto,integer data_loss,integer exec_time,float exit_code,integer md5checker,integer md5valid,integer network_err,integer ok,integer spent_today_atto,integer throughput,float unknown_err,integer worker,integer '
 expect_eq "$(cat "$work/fields")" "$want" "ant_agent field types"
 influx_q ant_live "SHOW FIELD KEYS FROM ant_agent_summary" | cut -d, -f2,3 | sort | tr '\n' ' ' >"$work/sfields"
 want='bytes,integer count,integer failed,integer max,float mean,float min,float ok,integer p50,float p90,float p95,float p99,float sum,float '
