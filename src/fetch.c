@@ -455,7 +455,11 @@ static struct helper *helper_start(struct fetcher *f)
 struct fetcher *fetcher_new(uv_loop_t *loop)
 {
 	struct fetcher *f = xcalloc(1, sizeof(*f));
+	struct sigaction sa;
 
+	/* A helper that is gone shows as a closed pipe, never as SIGPIPE. */
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
 	f->loop = loop;
 	f->next_id = 1;
 	return f;
