@@ -22,7 +22,7 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "${BENCH_SRC:-$top}" -B "$build" -DCMAKE_BUILD_TYPE=Release > /dev/null
 fi
 cmake --build "$build" -j "$(nproc)" --target ant-agent ant-sim metrics_bench parse_bench \
-  noop_client spawn_floor > /dev/null
+  noop_client spawn_floor ant-agent-net helper_bench > /dev/null
 
 BENCH_TABLE=$(mktemp /tmp/ant-bench-table.XXXXXX)
 export BENCH_TABLE
@@ -50,6 +50,9 @@ sh "$top/bench/metrics.sh" "$build"
 echo
 echo "== 7. Parsing the upstream control file and catalogues =="
 sh "$top/bench/parse.sh" "$build"
+echo
+echo "== 8. The network helper: a helper per request against one kept helper (3 runs) =="
+for run in 1 2 3; do "$build/bench/helper_bench" "$top/VERSION" 50; done
 echo
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,4 +162,11 @@ int digest_md5_hex_valid(const char *s)
 		if (!isxdigit((unsigned char)s[i]))
 			return 0;
 	return i == 2 * DIGEST_MD5_LEN;
+}
+
+void digest_crypto_init(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+				    OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+			    NULL);
 }

@@ -43,4 +43,9 @@ void digest_hex(const unsigned char *bin, size_t n, char *out);
 /* True when s is exactly 32 hex digits (either case). */
 int digest_md5_hex_valid(const char *s);
 
+/* Start OpenSSL for the two things the agent uses it for, MD5 and random
+ * bytes: no configuration file (openssl.cnf could load engines or
+ * providers), no cipher or digest name tables. Call once, early. */
+void digest_crypto_init(void);
+
 #endif

@@ -1,447 +1,578 @@
 /*
- * fetch.c - HTTP(S) requests with libcurl's multi interface on the libuv
- * loop.
+ * fetch.c - HTTP(S) requests through the network helper, ant-agent-net.
  *
- * curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when
- * to call it back for its own timeouts (CURLMOPT_TIMERFUNCTION); we map
- * those onto one uv_poll_t per socket and one uv_timer_t per fetcher, so a
- * transfer never blocks the loop and no thread is needed.
+ * The agent itself has no HTTP or TLS code: each fetcher starts a helper
+ * process when it has work (with a near-empty environment: never
+ * SECRET_KEY), sends it framed requests over a pipe (netmsg.h) and reads
+ * framed answers back. The helper stays while requests are in flight and
+ * FETCH_HELPER_LINGER_MS after the last, so the hourly burst shares one
+ * process and its connections, and is gone the rest of the time.
  *
- * Every body is held in a capped buffer: the write callback refuses the
- * first byte past the cap, which makes curl abort the transfer at once, so
- * an endless or hostile body costs at most cap bytes of memory.
+ * What the helper says is checked like any outside input: frame length
+ * against the request's cap, every field's size, the request id, and ok /
+ * not_modified are worked out here from status and transfer code. A
+ * helper that exits, crashes, sends garbage or stops answering (past the
+ * request's own timeout plus FETCH_HELPER_GRACE_MS) is killed, and every
+ * request it held ends as an ordinary failed request.
+ *
+ * A request with on_body streams: the helper sends its body as pieces
+ * (each at most NETMSG_MAX_PIECE bytes, their sum within the cap, only for
+ * a streamed request still in flight) and then an answer without a body
+ * whose body_bytes must match what came. When on_body says stop, the
+ * request ends at once as a write error and a cancel goes to the helper;
+ * the request stays behind as a tombstone that swallows pieces still on
+ * the way until the helper's one answer for it arrives.
  */
 #include "fetch.h"
 
 #include "config.h"
-#include "log.h"
+#include "netmsg.h"
 #include "util.h"
-#include "version.h"
 
-#include <ctype.h>
-#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
+#include <unistd.h>
 
-/* Longest response header line we look at; longer ones are not ours. */
-#define FETCH_HEADER_MAX 1024
+#define FETCH_HELPER_NAME "ant-agent-net"
+/* How long an idle helper is kept for the next request. */
+#define FETCH_HELPER_LINGER_MS 5000
+/* Past a request's own timeout, how long the helper has to answer. */
+#define FETCH_HELPER_GRACE_MS 3000
+#define FETCH_READ_CHUNK (64 * 1024)
 
-struct fetch_sock {
-	uv_poll_t poll;
-	curl_socket_t fd;
-	struct fetcher *f;
-	struct fetch_sock *next, *prev;
+/* Environment variables the helper may see: proxies and where the
+ * trusted certificates are. Nothing else of the agent's goes across. */
+static const char *const helper_env_keep[] = {
+	"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY",
+	"SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", NULL,
 };
 
-struct xfer {
-	struct fetcher *f;
-	CURL *easy;
-	struct curl_slist *headers;
+struct pend {
+	uint32_t id;
 	fetch_cb cb;
 	void *ud;
 	size_t cap;
-	fetch_body_fn on_body;
+	fetch_body_fn on_body; /* NULL: the body comes whole in the answer */
 	void *body_ud;
-	bool is_file;
-	bool saw_retry_after;
-	struct fetch_response res;
-	char errbuf[CURL_ERROR_SIZE];
-	struct xfer *next, *prev;
+	uint64_t bytes;        /* streamed body bytes passed to on_body */
+	bool cancelled;        /* ended on the agent's side; cb already ran */
+	uint64_t deadline; /* uv_now past which the helper is deemed hung */
+	struct pend *next;
+};
+
+struct helper {
+	struct fetcher *f;       /* NULL once detached (dying) */
+	uv_process_t proc;
+	uv_pipe_t to, from;
+	uv_timer_t timer;        /* watchdog, then linger */
+	struct buf rx;
+	struct pend *pend;
+	int open_handles;
+	bool exited, dead;
 };
 
 struct fetcher {
 	uv_loop_t *loop;
-	CURLM *multi;
-	uv_timer_t timer;
-	struct xfer *xfers;
-	struct fetch_sock *socks;
-	int open_handles;    /* libuv handles not yet closed */
-	int depth;           /* > 0 while we are inside curl or a callback */
-	bool free_requested; /* fetcher_free was called inside a callback */
-	bool closing;
+	struct helper *h;
+	uint32_t next_id;
+	int depth;
+	bool free_requested;
 };
 
-static bool g_curl_ready;
+static char *g_helper_argv[8];
+static char g_helper_path[PATH_MAX];
+static int g_linger_ms = FETCH_HELPER_LINGER_MS;
+
+extern char **environ;
+
+void fetch_set_helper(const char *const *argv)
+{
+	for (size_t i = 0; i < sizeof(g_helper_argv) / sizeof(g_helper_argv[0]); i++) {
+		free(g_helper_argv[i]);
+		g_helper_argv[i] = NULL;
+	}
+	for (size_t i = 0; argv && argv[i] && i + 1 < sizeof(g_helper_argv) / sizeof(g_helper_argv[0]);
+	     i++)
+		g_helper_argv[i] = xstrdup(argv[i]);
+}
+
+void fetch_set_helper_linger_ms(int ms)
+{
+	g_linger_ms = ms < 0 ? -1 : ms;
+}
+
+/* The helper lives beside the running binary; a build tree's tests and
+ * benchmarks run one directory below it. */
+static const char *helper_path(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (g_helper_path[0])
+		return g_helper_path;
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	for (int up = 0; up < 2; up++) {
+		slash = strrchr(self, '/');
+		if (slash == NULL)
+			return NULL;
+		*slash = '\0';
+		if ((size_t)snprintf(g_helper_path, sizeof(g_helper_path), "%s/%s", self,
+				     FETCH_HELPER_NAME) < sizeof(g_helper_path) &&
+		    access(g_helper_path, X_OK) == 0)
+			return g_helper_path;
+	}
+	g_helper_path[0] = '\0';
+	return NULL;
+}
+
+/* ---- the helper's life ---------------------------------------------- */
+
+static void helper_closed(uv_handle_t *hd)
+{
+	struct helper *h = hd->data;
+
+	if (--h->open_handles == 0) {
+		buf_free(&h->rx);
+		free(h);
+	}
+}
+
+/* An idle helper does not keep a loop running; one with work does. */
+static void helper_ref(struct helper *h, bool on)
+{
+	uv_handle_t *hs[] = { (uv_handle_t *)&h->proc, (uv_handle_t *)&h->from,
+			      (uv_handle_t *)&h->timer };
+
+	for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
+		if (on)
+			uv_ref(hs[i]);
+		else
+			uv_unref(hs[i]);
+	}
+}
+
+static void fail_all(struct fetcher *f, struct pend *list, const char *why);
+
+/* Take the helper away from its fetcher, kill it, and end what it held. */
+static void helper_drop(struct helper *h, const char *why)
+{
+	struct fetcher *f = h->f;
+	struct pend *list = h->pend;
+
+	if (h->dead)
+		return;
+	h->dead = true;
+	h->pend = NULL;
+	if (f)
+		f->h = NULL;
+	h->f = NULL;
+	helper_ref(h, true); /* the loop waits until it is reaped */
+	if (!h->exited)
+		uv_process_kill(&h->proc, SIGKILL);
+	uv_timer_stop(&h->timer);
+	uv_close((uv_handle_t *)&h->timer, helper_closed);
+	if (!uv_is_closing((uv_handle_t *)&h->to))
+		uv_close((uv_handle_t *)&h->to, helper_closed);
+	uv_close((uv_handle_t *)&h->from, helper_closed);
+	if (h->exited)
+		uv_close((uv_handle_t *)&h->proc, helper_closed);
+	if (f) {
+		fail_all(f, list, why);
+		return;
+	}
+	while (list) {
+		struct pend *p = list;
+
+		list = p->next;
+		free(p);
+	}
+}
+
+static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+	struct helper *h = container_of(p, struct helper, proc);
+	char why[128];
+
+	h->exited = true;
+	if (h->dead) {
+		uv_close((uv_handle_t *)&h->proc, helper_closed);
+		return;
+	}
+	if (sig)
+		snprintf(why, sizeof(why), "the network helper was ended by signal %d", sig);
+	else
+		snprintf(why, sizeof(why), "the network helper exited (status %lld)", (long long)status);
+	helper_drop(h, why);
+}
+
+static void arm_timer(struct helper *h);
+
+static void on_timer(uv_timer_t *t)
+{
+	struct helper *h = t->data;
+
+	if (h->pend == NULL) {
+		/* Idle long enough: closing its stdin lets it exit. */
+		if (!uv_is_closing((uv_handle_t *)&h->to))
+			uv_close((uv_handle_t *)&h->to, helper_closed);
+		return;
+	}
+	helper_drop(h, "the network helper stopped answering; it was stopped");
+}
+
+static void arm_timer(struct helper *h)
+{
+	uint64_t now, first = UINT64_MAX;
+
+	uv_timer_stop(&h->timer);
+	helper_ref(h, h->pend != NULL);
+	if (h->pend == NULL) {
+		if (g_linger_ms >= 0)
+			uv_timer_start(&h->timer, on_timer, (uint64_t)g_linger_ms, 0);
+		return;
+	}
+	for (struct pend *p = h->pend; p; p = p->next)
+		if (p->deadline < first)
+			first = p->deadline;
+	now = uv_now(h->timer.loop);
+	uv_timer_start(&h->timer, on_timer, first > now ? first - now : 0, 0);
+}
 
 static void fetcher_release(struct fetcher *f);
 
-static void handle_closed(uv_handle_t *h)
+static void deliver(struct fetcher *f, struct pend *p, struct fetch_response *res)
 {
-	struct fetcher *f = h->data;
-
-	if (h->type == UV_POLL)
-		free(container_of((uv_poll_t *)h, struct fetch_sock, poll));
-	if (--f->open_handles == 0 && f->closing)
-		free(f);
+	if (res->body.data == NULL)
+		buf_append(&res->body, "", 0); /* callers may always read body.data */
+	if (!f->free_requested && !p->cancelled)
+		p->cb(res, p->ud);
+	buf_free(&res->body);
+	free(p);
 }
 
-static void sock_close(struct fetch_sock *s)
+static void response_init(struct fetch_response *res, size_t cap)
 {
-	struct fetcher *f = s->f;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		f->socks = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	uv_poll_stop(&s->poll);
-	s->poll.data = f;
-	uv_close((uv_handle_t *)&s->poll, handle_closed);
+	memset(res, 0, sizeof(*res));
+	buf_init(&res->body, cap);
+	res->retry_after_s = res->ratelimit_remaining = res->ratelimit_reset = -1;
 }
 
-/* ---- finishing a transfer ------------------------------------------- */
-
-static void xfer_unlink(struct xfer *x)
+static void fail_all(struct fetcher *f, struct pend *list, const char *why)
 {
-	struct fetcher *f = x->f;
-
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		f->xfers = x->next;
-	if (x->next)
-		x->next->prev = x->prev;
-	x->next = x->prev = NULL;
-}
-
-static void xfer_destroy(struct xfer *x)
-{
-	if (x->easy) {
-		curl_multi_remove_handle(x->f->multi, x->easy);
-		curl_easy_cleanup(x->easy);
-	}
-	curl_slist_free_all(x->headers);
-	buf_free(&x->res.body);
-	free(x);
-}
-
-static void describe_failure(struct xfer *x, CURLcode code)
-{
-	struct fetch_response *r = &x->res;
-
-	if (r->too_large) {
-		snprintf(r->error, sizeof(r->error),
-			 "the answer is larger than the %zu-byte limit; transfer cut off", x->cap);
-	} else if (code == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(r->error, sizeof(r->error), "no complete answer in time (%.200s)",
-			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
-	} else if (code != CURLE_OK) {
-		snprintf(r->error, sizeof(r->error), "%.250s",
-			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
-	} else if (!r->ok) {
-		snprintf(r->error, sizeof(r->error), "HTTP status %ld", r->status);
-	}
-}
-
-static void xfer_finish(struct xfer *x, CURLcode code)
-{
-	struct fetch_response *r = &x->res;
-	long status = 0;
-
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (code == CURLE_FILESIZE_EXCEEDED)
-		r->too_large = true;
-	if (r->too_large) {
-		/* Never hand out a cut body: it would parse as something else. */
-		buf_free(&r->body);
-	}
-	r->curl_code = (int)code;
-	r->status = status;
-	if (x->is_file && code == CURLE_OK && status == 0)
-		r->status = 200;
-	r->not_modified = code == CURLE_OK && r->status == 304;
-	r->ok = code == CURLE_OK && !r->too_large &&
-		((r->status >= 200 && r->status < 300) || r->not_modified);
-	if (!x->saw_retry_after)
-		r->retry_after_s = -1;
-	describe_failure(x, code);
-	if (r->body.data == NULL)
-		buf_append(&r->body, "", 0); /* callers may always read body.data */
-	xfer_unlink(x);
-	x->cb(r, x->ud);
-	xfer_destroy(x);
-}
-
-static void check_done(struct fetcher *f)
-{
-	CURLMsg *msg;
-	int left;
-
-	while ((msg = curl_multi_info_read(f->multi, &left)) != NULL) {
-		char *priv = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-		if (priv == NULL)
-			continue;
-		xfer_finish((struct xfer *)(void *)priv, msg->data.result);
-		if (f->free_requested)
-			return;
-	}
-}
-
-/* Run curl for one socket event or timeout, then deliver what finished.
- * depth guards against fetcher_free from inside a callback. */
-static void drive(struct fetcher *f, curl_socket_t fd, int events)
-{
-	int running;
-
 	f->depth++;
-	curl_multi_socket_action(f->multi, fd, events, &running);
-	fd_cloexec_from(3); /* a resolver's socket pair, made inside curl */
-	if (!f->free_requested)
-		check_done(f);
+	while (list) {
+		struct pend *p = list;
+		struct fetch_response res;
+
+		list = p->next;
+		response_init(&res, p->cap);
+		str_copy(res.error, why, sizeof(res.error));
+		res.body_bytes = p->bytes;
+		deliver(f, p, &res);
+	}
 	f->depth--;
 	if (f->depth == 0 && f->free_requested)
 		fetcher_release(f);
 }
 
-/* ---- curl <-> libuv glue -------------------------------------------- */
-
-static void on_poll(uv_poll_t *p, int status, int events)
+static struct pend *take_pend(struct helper *h, uint32_t id)
 {
-	struct fetch_sock *s = container_of(p, struct fetch_sock, poll);
-	int flags = 0;
+	for (struct pend **pp = &h->pend; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct pend *p = *pp;
 
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
-	if (events & UV_READABLE)
-		flags |= CURL_CSELECT_IN;
-	if (events & UV_WRITABLE)
-		flags |= CURL_CSELECT_OUT;
-	drive(s->f, s->fd, flags);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-	drive(t->data, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
-{
-	struct fetcher *f = userp;
-	struct fetch_sock *s = sockp;
-	int events = 0;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (s) {
-			curl_multi_assign(f->multi, fd, NULL);
-			sock_close(s);
+			*pp = p->next;
+			return p;
 		}
-		return 0;
 	}
-	if (s == NULL) {
-		s = xcalloc(1, sizeof(*s));
-		s->fd = fd;
-		s->f = f;
-		if (uv_poll_init_socket(f->loop, &s->poll, fd) != 0) {
-			free(s);
-			return -1;
-		}
-		f->open_handles++;
-		s->next = f->socks;
-		if (f->socks)
-			f->socks->prev = s;
-		f->socks = s;
-		curl_multi_assign(f->multi, fd, s);
-	}
-	if (what & CURL_POLL_IN)
-		events |= UV_READABLE;
-	if (what & CURL_POLL_OUT)
-		events |= UV_WRITABLE;
-	uv_poll_start(&s->poll, events, on_poll);
-	return 0;
+	return NULL;
 }
 
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+/* The longest frame the helper may send now: a streamed request's
+ * answer has no body, its pieces are capped on their own. */
+static size_t max_frame(const struct helper *h)
 {
-	struct fetcher *f = userp;
+	size_t m = NETMSG_ANSWER_FIXED;
 
-	(void)multi;
-	/* curl must not be re-entered from here, so even "now" (0) goes
-	 * through the loop. */
-	if (timeout_ms < 0)
-		uv_timer_stop(&f->timer);
-	else
-		uv_timer_start(&f->timer, on_timer, (uint64_t)timeout_ms, 0);
-	return 0;
+	for (const struct pend *p = h->pend; p; p = p->next) {
+		size_t k = p->on_body ? NETMSG_MAX_PIECE + NETMSG_PIECE_FIXED
+				      : p->cap + NETMSG_ANSWER_FIXED;
+
+		if (k > m)
+			m = k;
+	}
+	return m;
 }
 
-/* ---- body and headers ----------------------------------------------- */
-
-static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userp)
+static struct pend *find_pend(struct helper *h, uint32_t id)
 {
-	struct xfer *x = userp;
-	size_t n = size * nmemb;
-
-	if (x->res.too_large)
-		return 0;
-	if (n > x->cap - x->res.body_bytes) {
-		/* Returning less than n makes curl stop with CURLE_WRITE_ERROR. */
-		x->res.too_large = true;
-		return 0;
-	}
-	if (x->on_body) {
-		if (x->on_body(ptr, n, x->body_ud) != 0)
-			return 0;
-	} else {
-		buf_append(&x->res.body, ptr, n);
-	}
-	x->res.body_bytes += n;
-	return n;
+	for (struct pend *p = h->pend; p; p = p->next)
+		if (p->id == id)
+			return p;
+	return NULL;
 }
 
-/* Copy a header value into out without the trailing CR/LF and blanks. */
-static void header_value(const char *v, size_t n, char *out, size_t outn)
+/* What an answer says of the body must agree with what came: a streamed
+ * one carries none and counts the pieces exactly; a kept one counts its
+ * own body. A tombstone's answer may count more than the agent took. */
+static bool answer_fits(const struct pend *p, const struct fetch_response *res)
 {
-	size_t k;
-
-	while (n > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		n--;
-	}
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
-		n--;
-	k = n < outn - 1 ? n : outn - 1;
-	memcpy(out, v, k);
-	out[k] = '\0';
-}
-
-static bool header_is(const char *line, size_t n, const char *name, size_t *vstart)
-{
-	size_t len = strlen(name);
-
-	if (n <= len || line[len] != ':' || strncasecmp(line, name, len) != 0)
+	if (p->on_body == NULL)
+		return res->too_large || res->body_bytes == res->body.len;
+	if (res->body.len != 0)
 		return false;
-	*vstart = len + 1;
-	return true;
+	return p->cancelled ? res->body_bytes >= p->bytes : res->body_bytes == p->bytes;
 }
 
-/* Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3). */
-static int64_t parse_retry_after(const char *v)
-{
-	int64_t secs;
-	time_t when;
+static void send_frame(struct helper *h, struct buf *frame);
 
-	if (parse_i64(v, 0, INT32_MAX, &secs) == 0)
-		return secs;
-	when = curl_getdate(v, NULL);
-	if (when < 0)
+/* on_body said stop: the request ends now, as a write error, and the
+ * helper is told to stop it too. */
+static void stream_stop(struct fetcher *f, struct pend *p)
+{
+	struct fetch_response res;
+	struct buf frame;
+
+	response_init(&res, p->cap);
+	res.curl_code = NETMSG_WRITE_ERROR;
+	res.body_bytes = p->bytes;
+	str_copy(res.error, "the body consumer stopped the transfer", sizeof(res.error));
+	if (res.body.data == NULL)
+		buf_append(&res.body, "", 0);
+	if (!f->free_requested)
+		p->cb(&res, p->ud);
+	buf_free(&res.body);
+	p->cancelled = true;
+	if (f->h == NULL || f->h->dead)
+		return;
+	buf_init(&frame, NETMSG_CANCEL_LEN + NETMSG_LEN_BYTES);
+	if (netmsg_put_cancel(&frame, p->id) != 0) {
+		buf_free(&frame);
+		return;
+	}
+	send_frame(f->h, &frame);
+}
+
+/* One piece of a streamed body. Returns -1 when the helper is not to be
+ * believed any more: a piece for no streamed request, or past the cap. */
+static int handle_piece(struct helper *h, const unsigned char *q, size_t n)
+{
+	struct fetcher *f = h->f;
+	const unsigned char *data;
+	struct pend *p;
+	uint32_t id;
+	size_t len;
+
+	if (netmsg_get_piece(q, n, &id, &data, &len) != 0 || (p = find_pend(h, id)) == NULL ||
+	    p->on_body == NULL)
 		return -1;
-	secs = (int64_t)when - (int64_t)time(NULL);
-	return secs > 0 ? secs : 0;
+	if (p->cancelled)
+		return 0; /* already on the way when we said stop */
+	if (len > p->cap - p->bytes)
+		return -1;
+	p->bytes += len;
+	if (f->free_requested)
+		return 0;
+	if (p->on_body(data, len, p->body_ud) != 0)
+		stream_stop(f, p);
+	return 0;
 }
 
-static bool etag_ok(const char *s)
+/* One complete answer frame. Returns -1 when the helper is not to be
+ * believed any more. */
+static int handle_answer(struct helper *h, const unsigned char *q, size_t n)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
+	struct fetcher *f = h->f;
+	uint32_t id;
+	struct pend *p;
+	struct fetch_response res;
 
-static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
-{
-	struct xfer *x = userp;
-	struct fetch_response *r = &x->res;
-	size_t n = size * nitems;
-	char v[FETCH_HEADER_MAX];
-	size_t at;
-	int64_t num;
-
-	/* A new status line starts a new response (after a redirect or a
-	 * 100 Continue): forget what the previous one said. */
-	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-		r->etag[0] = '\0';
-		r->retry_after_s = -1;
-		r->ratelimit_remaining = -1;
-		r->ratelimit_reset = -1;
-		x->saw_retry_after = false;
-		return n;
+	if (netmsg_answer_id(q, n, &id) != 0 || (p = take_pend(h, id)) == NULL)
+		return -1;
+	response_init(&res, p->cap);
+	if (n > p->cap + NETMSG_ANSWER_FIXED || netmsg_get_answer(q, n, p->cap, &res) != 0 ||
+	    !answer_fits(p, &res)) {
+		str_copy(res.error, "the network helper sent a malformed answer", sizeof(res.error));
+		deliver(f, p, &res);
+		return -1;
 	}
-	if (n >= FETCH_HEADER_MAX)
-		return n;
-	if (header_is(line, n, "ETag", &at)) {
-		header_value(line + at, n - at, v, sizeof(v));
-		if (strlen(v) < sizeof(r->etag) && etag_ok(v))
-			str_copy(r->etag, v, sizeof(r->etag));
-	} else if (header_is(line, n, "Retry-After", &at)) {
-		header_value(line + at, n - at, v, sizeof(v));
-		r->retry_after_s = parse_retry_after(v);
-		x->saw_retry_after = r->retry_after_s >= 0;
-	} else if (header_is(line, n, "X-RateLimit-Remaining", &at)) {
-		header_value(line + at, n - at, v, sizeof(v));
-		if (parse_i64(v, 0, INT64_MAX, &num) == 0)
-			r->ratelimit_remaining = num;
-	} else if (header_is(line, n, "X-RateLimit-Reset", &at)) {
-		header_value(line + at, n - at, v, sizeof(v));
-		if (parse_i64(v, 0, INT64_MAX, &num) == 0)
-			r->ratelimit_reset = num;
-	}
-	return n;
+	if (res.too_large)
+		snprintf(res.error, sizeof(res.error),
+			 "the answer is larger than the %zu-byte limit; transfer cut off", p->cap);
+	deliver(f, p, &res);
+	return 0;
 }
 
-/* Every socket curl opens is close-on-exec from its first instant, so no
- * client the agent spawns (nor that client's children) inherits a
- * connection of ours. */
-static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+static void on_alloc(uv_handle_t *hd, size_t hint, uv_buf_t *b)
 {
-	(void)ud;
-	(void)purpose;
-	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+	static char chunk[FETCH_READ_CHUNK];
+
+	(void)hd;
+	(void)hint;
+	b->base = chunk;
+	b->len = sizeof(chunk);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct helper *h = s->data;
+	struct fetcher *f = h->f;
+	size_t at = 0;
+	int bad = 0;
+
+	if (f == NULL || h->dead)
+		return;
+	if (nread < 0) {
+		helper_drop(h, "the network helper closed its pipe");
+		return;
+	}
+	if (nread == 0)
+		return;
+	f->depth++;
+	if (buf_append(&h->rx, b->base, (size_t)nread) != 0)
+		bad = 1;
+	while (!bad && !h->dead && h->rx.len - at >= NETMSG_LEN_BYTES) {
+		uint32_t len = netmsg_frame_len((unsigned char *)h->rx.data + at);
+
+		const unsigned char *q;
+
+		if (len > max_frame(h) || len == 0) {
+			bad = 1;
+			break;
+		}
+		if (h->rx.len - at - NETMSG_LEN_BYTES < len)
+			break;
+		q = (unsigned char *)h->rx.data + at + NETMSG_LEN_BYTES;
+		if ((q[0] == NETMSG_PIECE ? handle_piece(h, q, len) : handle_answer(h, q, len)) != 0)
+			bad = 1;
+		at += NETMSG_LEN_BYTES + len;
+		if (f->free_requested)
+			break;
+	}
+	if (!h->dead && at > 0) {
+		memmove(h->rx.data, h->rx.data + at, h->rx.len - at);
+		h->rx.len -= at;
+	}
+	if (bad && !h->dead)
+		helper_drop(h, "the network helper sent a malformed answer");
+	else if (!h->dead && !f->free_requested)
+		arm_timer(h);
+	f->depth--;
+	if (f->depth == 0 && f->free_requested)
+		fetcher_release(f);
+}
+
+static char **helper_env(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	for (char **e = environ; e && *e; e++)
+		n++;
+	env = xcalloc(n + 1, sizeof(*env));
+	for (char **e = environ; e && *e; e++) {
+		for (const char *const *keep = helper_env_keep; *keep; keep++) {
+			size_t l = strlen(*keep);
+
+			if (strncmp(*e, *keep, l) == 0 && (*e)[l] == '=') {
+				env[k++] = *e;
+				break;
+			}
+		}
+	}
+	env[k] = NULL;
+	return env;
+}
+
+static struct helper *helper_start(struct fetcher *f)
+{
+	struct helper *h = xcalloc(1, sizeof(*h));
+	uv_process_options_t o;
+	uv_stdio_container_t io[3];
+	char *argv[2];
+	char **env;
+	const char *path;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if (g_helper_argv[0] == NULL) {
+		path = helper_path();
+		if (path == NULL) {
+			free(h);
+			return NULL;
+		}
+		argv[0] = g_helper_path;
+		argv[1] = NULL;
+		o.args = argv;
+	} else {
+		o.args = g_helper_argv;
+	}
+	o.file = o.args[0];
+	uv_pipe_init(f->loop, &h->to, 0);
+	uv_pipe_init(f->loop, &h->from, 0);
+	uv_timer_init(f->loop, &h->timer);
+	h->to.data = h->from.data = h->timer.data = h->proc.data = h;
+	h->open_handles = 4;
+	io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+	io[0].data.stream = (uv_stream_t *)&h->to;
+	io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	io[1].data.stream = (uv_stream_t *)&h->from;
+	io[2].flags = UV_IGNORE;
+	o.stdio = io;
+	o.stdio_count = 3;
+	o.exit_cb = on_exit_cb;
+	env = helper_env();
+	o.env = env;
+	rc = uv_spawn(f->loop, &h->proc, &o);
+	free(env);
+	buf_init(&h->rx, NETMSG_MAX_BODY_CAP + NETMSG_ANSWER_FIXED + NETMSG_LEN_BYTES);
+	h->f = f;
+	if (rc != 0) {
+		h->exited = h->dead = true;
+		h->f = NULL;
+		uv_close((uv_handle_t *)&h->timer, helper_closed);
+		uv_close((uv_handle_t *)&h->to, helper_closed);
+		uv_close((uv_handle_t *)&h->from, helper_closed);
+		uv_close((uv_handle_t *)&h->proc, helper_closed);
+		return NULL;
+	}
+	uv_read_start((uv_stream_t *)&h->from, on_alloc, on_read);
+	return h;
 }
 
 /* ---- public API ----------------------------------------------------- */
 
 struct fetcher *fetcher_new(uv_loop_t *loop)
 {
-	struct fetcher *f;
+	struct fetcher *f = xcalloc(1, sizeof(*f));
+	struct sigaction sa;
 
-	if (!g_curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return NULL;
-		g_curl_ready = true;
-	}
-	f = xcalloc(1, sizeof(*f));
+	/* A helper that is gone shows as a closed pipe, never as SIGPIPE. */
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
 	f->loop = loop;
-	f->multi = curl_multi_init();
-	if (f->multi == NULL) {
-		free(f);
-		return NULL;
-	}
-	fd_cloexec_from(3); /* the multi handle's wake-up socket pair */
-	uv_timer_init(loop, &f->timer);
-	f->timer.data = f;
-	f->open_handles = 1;
-	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
-	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+	f->next_id = 1;
 	return f;
 }
 
 static void fetcher_release(struct fetcher *f)
 {
-	while (f->xfers) {
-		struct xfer *x = f->xfers;
+	struct helper *h = f->h;
 
-		xfer_unlink(x);
-		xfer_destroy(x); /* removing the handle closes its sockets */
+	if (h) {
+		/* The requests still held end without their callbacks. */
+		h->f = NULL;
+		f->h = NULL;
+		helper_drop(h, "cancelled");
 	}
-	curl_multi_cleanup(f->multi);
-	f->multi = NULL;
-	while (f->socks)
-		sock_close(f->socks);
-	f->closing = true;
-	uv_timer_stop(&f->timer);
-	uv_close((uv_handle_t *)&f->timer, handle_closed);
+	free(f);
 }
 
 void fetcher_free(struct fetcher *f)
@@ -453,111 +584,90 @@ void fetcher_free(struct fetcher *f)
 		fetcher_release(f);
 }
 
-static bool url_is_file(const char *url)
+static void on_written(uv_write_t *w, int status)
 {
-	return strncasecmp(url, "file:", 5) == 0;
+	(void)status; /* a broken pipe shows up as EOF on the answers */
+	free(w->data);
+	free(w);
 }
 
-static int setup_easy(struct xfer *x, const struct fetch_request *req)
+/* Queue a frame (its data passes to the write) on the helper's stdin. */
+static void send_frame(struct helper *h, struct buf *frame)
 {
-	CURL *e = x->easy;
-	long timeout = req->timeout_ms > 0 ? req->timeout_ms
-					   : (long)cfg_int(CFG_FETCH_TIMEOUT_SECS) * 1000;
-	long ctimeout = req->connect_timeout_ms > 0
-				? req->connect_timeout_ms
-				: (long)cfg_int(CFG_FETCH_CONNECT_TIMEOUT_SECS) * 1000;
-	char line[FETCH_HEADER_MAX];
+	uv_write_t *w = xcalloc(1, sizeof(*w));
+	uv_buf_t b = uv_buf_init(frame->data, (unsigned int)frame->len);
 
-	if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK)
-		return -1;
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	/* A declared length over the cap fails before any byte is read. */
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->cap);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)FETCH_MAX_REDIRECTS);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, req->allow_file ? "http,https,file" : "http,https");
-	/* A server may never send us to a local file, whatever we allow, and
-	 * what was asked for over https never continues in clear text. */
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
-			 strncasecmp(req->url, "https:", 6) == 0 ? "https" : "http,https");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, ANT_NAME "/" ANT_VERSION);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ctimeout);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (req->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-
-	if (req->method && strcmp(req->method, "GET") != 0) {
-		if (strcmp(req->method, "POST") == 0) {
-			curl_easy_setopt(e, CURLOPT_POST, 1L);
-		} else {
-			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-		}
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? (const char *)req->body : "");
-		/* No 100-continue round trip: our bodies are small. */
-		x->headers = curl_slist_append(x->headers, "Expect:");
+	w->data = frame->data;
+	if (uv_is_closing((uv_handle_t *)&h->to) ||
+	    uv_write(w, (uv_stream_t *)&h->to, &b, 1, on_written) != 0) {
+		/* The helper is going; the watchdog or its exit ends what is left. */
+		free(frame->data);
+		free(w);
 	}
-	for (const char *const *h = req->headers; h && *h; h++)
-		x->headers = curl_slist_append(x->headers, *h);
-	if (req->etag && req->etag[0]) {
-		if ((size_t)snprintf(line, sizeof(line), "If-None-Match: %s", req->etag) < sizeof(line))
-			x->headers = curl_slist_append(x->headers, line);
-	}
-	if (x->headers)
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
-	return 0;
+	frame->data = NULL;
 }
 
 int fetch_start(struct fetcher *f, const struct fetch_request *req, fetch_cb cb, void *ud)
 {
-	struct xfer *x;
+	struct fetch_request r;
+	struct buf frame;
+	struct pend *p;
+	uv_write_t *w;
+	uv_buf_t b;
 
 	if (f == NULL || f->free_requested || req == NULL || req->url == NULL || req->cap == 0 ||
 	    cb == NULL)
 		return -1;
-	x = xcalloc(1, sizeof(*x));
-	x->f = f;
-	x->cb = cb;
-	x->ud = ud;
-	x->cap = req->cap;
-	x->on_body = req->on_body;
-	x->body_ud = req->body_ud;
-	x->is_file = url_is_file(req->url);
-	buf_init(&x->res.body, req->cap);
-	x->res.retry_after_s = -1;
-	x->res.ratelimit_remaining = -1;
-	x->res.ratelimit_reset = -1;
-	x->easy = curl_easy_init();
-	if (x->easy == NULL)
-		goto fail;
-	if (setup_easy(x, req) != 0)
-		goto fail;
-	if (curl_multi_add_handle(f->multi, x->easy) != CURLM_OK)
-		goto fail;
-	fd_cloexec_from(3);
-	x->next = f->xfers;
-	if (f->xfers)
-		f->xfers->prev = x;
-	f->xfers = x;
+	r = *req;
+	if (r.timeout_ms <= 0)
+		r.timeout_ms = (int)cfg_int(CFG_FETCH_TIMEOUT_SECS) * 1000;
+	if (r.connect_timeout_ms <= 0)
+		r.connect_timeout_ms = (int)cfg_int(CFG_FETCH_CONNECT_TIMEOUT_SECS) * 1000;
+	buf_init(&frame, NETMSG_MAX_REQUEST + NETMSG_LEN_BYTES);
+	if (netmsg_put_request(&frame, f->next_id, &r) != 0) {
+		buf_free(&frame);
+		return -1;
+	}
+	if (f->h == NULL)
+		f->h = helper_start(f);
+	if (f->h == NULL) {
+		buf_free(&frame);
+		return -1;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->id = f->next_id++;
+	if (f->next_id == 0)
+		f->next_id = 1;
+	p->cb = cb;
+	p->ud = ud;
+	p->cap = r.cap;
+	p->on_body = r.on_body;
+	p->body_ud = r.body_ud;
+	p->deadline = uv_now(f->loop) + (uint64_t)r.timeout_ms + FETCH_HELPER_GRACE_MS;
+	p->next = f->h->pend;
+	f->h->pend = p;
+	w = xcalloc(1, sizeof(*w));
+	w->data = frame.data;
+	b = uv_buf_init(frame.data, (unsigned int)frame.len);
+	if (uv_is_closing((uv_handle_t *)&f->h->to) ||
+	    uv_write(w, (uv_stream_t *)&f->h->to, &b, 1, on_written) != 0) {
+		/* The helper is on its way out (lingered too long): this
+		 * request fails; the next one starts a new helper. */
+		free(frame.data);
+		free(w);
+		take_pend(f->h, p->id);
+		free(p);
+		helper_drop(f->h, "the network helper is gone");
+		f->h = helper_start(f);
+		return f->h ? fetch_start(f, req, cb, ud) : -1;
+	}
+	arm_timer(f->h);
 	return 0;
-fail:
-	if (x->easy)
-		curl_easy_cleanup(x->easy);
-	x->easy = NULL;
-	curl_slist_free_all(x->headers);
-	buf_free(&x->res.body);
-	free(x);
-	return -1;
+}
+
+pid_t fetcher_helper_pid(const struct fetcher *f)
+{
+	return f && f->h && !f->h->dead ? (pid_t)f->h->proc.pid : 0;
 }
 
 struct sync_state {
@@ -588,15 +698,18 @@ int fetch_sync(const struct fetch_request *req, struct fetch_response *res)
 		return -1;
 	}
 	f = fetcher_new(&loop);
-	if (f == NULL || fetch_start(f, req, sync_done, &st) != 0) {
+	if (fetch_start(f, req, sync_done, &st) != 0) {
 		str_copy(res->error, "cannot start the request (bad URL or settings)", sizeof(res->error));
 		goto out;
 	}
-	uv_run(&loop, UV_RUN_DEFAULT);
+	while (!st.done && uv_run(&loop, UV_RUN_ONCE) != 0)
+		;
 out:
 	fetcher_free(f);
-	uv_run(&loop, UV_RUN_DEFAULT); /* let the handles close */
+	uv_run(&loop, UV_RUN_DEFAULT); /* let the helper go and the handles close */
 	uv_loop_close(&loop);
+	if (!st.done && res->body.data == NULL)
+		buf_append(&res->body, "", 0);
 	return st.done && res->ok ? 0 : -1;
 }
 

@@ -1,7 +1,9 @@
 /*
- * fetch.h - HTTP(S) (and, when allowed, file://) requests with libcurl's
- * multi interface driven by the libuv loop. Every body that comes back has
- * a named size cap; the transfer is cut off the moment it passes it.
+ * fetch.h - HTTP(S) (and, when allowed, file://) requests, run by the
+ * network helper process ant-agent-net (libcurl) and answered on the libuv
+ * loop. Every body that comes back has a named size cap; the transfer is
+ * cut off the moment it passes it. A helper that crashes, hangs or talks
+ * nonsense ends its requests as ordinary failures (status 0, ok false).
  */
 #ifndef ANT_FETCH_H
 #define ANT_FETCH_H
@@ -9,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "util.h"
@@ -76,5 +79,14 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req, fetch_cb cb,
  * The caller frees res with fetch_response_free. Returns 0 if res->ok. */
 int fetch_sync(const struct fetch_request *req, struct fetch_response *res);
 void fetch_response_free(struct fetch_response *res);
+
+/* The helper's process id while one runs for f, else 0 (for tests). */
+pid_t fetcher_helper_pid(const struct fetcher *f);
+/* Run this argv as the helper instead of ant-agent-net beside the binary
+ * (NULL: back to that); for tests and benchmarks. */
+void fetch_set_helper(const char *const *argv);
+/* How long an idle helper is kept: 0 = one per burst of requests, -1 =
+ * for the fetcher's life. */
+void fetch_set_helper_linger_ms(int ms);
 
 #endif

@@ -32,6 +32,7 @@ grep '^[WIP]: ' "$out/lintian.txt" | sed 's/^/    lintian| /' >&2
 # ---- contents, modes, owners ----
 dpkg-deb -c "$deb" | awk '{ print $1, $2, $6 }' > contents.txt
 for want in "-rwxr-xr-x root/root ./usr/bin/ant-agent" \
+            "-rwxr-xr-x root/root ./usr/bin/ant-agent-net" \
             "-rw-r--r-- root/root ./usr/share/man/man1/ant-agent.1.gz" \
             "-rw-r----- root/root ./etc/ant-agent/ant-agent.env" \
             "-rw-r--r-- root/root ./usr/lib/sysusers.d/ant-agent.conf" \
@@ -135,6 +136,7 @@ expect_eq "$?" 0 "dpkg --root -i"
 expect_grep '^ant-agent:x:[0-9]+:[0-9]+:[^:]*:/var/lib/ant-agent:/usr/sbin/nologin$' "$R/etc/passwd" "user made by postinst"
 expect_grep '^ant-agent:x:' "$R/etc/group" "group made by postinst"
 [ -x "$R/usr/bin/ant-agent" ] && ok || bad "binary installed"
+[ -x "$R/usr/bin/ant-agent-net" ] && ok || bad "network helper installed beside it"
 expect_eq "$(stat -c '%a %U' "$R/etc/ant-agent/ant-agent.env")" "640 root" "conffile mode"
 [ -e "$wants" ] || [ -L "$wants" ] && bad "service enabled on install" || ok
 expect_grep 'systemctl --system daemon-reload' systemctl.log "postinst ran the systemd snippet"
