@@ -436,27 +436,16 @@ static bool worker_guard(struct worker *w, int64_t now)
 	struct task_run *tr = w->tr;
 	struct runner *r = tr->r;
 	const struct task *t = &tr->task;
-	struct test_result res;
 	enum test_reason why = REASON_NONE;
-	char detail[sizeof(res.reason)] = "";
+	char detail[sizeof(((struct test_result *)0)->reason)] = "";
 	enum runner_guard g;
 
 	if (r->env.guard == NULL)
 		return true;
-	memset(&res, 0, sizeof(res));
 	g = r->env.guard(r->env.ud, t, &why, detail, sizeof(detail));
 	if (g == RUNNER_GUARD_OK)
 		return true;
-	test_result_set_why(&res, why, "%s", detail);
-	res.type = t->type;
-	res.size = t->size;
-	res.task_ref = t->ref;
-	res.worker = w->index;
-	res.attempt = w->attempt;
-	res.status = ST_SKIPPED;
-	res.start_ms = now;
-	res.exit_code = -1;
-	r->env.record(r->env.ud, &res);
+	record_skip(w, now, why, detail);
 	/* Memory comes back when other programs let go of it, so a repeating
 	 * worker looks again later; a one-shot test is simply skipped. */
 	if (g == RUNNER_GUARD_SKIP_RETRY && t->repeat && !r->cooling &&
