@@ -24,7 +24,7 @@ cp fleet.env base.env
 
 # ---- The metrics file on a full device ----
 echo "METRICS_FILE=/dev/full" >> fleet.env
-run_agent 2026-01-01T10:04:30Z 120 4m
+run_agent 2026-01-01T10:03:30Z 120 5m
 expect_eq "$?" 0 "ENOSPC: exit code"
 expect_grep 'metrics: writing /dev/full failed after 0 of [0-9]+ bytes: No space left on device' agent.log "ENOSPC: the failed write is logged"
 first=$(grep -nm1 'writing /dev/full failed' agent.log | cut -d: -f1)
@@ -46,7 +46,7 @@ rm -rf cache; : > agent.log; : > "$FAULT_CALLS"
   2> >(cat >> agent.log) > /dev/null &
 agent_pid=$!
 for _ in $(seq 300); do
-  [ "$(grep -c '^ant_agent,' cache/metrics.csv 2>/dev/null || echo 0)" -ge 10 ] && break; sleep 0.1
+  n=$(grep -c '^ant_agent,' cache/metrics.csv 2>/dev/null); [ "${n:-0}" -ge 10 ] && break; sleep 0.1
 done
 size=$(stat -c %s cache/metrics.csv)
 # Only the soft limit: lowering the hard one could not be undone here.
@@ -72,7 +72,7 @@ echo "a file, not a directory" > afile
 cp base.env fleet.env
 sed -i "s#^CACHE_DIR=.*#CACHE_DIR=$work/afile/cache#" fleet.env
 : > agent.log
-run_agent 2026-01-01T10:04:30Z 120 2m
+run_agent 2026-01-01T10:03:30Z 120 3m
 rc=$?
 if [ "$rc" -ne 0 ]; then ok; else bad "CACHE_DIR under a file: the agent ran"; fi
 expect_grep "CRITICAL|ERROR.*afile/cache.*Not a directory" agent.log "CACHE_DIR under a file: a clear error"
@@ -82,7 +82,7 @@ expect_no_grep "$result_re" agent.log "CACHE_DIR under a file: no test ran"
 cp base.env fleet.env
 sed -i -e "s#^CACHE_FILE=.*#CACHE_FILE=$work/afile/dl.csv#" -e "s#^CACHE_INFO_FILE=.*#CACHE_INFO_FILE=$work/afile/dl.meta#" fleet.env
 rm -rf cache; : > agent.log
-run_agent 2026-01-01T10:04:30Z 120 2m
+run_agent 2026-01-01T10:03:30Z 120 3m
 expect_eq "$?" 0 "catalogue cache unwritable: exit code"
 expect_grep 'download catalogue: cannot write the cache .*afile/dl.csv' agent.log "catalogue cache unwritable: warned"
 expect_grep 'Task 001 worker [12]: download tiny ok' agent.log "catalogue cache unwritable: downloads still run"
@@ -91,7 +91,7 @@ expect_grep 'Task 001 worker [12]: download tiny ok' agent.log "catalogue cache 
 cp base.env fleet.env
 sed -i "s#^CLIENT_DOWNLOAD_PATH=.*#CLIENT_DOWNLOAD_PATH=$work/afile/downloads#" fleet.env
 rm -rf cache; : > agent.log; : > "$FAULT_CALLS"
-run_agent 2026-01-01T10:04:30Z 120 2m
+run_agent 2026-01-01T10:03:30Z 120 3m
 expect_eq "$?" 0 "download directory unwritable: exit code"
 # The disk guard cannot measure the place downloads go, so tests are
 # skipped (and recorded as skipped), and no client is started.
