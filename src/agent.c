@@ -569,7 +569,6 @@ int cmd_run(const struct cli *c)
 	 * end them (the lock says no other agent owns them), then record ours. */
 	state_clients_end_survivors(cfg_str(CFG_CACHE_DIR));
 	client_set_state_dir(cfg_str(CFG_CACHE_DIR));
-	log_rate_limits();
 
 	a.loop = uv_default_loop();
 	a.started_ms = clock_now_ms();
@@ -585,6 +584,8 @@ int cmd_run(const struct cli *c)
 	start_signal(&a, &a.sig_term, SIGTERM);
 	start_signal(&a, &a.sig_hup, SIGHUP);
 	start_signal(&a, &a.sig_usr1, SIGUSR1);
+	/* Logged once the signals are handled: scripts wait for this line. */
+	log_rate_limits();
 	uv_timer_init(a.loop, &a.run_for);
 	a.run_for.data = &a;
 	if (c->run_for_ms > 0)
