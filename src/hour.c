@@ -66,7 +66,9 @@ void hour_plan(const struct task *tasks, size_t n, const int64_t *offset_ms, int
 
 		out[i].task = i;
 		out[i].due = minute_at + (offset_ms ? offset_ms[i] : 0);
-		if (now > minute_at)
+		/* Missed only once its minute is over and its start has passed:
+		 * an agent that comes up at :05:20 still runs the :05 task. */
+		if (now >= minute_at + MINUTE_MS && now > out[i].due)
 			out[i].state = PLAN_MISSED;
 		else if (out[i].due >= h + HOUR_COOLDOWN_MIN * MINUTE_MS)
 			out[i].state = PLAN_TOO_LATE;

@@ -62,7 +62,20 @@ static void test_plan(void **state)
 	assert_int_equal(p[0].state, PLAN_MISSED);
 	assert_int_equal(p[1].state, PLAN_WAITING);
 	assert_int_equal(p[2].state, PLAN_MISSED);
-	hour_plan(t, 4, off, at(30, 1), p);
+	/* Inside its minute a task is not missed: a start-up at :05:20
+	 * runs the :05 task at once (its due time is already past). */
+	hour_plan(t, 4, off, at(5, 20), p);
+	assert_int_equal(p[2].state, PLAN_WAITING);
+	assert_int_equal(p[2].due, at(5, 0));
+	assert_int_equal(p[0].state, PLAN_WAITING);
+	hour_plan(t, 4, off, at(5, 59), p);
+	assert_int_equal(p[2].state, PLAN_WAITING);
+	hour_plan(t, 4, off, at(6, 0), p);
+	assert_int_equal(p[2].state, PLAN_MISSED);
+	/* A start drawn later than its minute is not missed before it is due. */
+	hour_plan(t, 4, off, at(31, 0), p);
+	assert_int_equal(p[1].state, PLAN_WAITING);
+	hour_plan(t, 4, off, at(31, 31), p);
 	assert_int_equal(p[1].state, PLAN_MISSED);
 }
 
