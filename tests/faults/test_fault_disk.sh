@@ -42,18 +42,24 @@ expect_whole_lines cache/summary.csv "ENOSPC (summary file elsewhere)"
 cp base.env fleet.env
 rm -rf cache; : > agent.log; : > "$FAULT_CALLS"
 ( exec "$agent" run "${root_flag[@]}" --no-console --env-file "$work/fleet.env" \
-    --clock-start 2026-01-01T10:04:30Z --clock-speed 120 --run-for 12m ) \
+    --clock-start 2026-01-01T10:04:00Z --clock-speed 120 --run-for 50m ) \
   2> >(cat >> agent.log) > /dev/null &
 agent_pid=$!
-for _ in $(seq 300); do
+# The agent runs until it is stopped (not for a fixed time), so a slow
+# build (sanitizers) cannot end it before the disk fills.
+for _ in $(seq 600); do
   n=$(grep -c '^ant_agent,' cache/metrics.csv 2>/dev/null); [ "${n:-0}" -ge 10 ] && break; sleep 0.1
 done
 size=$(stat -c %s cache/metrics.csv)
 # Only the soft limit: lowering the hard one could not be undone here.
-prlimit --pid "$agent_pid" --fsize=$((size + 150)):unlimited
-wait_log 1 'metrics: writing .*metrics.csv failed after' 30 || bad "RLIMIT_FSIZE: no failed write"
-wait_log 1 'Task 001 worker [12] attempt [0-9]+: download tiny unknown_error' 30 || bad "no download failed on the full disk"
+prlimit --pid "$agent_pid" --fsize=$((size + 150)):unlimited || bad "RLIMIT_FSIZE could not be set"
+wait_log 1 'metrics: writing .*metrics.csv failed after' 60 || bad "RLIMIT_FSIZE: no failed write"
+wait_log 1 'Task 001 worker [12] attempt [0-9]+: download tiny unknown_error' 60 || bad "no download failed on the full disk"
 prlimit --pid "$agent_pid" --fsize=unlimited
+# Space is back: let a few more tests run and be written, then stop.
+done_at=$(count_log "$result_re")
+wait_log $((done_at + 4)) "$result_re" 60 || bad "no tests ran once space came back"
+kill -TERM "$agent_pid"
 wait_agent 60; rc=$?
 sleep 0.2
 expect_eq "$rc" 0 "disk full mid-flush: exit code"
