@@ -486,7 +486,10 @@ static void worker_step(struct worker *w)
 	struct job_spec spec;
 	int d;
 
-	if (r->cooling || !r->env.may_start(r->env.ud, now)) {
+	/* The cooldown's own timer may run after a worker's on a loaded
+	 * machine: its time is checked here too, so nothing starts past it. */
+	if (r->cooling || now >= r->env.cooldown_at(r->env.ud, now) ||
+	    !r->env.may_start(r->env.ud, now)) {
 		worker_finish(w);
 		return;
 	}
