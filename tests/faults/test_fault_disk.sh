@@ -50,6 +50,9 @@ agent_pid=$!
 for _ in $(seq 600); do
   n=$(grep -c '^ant_agent,' cache/metrics.csv 2>/dev/null); [ "${n:-0}" -ge 10 ] && break; sleep 0.1
 done
+if [ "${n:-0}" -lt 10 ]; then
+  bad "disk full mid-flush: fewer than 10 tests written in 60 s ($n)"; finish; exit 1
+fi
 size=$(stat -c %s cache/metrics.csv)
 # Only the soft limit: lowering the hard one could not be undone here.
 prlimit --pid "$agent_pid" --fsize=$((size + 150)):unlimited || bad "RLIMIT_FSIZE could not be set"
