@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Two agents without GITHUB_TOKEN behind one address share GitHub's 60
 # requests an hour. The test server enforces that limit (a virtual hour at
-# 60x is 60 real seconds) and answers 403 past it, as GitHub does. Both
+# 120x is 30 real seconds) and answers 403 past it, as GitHub does. Both
 # agents must stay well under it together and keep testing for the whole
 # hour: no fail-safe stop, no starved refresh.
 source "$(dirname "$0")/lib.sh"
 fleet_init
-start_github --gh-limit 60 --gh-window 60
+start_github --gh-limit 60 --gh-window 30
 { echo "<Schedule>"; task 001 5 Download tiny 2 true; task 002 30 Quote tiny 1 false; echo "</Schedule>"; } > control.xml
 mkdir -p a2
 sed "s|$work/cache|$work/a2/cache|g" fleet.env > a2/fleet.env
 
 "$agent" run "${root_flag[@]}" --no-console --env-file "$work/a2/fleet.env" \
-  --clock-start 2026-01-01T10:04:00Z --clock-speed 60 --run-for 62m > a2/agent.out 2> a2/agent.log &
+  --clock-start 2026-01-01T10:04:00Z --clock-speed 120 --run-for 62m > a2/agent.out 2> a2/agent.log &
 pid2=$!
-run_agent 2026-01-01T10:04:00Z 60 62m
+run_agent 2026-01-01T10:04:00Z 120 62m
 expect_eq "$?" 0 "agent 1 exit code"
 wait $pid2
 expect_eq "$?" 0 "agent 2 exit code"

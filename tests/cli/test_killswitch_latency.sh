@@ -9,9 +9,9 @@ start_github
 promise=360
 on='[{"number":5,"title":"Stop","state":"open","labels":[{"name":"kill-switch"}]}]'
 
-run_agent 2026-01-01T10:14:00Z 20 16m &
+run_agent 2026-01-01T10:14:00Z 40 16m &
 pid=$!
-on_at=$(switch_at 2026-01-01T10:19:30Z 20 "$on")
+on_at=$(switch_at 2026-01-01T10:19:30Z 40 "$on")
 wait $pid
 expect_eq "$?" 0 "agent exit code"
 

@@ -11,10 +11,10 @@ echo "GITHUB_TOKEN=test-token-123" >> fleet.env
 promise=120
 on='[{"number":77,"title":"Halt: bad release\u001b[31m now\u0007","state":"open","labels":[{"name":"kill-switch"}]}]'
 
-run_agent 2026-01-01T10:14:00Z 20 16m &
+run_agent 2026-01-01T10:14:00Z 40 16m &
 pid=$!
-on_at=$(switch_at 2026-01-01T10:20:00Z 20 "$on")
-off_at=$(switch_at 2026-01-01T10:25:00Z 20 '[]')
+on_at=$(switch_at 2026-01-01T10:20:00Z 40 "$on")
+off_at=$(switch_at 2026-01-01T10:25:00Z 40 '[]')
 wait $pid
 expect_eq "$?" 0 "agent exit code"
 
