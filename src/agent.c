@@ -557,8 +557,10 @@ int cmd_run(const struct cli *c)
 	log_info("Name: %s | Version: %s | Date: %s | Commit Hash: %s", ANT_NAME, ANT_VERSION,
 		 ANT_BUILD_DATE, ANT_GIT_COMMIT);
 	if (clock_is_virtual()) {
+		clock_hold();
 		clock_format_iso(clock_now_ms(), start, sizeof(start));
-		log_info("Virtual clock: starts %s, speed %gx", start, clock_speed());
+		log_info("Virtual clock: starts %s, speed %gx (it stands still until the "
+			 "start-up checks are done)", start, clock_speed());
 	}
 	rc = startup_checks(&a, c);
 	if (rc == EXIT_USAGE)
@@ -580,6 +582,7 @@ int cmd_run(const struct cli *c)
 		metrics_shutdown();
 		return EXIT_FAIL;
 	}
+	clock_release();
 	start_signal(&a, &a.sig_int, SIGINT);
 	start_signal(&a, &a.sig_term, SIGTERM);
 	start_signal(&a, &a.sig_hup, SIGHUP);

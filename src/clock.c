@@ -22,7 +22,8 @@ static struct {
 	double speed;
 	int64_t start_ms;
 	uint64_t mono_origin_ns;
-} g_clock = { 0, 1.0, 0, 0 };
+	int held;
+} g_clock = { 0, 1.0, 0, 0, 0 };
 
 int64_t clock_real_ms(void)
 {
@@ -53,12 +54,30 @@ double clock_speed(void)
 	return g_clock.speed;
 }
 
+void clock_hold(void)
+{
+	if (!g_clock.virtual_mode || g_clock.held)
+		return;
+	g_clock.start_ms = clock_now_ms();
+	g_clock.held = 1;
+}
+
+void clock_release(void)
+{
+	if (!g_clock.held)
+		return;
+	g_clock.held = 0;
+	g_clock.mono_origin_ns = uv_hrtime();
+}
+
 int64_t clock_now_ms(void)
 {
 	double elapsed_ms;
 
 	if (!g_clock.virtual_mode)
 		return clock_real_ms();
+	if (g_clock.held)
+		return g_clock.start_ms;
 	elapsed_ms = (double)(uv_hrtime() - g_clock.mono_origin_ns) / 1e6;
 	return g_clock.start_ms + (int64_t)(elapsed_ms * g_clock.speed);
 }

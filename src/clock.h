@@ -21,6 +21,12 @@
 /* Set up the clock. start_ms < 0 means "the real time now". speed is the
  * virtual-to-real ratio (1 = real time). Returns 0, -1 on a bad speed. */
 int clock_setup(int64_t start_ms, double speed);
+/* A virtual clock stands still from clock_hold() to clock_release(), then
+ * runs on from where it stood: the agent's start-up checks (the client's
+ * --version, the cache lock) take no schedule time, however slowly a
+ * loaded machine runs them at a high speed. No effect on the real clock. */
+void clock_hold(void);
+void clock_release(void);
 /* True when the schedule clock is not plain real time. */
 int clock_is_virtual(void);
 double clock_speed(void);

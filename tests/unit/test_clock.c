@@ -89,6 +89,34 @@ static void test_virtual_now_advances_at_speed(void **state)
 	assert_false(clock_is_virtual());
 }
 
+/* Held, the virtual clock stands still however long the real wait;
+ * released, it runs on from where it stood, without a jump. */
+static void test_hold_and_release(void **state)
+{
+	int64_t a, b, c;
+
+	(void)state;
+	assert_int_equal(clock_setup(5000000, 1000.0), 0);
+	clock_hold();
+	a = clock_now_ms();
+	assert_true(a >= 5000000 && a < 5000000 + 1000);
+	uv_sleep(30);
+	b = clock_now_ms();
+	assert_int_equal(b, a);
+	clock_release();
+	c = clock_now_ms();
+	assert_true(c >= a && c < a + 5000); /* not the 30 s the hold lasted */
+	uv_sleep(20);
+	assert_true(clock_now_ms() - c >= 20000);
+	/* The real clock has nothing to hold. */
+	assert_int_equal(clock_setup(-1, 1.0), 0);
+	clock_hold();
+	a = clock_now_ms();
+	uv_sleep(20);
+	assert_true(clock_now_ms() - a >= 15);
+	clock_release();
+}
+
 struct timing {
 	uint64_t fired_ns;
 	int64_t fired_virtual;
@@ -139,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_format_and_hour),
 		cmocka_unit_test(test_virtual_now_advances_at_speed),
 		cmocka_unit_test(test_virtual_timer),
+		cmocka_unit_test(test_hold_and_release),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
