@@ -29,28 +29,33 @@ gaps() { awk 'NR > 1 { printf "%.1f\n", ($2 - pe) / 1e3 } { pe = $3 }' "$1"; }
 
 # ---- 1. idle footprint -------------------------------------------------
 fig_idle() {
-  local t0 c0 c1 t1 rate rss anon file hwm thr
-  echo "== 1a. Idle: resident memory after start-up, wake-ups per second =="
+  local t0 c0 c1 t1 rate rss0 rss anon file hwm thr pss uss
+  echo "== 1a. Idle: resident memory 60 s after start-up, wake-ups per second =="
   # A plan with one task late in the hour: nothing is due for 40 minutes.
   bn_task 1 50 download tiny 1 false | bn_control "$work/control.xml"
   bn_env "$work/idle.env" "$noop" "$noopdl"
   bn_agent_start "$work/idle.env" "${day}T10:10:54Z" 1 70s
   bn_wait_for "$work/run/agent.log" "Plan for this hour" 10 || { echo "agent did not start" >&2; cat "$work/run/agent.log" >&2; return 1; }
   sleep 3
-  rss=$(bn_rss_kb "$agent_pid" VmRSS); hwm=$(bn_rss_kb "$agent_pid" VmHWM)
-  anon=$(bn_rss_kb "$agent_pid" RssAnon); file=$(bn_rss_kb "$agent_pid" RssFile)
-  thr=$(bn_threads "$agent_pid")
+  rss0=$(bn_rss_kb "$agent_pid" VmRSS)
   # One whole minute with nothing due: exactly one of the once-a-minute
   # housekeeping ticks (:11:00) falls in it, so the rate is a fair average.
+  # The memory is read at its end: settled, the hourly network helper gone.
   c0=$(bn_ctxsw "$agent_pid"); t0=$(date +%s.%N)
   sleep 60
   c1=$(bn_ctxsw "$agent_pid"); t1=$(date +%s.%N)
+  rss=$(bn_rss_kb "$agent_pid" VmRSS); hwm=$(bn_rss_kb "$agent_pid" VmHWM)
+  anon=$(bn_rss_kb "$agent_pid" RssAnon); file=$(bn_rss_kb "$agent_pid" RssFile)
+  read -r pss uss <<< "$(bn_pss_uss_kb "$agent_pid")"
+  thr=$(bn_threads "$agent_pid")
   bn_agent_stop
   rate=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", (b - a) / (t1 - t0) }')
-  echo "  VmRSS $rss KiB (anonymous $anon, file-backed $file), VmHWM $hwm KiB, threads $thr"
+  echo "  after 60 s settled: VmRSS $rss KiB (anonymous $anon, file-backed $file), PSS $pss KiB," \
+    "USS $uss KiB; VmHWM $hwm KiB, threads $thr; VmRSS 3 s after the plan $rss0 KiB"
   echo "  context switches: $((c1 - c0)) in 60 s (all threads, voluntary + involuntary)"
-  row "1 RSS idle after start-up" "$(bn_calc "$rss / 1024" 2) MB" "< 4 MB" \
-    "$(verdict "$rss" lt 4096)"
+  row "1 RSS idle, 60 s settled" "$(bn_calc "$rss / 1024" 2) MB" "< 4 MB" "$(verdict "$rss" lt 4096)"
+  row "1 PSS idle, 60 s settled" "$(bn_calc "$pss / 1024" 2) MB" "< 4 MB" "$(verdict "$pss" lt 4096)"
+  row "1 USS idle (the agent's own pages)" "$(bn_calc "$uss / 1024" 2) MB" "< 4 MB" "$(verdict "$uss" lt 4096)"
   row "1 wake-ups per second, idle" "$rate /s" "< 0.2 /s" "$(verdict "$rate" lt 0.2)"
 }
 
@@ -70,10 +75,12 @@ fig_busy() {
   bn_watch "$agent_pid" 0.2 0
   bn_agent_wait
   tests=$(grep -c '^ant_agent,' "$work/run/cache/metrics.csv" || true)
-  echo "  $tests tests in the hour; VmRSS at the end $w_rss KiB (anonymous $w_anon KiB)," \
-    "peak (VmHWM) $w_hwm KiB, threads $w_threads"
+  echo "  $tests tests in the hour; at the end VmRSS $w_rss KiB (anonymous $w_anon KiB)," \
+    "PSS $w_pss KiB, USS $w_uss KiB; peak (VmHWM) $w_hwm KiB, threads $w_threads"
   row "1 RSS after a busy hour ($tests tests)" "$(bn_calc "$w_rss / 1024" 2) MB" "< 8 MB" \
     "$(verdict "$w_rss" lt 8192)"
+  row "1 PSS after a busy hour" "$(bn_calc "$w_pss / 1024" 2) MB" "< 8 MB" "$(verdict "$w_pss" lt 8192)"
+  row "1 USS after a busy hour" "$(bn_calc "$w_uss / 1024" 2) MB" "< 8 MB" "$(verdict "$w_uss" lt 8192)"
   row "1 peak RSS during the busy hour" "$(bn_calc "$w_hwm / 1024" 2) MB" "< 8 MB" \
     "$(verdict "$w_hwm" lt 8192)"
 }

@@ -8,6 +8,7 @@
 #   bn_agent_start ...  start the agent in the background (pid in $agent_pid)
 #   bn_agent_wait       wait for it; bn_agent_stop: SIGTERM and wait
 #   bn_rss_kb PID KEY   VmRSS / VmHWM / RssAnon / RssFile from /proc
+#   bn_pss_uss_kb PID   "PSS USS" from /proc/PID/smaps_rollup
 #   bn_ctxsw PID        context switches, all threads, voluntary + not
 #   bn_pct P            percentile P (0..100) of the numbers on stdin
 #   row FIG VALUE TARGET VERDICT   a line of the summary table ($BENCH_TABLE)
@@ -131,6 +132,12 @@ bn_wait_for() {
 }
 
 bn_rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+# PSS (each shared page divided among the processes mapping it) and USS
+# (the pages only this process maps: Private_Clean + Private_Dirty), KiB.
+bn_pss_uss_kb() {
+  awk '$1 == "Pss:" { p = $2 } $1 ~ /^Private_(Clean|Dirty):$/ { u += $2 }
+    END { if (p != "") print p, u + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null || true
+}
 
 # (Each of these may race with the process's exit: they print 0 then.)
 bn_ctxsw() {
@@ -157,16 +164,19 @@ bn_calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 # bn_watch PID [SECS] [KIDS]: sample the process every SECS (0.1) until it
 # exits; child processes are counted only when KIDS is 1 (the default),
 # since scanning /proc takes CPU from the process being measured. Sets
-# w_rss (last VmRSS), w_hwm (VmHWM), w_anon (last RssAnon), w_cpu (last CPU
-# seconds), w_threads (most threads), w_kids (most child processes at
+# w_rss (last VmRSS), w_hwm (VmHWM), w_anon (last RssAnon), w_pss and w_uss
+# (last PSS and USS, only when KIDS is 0), w_cpu (last CPU seconds), w_threads (most threads), w_kids (most child processes at
 # once) and w_kids_rss (VmRSS when there were that many), all in KiB.
 bn_watch() {
   local v k secs=${2:-0.1} kids=${3:-1}
-  w_rss=0 w_hwm=0 w_anon=0 w_cpu=0 w_threads=0 w_kids=0 w_kids_rss=0
+  w_rss=0 w_hwm=0 w_anon=0 w_pss=0 w_uss=0 w_cpu=0 w_threads=0 w_kids=0 w_kids_rss=0
   while kill -0 "$1" 2>/dev/null; do
     v=$(bn_rss_kb "$1" VmRSS); [ -n "$v" ] && w_rss=$v
     v=$(bn_rss_kb "$1" VmHWM); [ -n "$v" ] && w_hwm=$v
     v=$(bn_rss_kb "$1" RssAnon); [ -n "$v" ] && w_anon=$v
+    if [ "$kids" = 0 ]; then
+      v=$(bn_pss_uss_kb "$1"); [ -n "$v" ] && read -r w_pss w_uss <<< "$v"
+    fi
     v=$(bn_cpu_s "$1" 2>/dev/null) && [ -n "$v" ] && w_cpu=$v
     v=$(bn_threads "$1"); [ "$v" -gt "$w_threads" ] && w_threads=$v
     if [ "$kids" = 1 ]; then

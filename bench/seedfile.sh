@@ -19,7 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 cc -O2 -std=c17 -D_GNU_SOURCE -I"$top/src" -o "$tmp/seedfile_bench" \
   "$top/bench/seedfile_bench.c" "$top/src/seedfile.c" "$top/src/digest.c" "$top/src/util.c" \
-  $(pkg-config --cflags --libs libcrypto libuv)
+  $(pkg-config --cflags --libs libuv)
 bench="$tmp/seedfile_bench"
 
 # best_ns CMD...: the fastest of three runs, in nanoseconds.

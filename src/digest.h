@@ -1,6 +1,6 @@
 /*
- * digest.h - MD5 through OpenSSL's EVP interface: streaming, over a buffer,
- * an open file or a path, with lower-case hex output.
+ * digest.h - MD5 (RFC 1321): streaming, over a buffer, an open file or a
+ * path, with lower-case hex output.
  *
  * MD5 is used only to check that a download or a generated file has the
  * bytes a catalogue says it should; it is not used for anything that needs
@@ -18,8 +18,14 @@
  * bottleneck. */
 #define DIGEST_READ_SIZE (1024 * 1024)
 
+/* Embedded by callers (a download's gateway, a generated file), so its
+ * fields are visible; only digest.c touches them. */
 struct digest_md5 {
-	void *ctx; /* EVP_MD_CTX, kept opaque so callers need no OpenSSL headers */
+	uint32_t h[4];          /* the running state A, B, C, D */
+	uint64_t bytes;         /* bytes hashed so far */
+	unsigned char block[64]; /* the unfinished block */
+	unsigned fill;           /* bytes in block */
+	int live;                /* started and not yet finished or aborted */
 };
 
 /* Start a streaming MD5. Returns 0 or -1. */
@@ -42,10 +48,5 @@ int digest_md5_file(const char *path, char hex[DIGEST_MD5_HEX_SIZE], uint64_t *b
 void digest_hex(const unsigned char *bin, size_t n, char *out);
 /* True when s is exactly 32 hex digits (either case). */
 int digest_md5_hex_valid(const char *s);
-
-/* Start OpenSSL for the two things the agent uses it for, MD5 and random
- * bytes: no configuration file (openssl.cnf could load engines or
- * providers), no cipher or digest name tables. Call once, early. */
-void digest_crypto_init(void);
 
 #endif

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,8 +153,9 @@ out:
 static int build_auth(void)
 {
 	char plain[AUTH_MAX / 2];
-	unsigned char enc[AUTH_MAX];
+	char enc[AUTH_MAX];
 	size_t n;
+	int rc = -1;
 
 	g.auth[0] = '\0';
 	if (cfg_int(CFG_INFLUX_VERSION) == 2) {
@@ -170,14 +170,17 @@ static int build_auth(void)
 		return 0;
 	n = (size_t)snprintf(plain, sizeof(plain), "%s:%s", cfg_str(CFG_INFLUX_USER),
 			     cfg_str(CFG_INFLUX_PASSWORD));
-	if (n >= sizeof(plain) || 4 * ((n + 2) / 3) + 1 > sizeof(enc))
-		return -1;
-	EVP_EncodeBlock(enc, (const unsigned char *)plain, (int)n);
+	if (n >= sizeof(plain) || str_base64(plain, n, enc, sizeof(enc)) == 0)
+		goto out;
 	/* The encoded form reveals the password as surely as the password. */
-	log_add_secret((const char *)enc);
+	log_add_secret(enc);
 	if ((size_t)snprintf(g.auth, sizeof(g.auth), "Authorization: Basic %s", enc) >= sizeof(g.auth))
-		return -1;
-	return 0;
+		goto out;
+	rc = 0;
+out:
+	explicit_bzero(plain, sizeof(plain));
+	explicit_bzero(enc, sizeof(enc));
+	return rc;
 }
 
 /* --- Spool --- */

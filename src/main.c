@@ -17,7 +17,6 @@
 #include "client.h"
 #include "clock.h"
 #include "config.h"
-#include "digest.h"
 #include "log.h"
 #include "manpage.h"
 #include "util.h"
@@ -399,7 +398,6 @@ int main(int argc, char **argv)
 	struct cli c;
 	int rc;
 
-	digest_crypto_init();
 	/* Under systemd, lines carry the journal's priorities, not a time. */
 	log_set_journal(log_journal_stream_matches(getenv("JOURNAL_STREAM"), STDERR_FILENO));
 	if (parse_args(argc, argv, &c, &sets) != 0) {

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +137,7 @@ int metrics_agent_id_load(const char *setting, const char *cache_dir, char *out,
 		goto out;
 	}
 	/* First start (or an unreadable file): make an id and keep it. */
-	if (RAND_bytes(rnd, (int)sizeof(rnd)) != 1) {
+	if (os_random(rnd, sizeof(rnd)) != 0) {
 		log_error("metrics: no random bytes for an agent id");
 		goto out;
 	}
@@ -837,7 +836,7 @@ int metrics_init(uv_loop_t *loop)
 	g.keep = (int)cfg_int(CFG_METRICS_KEEP);
 	if (make_parent(g.metrics_file) != 0 || make_parent(g.summary_file) != 0)
 		goto fail;
-	if (RAND_bytes((unsigned char *)&seq, (int)sizeof(seq)) != 1)
+	if (os_random(&seq, sizeof(seq)) != 0)
 		seq = (uint32_t)clock_mono_ns();
 	g.seq = seq % 1000000u;
 	memset(&g.c, 0, sizeof(g.c));

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,20 +98,19 @@ int seedfile_write_fd(int fd, uint64_t seed, uint64_t size,
 		      char md5_hex[DIGEST_MD5_HEX_SIZE], const atomic_int *cancel)
 {
 	struct seedgen g;
-	struct digest_md5 d = { NULL };
+	struct digest_md5 d = { .live = 0 };
 	unsigned char *chunk;
 	int saved;
 
-	chunk = malloc(SEEDFILE_CHUNK);
-	if (chunk == NULL) {
+	/* Mapped, not malloc'd: a 1 MiB block freed by a pool thread would
+	 * otherwise stay resident in that thread's malloc arena. */
+	chunk = mmap(NULL, SEEDFILE_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (chunk == MAP_FAILED) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (md5_hex != NULL && digest_md5_init(&d) != 0) {
-		free(chunk);
-		errno = ENOMEM;
-		return -1;
-	}
+	if (md5_hex != NULL)
+		digest_md5_init(&d);
 	seedgen_init(&g, seed);
 	while (size > 0) {
 		size_t n = size < SEEDFILE_CHUNK ? (size_t)size : SEEDFILE_CHUNK;
@@ -128,7 +128,7 @@ int seedfile_write_fd(int fd, uint64_t seed, uint64_t size,
 			goto fail;
 		size -= n;
 	}
-	free(chunk);
+	munmap(chunk, SEEDFILE_CHUNK);
 	if (md5_hex != NULL && digest_md5_final(&d, md5_hex) != 0) {
 		errno = EIO;
 		return -1;
@@ -136,7 +136,7 @@ int seedfile_write_fd(int fd, uint64_t seed, uint64_t size,
 	return 0;
 fail:
 	saved = errno;
-	free(chunk);
+	munmap(chunk, SEEDFILE_CHUNK);
 	digest_md5_abort(&d);
 	errno = saved;
 	return -1;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <dirent.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,6 +178,50 @@ static uint64_t splitmix64(uint64_t *x)
 	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
 	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
 	return z ^ (z >> 31);
+}
+
+int os_random(void *p, size_t n)
+{
+	unsigned char *q = p;
+
+	while (n > 0) {
+		ssize_t got = getrandom(q, n, 0);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		q += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+size_t str_base64(const void *in, size_t n, char *out, size_t outn)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *s = in;
+	size_t o = 0;
+
+	if (outn == 0)
+		return 0;
+	out[0] = '\0';
+	if (n > (SIZE_MAX - 1) / 4 * 3 - 2 || 4 * ((n + 2) / 3) + 1 > outn)
+		return 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		out[o++] = abc[v >> 18];
+		out[o++] = abc[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? abc[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? abc[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return o;
 }
 
 void rng_seed(uint64_t seed)

@@ -72,6 +72,14 @@ void rng_seed(uint64_t seed);
 uint64_t rng_u64(void);
 /* Uniform in [0, n) (0 when n is 0). */
 uint64_t rng_below(uint64_t n);
+/* n bytes from the kernel's random source (getrandom(2)), for the agent id
+ * and the metric sequence's start. Returns 0, or -1 with errno. */
+int os_random(void *p, size_t n);
+
+/* Standard base64 (RFC 4648, with padding) of n bytes into out, NUL
+ * terminated. Returns the length written, or 0 when out (outn bytes) is too
+ * small for 4 * ceil(n / 3) + 1 bytes (out is then ""). */
+size_t str_base64(const void *in, size_t n, char *out, size_t outn);
 
 /* A growable buffer that refuses to grow past `cap` bytes. */
 struct buf {

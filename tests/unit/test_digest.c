@@ -1,4 +1,6 @@
-/* MD5 through OpenSSL EVP: RFC 1321 vectors, streaming, files. */
+/* The built-in MD5: RFC 1321 vectors, every padding boundary, streaming in
+ * odd pieces, a million bytes, files (against digests computed elsewhere,
+ * by Python's hashlib). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +33,55 @@ static void test_rfc1321_vectors(void **state)
 		assert_int_equal(digest_md5_buffer(v[i].in, strlen(v[i].in), hex), 0);
 		assert_string_equal(hex, v[i].md5);
 	}
+}
+
+/* Lengths around the 56-byte point where the length field no longer fits
+ * in the last block, and around whole blocks: bytes (i * 31 + 7) & 255. */
+static void test_padding_boundaries(void **state)
+{
+	static const struct { size_t n; const char *md5; } v[] = {
+		{ 55, "c9e512626618c9980ef21a96597af94c" },
+		{ 56, "ecde7caa08e9f5657c863df107cac60a" },
+		{ 57, "b17b1a018dd6a4d1edda8aca15f17846" },
+		{ 63, "2f0301069e1c40af7f6c8f843b1b13f2" },
+		{ 64, "b6bf87c24b1bc334e2541387a92b981b" },
+		{ 65, "f168246f08b6134d66bd2a10343fa9f1" },
+		{ 119, "d5dc3d8264de3aa24dee105910ee27fe" },
+		{ 120, "bcc139b3848923904860d1eefd6e5923" },
+		{ 128, "3e85b70ffc8df5c735ecf2a8f14f1bee" },
+	};
+	unsigned char data[128];
+	char hex[DIGEST_MD5_HEX_SIZE];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)((i * 31 + 7) & 255);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct digest_md5 d;
+
+		assert_int_equal(digest_md5_buffer(data, v[i].n, hex), 0);
+		assert_string_equal(hex, v[i].md5);
+		/* The same bytes one at a time: every path through update. */
+		assert_int_equal(digest_md5_init(&d), 0);
+		for (size_t k = 0; k < v[i].n; k++)
+			assert_int_equal(digest_md5_update(&d, data + k, 1), 0);
+		assert_int_equal(digest_md5_final(&d, hex), 0);
+		assert_string_equal(hex, v[i].md5);
+	}
+}
+
+static void test_million_a(void **state)
+{
+	size_t n = 1000000;
+	char *a = malloc(n);
+	char hex[DIGEST_MD5_HEX_SIZE];
+
+	(void)state;
+	assert_non_null(a);
+	memset(a, 'a', n);
+	assert_int_equal(digest_md5_buffer(a, n, hex), 0);
+	assert_string_equal(hex, "7707d6ae4e027c70eea2a935c2296f21");
+	free(a);
 }
 
 static void test_streaming_equals_one_shot(void **state)
@@ -71,6 +122,7 @@ static void test_file_and_fd(void **state)
 	close(fd);
 	assert_int_equal(digest_md5_file(path, hex, &bytes), 0);
 	assert_int_equal(bytes, n);
+	assert_string_equal(hex, "d7e3f5a7f2851c8f1403a944e6fbcf82");
 	assert_int_equal(digest_md5_buffer(data, n, hex2), 0);
 	assert_string_equal(hex, hex2);
 	unlink(path);
@@ -94,6 +146,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc1321_vectors),
+		cmocka_unit_test(test_padding_boundaries),
+		cmocka_unit_test(test_million_a),
 		cmocka_unit_test(test_streaming_equals_one_shot),
 		cmocka_unit_test(test_file_and_fd),
 		cmocka_unit_test(test_hex_valid),

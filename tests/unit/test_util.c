@@ -163,6 +163,40 @@ static void test_sanitize_terminal(void **state)
 	assert_string_equal(str_sanitize_terminal(nl, false), "one?two?");
 }
 
+/* RFC 4648 section 10's vectors, a binary byte, and a buffer too small. */
+static void test_base64(void **state)
+{
+	static const struct { const char *in, *out; } v[] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+		{ "user:p\xff\xfe?", "dXNlcjpw//4/" },
+	};
+	char out[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(str_base64(v[i].in, strlen(v[i].in), out, sizeof(out)), strlen(v[i].out));
+		assert_string_equal(out, v[i].out);
+	}
+	/* "foobar" needs 8 + 1 bytes: 8 is refused, leaving "". */
+	assert_int_equal(str_base64("foobar", 6, out, 8), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(str_base64("foobar", 6, out, 9), 8);
+}
+
+static void test_os_random(void **state)
+{
+	unsigned char a[32] = { 0 }, b[32] = { 0 }, zero[32] = { 0 };
+
+	(void)state;
+	assert_int_equal(os_random(a, sizeof(a)), 0);
+	assert_int_equal(os_random(b, sizeof(b)), 0);
+	/* 256 random bits are all zero, or equal twice, with probability 2^-256. */
+	assert_memory_not_equal(a, zero, sizeof(a));
+	assert_memory_not_equal(a, b, sizeof(a));
+	assert_int_equal(os_random(a, 0), 0);
+}
+
 static void test_open_own(void **state)
 {
 	char dir[] = "/tmp/ant-test-own-XXXXXX", path[300], link[300], fifo[300];
@@ -243,6 +277,8 @@ int main(void)
 		cmocka_unit_test(test_mask_urls),
 		cmocka_unit_test(test_sanitize_terminal),
 		cmocka_unit_test(test_clean_one_line),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_os_random),
 		cmocka_unit_test(test_open_own),
 		cmocka_unit_test(test_atomic_write_and_read_cap),
 	};
