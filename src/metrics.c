@@ -49,7 +49,6 @@
 #define LINE_FIXED_MAX 1024
 
 enum {
-	MREC_LINE_DONE = 1,  /* the ant_agent line is in METRICS_FILE */
 	MREC_SUM_DONE = 2,   /* counted in an ant_agent_summary line */
 	MREC_MD5_CHECKED = 4,
 	MREC_MD5_VALID = 8,
@@ -83,6 +82,10 @@ static struct {
 	bool ready;
 	struct mrec *recs;
 	size_t n, alloc, max;
+	/* recs[0 .. lines_done) have their ant_agent line in METRICS_FILE. A
+	 * flush writes the lines of all the others or of none, and records are
+	 * only ever appended, so the written ones are always the first. */
+	size_t lines_done;
 	char *arena;             /* NUL-terminated addresses */
 	size_t arena_len, arena_alloc;
 	uint32_t seq;            /* sub-millisecond part of timestamps */
@@ -601,11 +604,9 @@ size_t metrics_format_cached(struct buf *out, bool generic)
 	size_t n = 0;
 
 	g.generic_format = generic;
-	for (size_t i = 0; i < g.n; i++) {
+	for (size_t i = g.lines_done; i < g.n; i++) {
 		uint64_t fell = g.fast_fallbacks;
 
-		if (g.recs[i].flags & MREC_LINE_DONE)
-			continue;
 		/* A line the fast writer left to the generic one is not counted:
 		 * the comparison would prove nothing about it. */
 		if (format_line(out, &g.recs[i]) == 0 && g.fast_fallbacks == fell)
@@ -793,9 +794,7 @@ static int flush_lines(struct buf *b)
 	size_t nlines = 0, i;
 	int rc;
 
-	for (i = 0; i < g.n; i++) {
-		if (g.recs[i].flags & MREC_LINE_DONE)
-			continue;
+	for (i = g.lines_done; i < g.n; i++) {
 		if (format_line(b, &g.recs[i]) != 0) {
 			log_error("metrics: a record could not be formatted; dropped");
 			continue;
@@ -811,8 +810,7 @@ static int flush_lines(struct buf *b)
 		write_chunk(&o, b, nlines, &g.c.lines_written);
 	rc = out_close(&o);
 	if (rc == 0)
-		for (i = 0; i < g.n; i++)
-			g.recs[i].flags |= MREC_LINE_DONE;
+		g.lines_done = g.n;
 	return rc;
 }
 
@@ -1033,21 +1031,24 @@ static int flush_summaries(struct buf *b, int64_t now_ms, bool all)
 static void compact(void)
 {
 	char *old = g.arena;
-	size_t k = 0;
+	size_t k = 0, lines_done = 0;
 
 	g.arena = NULL;
 	g.arena_len = g.arena_alloc = 0;
 	for (size_t i = 0; i < g.n; i++) {
 		struct mrec *m = &g.recs[i];
+		bool line_done = i < g.lines_done;
 
-		if ((m->flags & (MREC_LINE_DONE | MREC_SUM_DONE)) == (MREC_LINE_DONE | MREC_SUM_DONE))
+		if (line_done && (m->flags & MREC_SUM_DONE))
 			continue;
 		if (m->addr)
-			m->addr = (m->flags & MREC_LINE_DONE) ? 0 : arena_add(old + m->addr - 1);
+			m->addr = line_done ? 0 : arena_add(old + m->addr - 1);
+		lines_done += line_done;
 		g.recs[k++] = *m;
 	}
 	free(old);
 	g.n = k;
+	g.lines_done = lines_done;
 	if (g.n == 0 && g.alloc > 1024) { /* give a burst's memory back */
 		free(g.recs);
 		g.recs = NULL;
@@ -1155,7 +1156,7 @@ void metrics_shutdown(void)
 	g.recs = NULL;
 	g.arena = NULL;
 	g.metrics_file = g.summary_file = NULL;
-	g.n = g.alloc = g.arena_len = g.arena_alloc = 0;
+	g.n = g.alloc = g.arena_len = g.arena_alloc = g.lines_done = 0;
 	g.ready = false;
 }
 
