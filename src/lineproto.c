@@ -329,7 +329,11 @@ static size_t fast_float(char *out, size_t n, double v)
 
 	if (!(a >= 1e-4 && a < 1e9) || n < 24)
 		return 0;
-	m = llround(a * 1e6);
+	/* a * 1e6 < 2^53: adding a half and truncating rounds it. Only the
+	 * integer m with m / 10^6 == a is printed, and there is at most one
+	 * (near 1e9 doubles are closer together than 10^-6), so how m was
+	 * rounded cannot change the output, only whether it is found. */
+	m = (int64_t)(a * 1e6 + 0.5);
 	if ((double)m / 1e6 != a)
 		return 0;
 	if (v < 0)
@@ -346,8 +350,10 @@ static size_t fast_float(char *out, size_t n, double v)
 		char f[6];
 		int last = 5;
 
-		for (int i = 5; i >= 0; i--, frac /= 10)
-			f[i] = (char)('0' + frac % 10);
+		for (int i = 4; i >= 0; i -= 2, frac /= 100) {
+			f[i] = digit_pairs[frac % 100 * 2];
+			f[i + 1] = digit_pairs[frac % 100 * 2 + 1];
+		}
 		while (last > 0 && f[last] == '0')
 			last--;
 		memcpy(out + k, f, (size_t)last + 1);
