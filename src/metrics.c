@@ -495,25 +495,25 @@ static char *put_float(char *p, const char *key, size_t klen, double v)
 	return p + klen + n;
 }
 
-/* The same line as format_record, byte for byte (the unit test compares
- * the two over every status and flag), built from the pieces made once
- * and written straight into the buffer: a flush writes a million of these
- * in well under a second. Lines format_record could drop (a buffer near
- * its cap) go through format_record itself. */
 static int fall_back(struct buf *b, const struct mrec *m)
 {
 	g.fast_fallbacks++;
 	return format_record(b, m);
 }
 
+/* The same line as format_record, byte for byte (the unit test compares
+ * the two over every status and flag), built from the pieces made once
+ * and written straight into the buffer: a flush writes a million of these.
+ * Lines format_record could drop (a buffer near its cap) go through
+ * format_record itself. */
 static int format_fast(struct buf *b, const struct mrec *m)
 {
 	enum test_status st = (enum test_status)m->status;
 	bool counts = test_status_counts(st);
 	const char *addr = m->addr ? g.arena + m->addr - 1 : NULL;
 	size_t addr_len = addr ? strlen(addr) : 0;
-	size_t n, room;
-	char *p, *line;
+	size_t n, room, line = b->len;
+	char *p;
 	int t = m->task;
 
 	/* An escaped string is at most twice as long: '"' and '\\' gain a
@@ -521,7 +521,7 @@ static int format_fast(struct buf *b, const struct mrec *m)
 	room = g.head_len + LINE_FIXED_MAX + 2 * addr_len;
 	if (make_room(b, room) != 0)
 		return fall_back(b, m);
-	line = p = b->data + b->len;
+	p = b->data + line;
 	p = put(p, g.head, g.head_len);
 	p = put(p, g.kind_tags[m->type][m->size], g.kind_len[m->type][m->size]);
 	p = PUT_KEY(p, ",task=");
@@ -532,8 +532,7 @@ static int format_fast(struct buf *b, const struct mrec *m)
 		*p++ = (char)('a' + t / 1000);
 	p = put(p, g.status_tags[st], g.status_len[st]);
 	/* The first field: a record's exec_time is always finite. */
-	n = lp_format_float(p + 11, 40, m->exec_time);
-	if (!isfinite(m->exec_time) || n == 0)
+	if (!isfinite(m->exec_time) || (n = lp_format_float(p + 11, 40, m->exec_time)) == 0)
 		return fall_back(b, m);
 	p = PUT_KEY(p, " exec_time=") + n;
 	n = outcome_index(m->flags & MREC_MD5_CHECKED, m->flags & MREC_MD5_VALID, m->exit_code == 0);
@@ -572,7 +571,7 @@ static int format_fast(struct buf *b, const struct mrec *m)
 		/* Room was made for this: lp_escape copies in place. */
 		b->len = (size_t)(p - b->data);
 		if (lp_escape(b, addr, LP_STRING) < 0) {
-			b->len = (size_t)(line - b->data);
+			b->len = line;
 			b->data[b->len] = '\0';
 			return fall_back(b, m);
 		}
