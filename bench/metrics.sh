@@ -29,11 +29,12 @@ echo "$out"
 echo "$out" | awk -v n="$n" '
   /^rollup \+ write time:/ { rw = $5; wr = $9 }
   /^total time:/ { tot = $3 }
+  /^CPU time:/ { cpu = $6 }
   /^record time:/ { rec = $3 }
   /^cache bytes per record:/ { bpr = $5 }
   /^peak RSS:/ { rss = $3 }
   END {
-    printf "6 metrics: roll up + write %d records|%.3f s|< 1 s|%s (%.3f s in write(2))\n", n, rw, rw < 1 ? "met" : "MISSED", wr
+    printf "6 metrics: roll up + write %d records|%.3f s|< 1 s|%s (%.3f s in write(2), %.3f s CPU)\n", n, rw, rw < 1 ? "met" : "MISSED", wr, cpu
     printf "6 metrics: record + roll up + write|%.3f s|< 1 s|%s (record %.3f s)\n", tot, tot < 1 ? "met" : "MISSED", rec
     printf "6 metrics: cache bytes per record|%s B|< 256 B|%s (peak RSS %.0f MiB)\n", bpr, bpr < 256 ? "met" : "MISSED", rss / 1024
   }' >> "$BENCH_TABLE"

@@ -226,28 +226,73 @@ static int field_key(struct lp_line *l, const char *key)
 	return 0;
 }
 
-/* Decimal digits of v, right-aligned in out; returns the start. */
+/* "00" .. "99": two digits per division. */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Decimal digits of v, right-aligned before end; returns the start. */
 static char *fmt_u64(char *end, uint64_t v)
 {
 	char *p = end;
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		p -= 2;
+		p[0] = digit_pairs[d];
+		p[1] = digit_pairs[d + 1];
+	}
+	if (v >= 10) {
+		p -= 2;
+		p[0] = digit_pairs[v * 2];
+		p[1] = digit_pairs[v * 2 + 1];
+	} else {
+		*--p = (char)('0' + v);
+	}
 	return p;
+}
+
+/* Digits of mag (with a '-' when neg) and the suffix, at out; returns the
+ * end. out needs LP_NUM_MAX bytes. */
+static char *put_num(char *out, bool neg, uint64_t mag, char suffix)
+{
+	char tmp[24];
+	char *end = tmp + sizeof(tmp);
+	char *p = fmt_u64(end, mag);
+	size_t n = (size_t)(end - p);
+
+	if (neg)
+		*out++ = '-';
+	memcpy(out, p, n);
+	out[n] = suffix;
+	return out + n + 1;
+}
+
+char *lp_put_int(char *out, int64_t v)
+{
+	return put_num(out, v < 0, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, 'i');
+}
+
+char *lp_put_uint(char *out, uint64_t v)
+{
+	return put_num(out, false, v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v, 'i');
+}
+
+char *lp_put_ts(char *out, int64_t ts_ns)
+{
+	*out++ = ' ';
+	return put_num(out, ts_ns < 0, ts_ns < 0 ? (uint64_t)0 - (uint64_t)ts_ns : (uint64_t)ts_ns, '\n');
 }
 
 static void put_int(struct lp_line *l, bool neg, uint64_t mag, char suffix)
 {
-	char tmp[32];
-	char *end = tmp + sizeof(tmp) - 1;
-	char *p = fmt_u64(end, mag);
+	char tmp[LP_NUM_MAX];
+	char *end = put_num(tmp, neg, mag, suffix);
 
-	if (neg)
-		*--p = '-';
-	*end = suffix;
-	if (app(l->b, p, (size_t)(end - p) + 1) != 0)
+	if (app(l->b, tmp, (size_t)(end - tmp)) != 0)
 		l->bad = true;
 }
 
@@ -284,7 +329,11 @@ static size_t fast_float(char *out, size_t n, double v)
 
 	if (!(a >= 1e-4 && a < 1e9) || n < 24)
 		return 0;
-	m = llround(a * 1e6);
+	/* a * 1e6 < 2^53: adding a half and truncating rounds it. Only the
+	 * integer m with m / 10^6 == a is printed, and there is at most one
+	 * (near 1e9 doubles are closer together than 10^-6), so how m was
+	 * rounded cannot change the output, only whether it is found. */
+	m = (int64_t)(a * 1e6 + 0.5);
 	if ((double)m / 1e6 != a)
 		return 0;
 	if (v < 0)
@@ -301,8 +350,10 @@ static size_t fast_float(char *out, size_t n, double v)
 		char f[6];
 		int last = 5;
 
-		for (int i = 5; i >= 0; i--, frac /= 10)
-			f[i] = (char)('0' + frac % 10);
+		for (int i = 4; i >= 0; i -= 2, frac /= 100) {
+			f[i] = digit_pairs[frac % 100 * 2];
+			f[i + 1] = digit_pairs[frac % 100 * 2 + 1];
+		}
 		while (last > 0 && f[last] == '0')
 			last--;
 		memcpy(out + k, f, (size_t)last + 1);

@@ -72,6 +72,17 @@ int lp_end(struct lp_line *l, int64_t ts_ns);
  * Returns the length written (n >= 32 is always enough). */
 size_t lp_format_float(char *out, size_t n, double v);
 
+/* Values written straight into memory, for a writer that builds lines from
+ * pieces made once (metrics.c): the same bytes the calls above write.
+ * Each needs LP_NUM_MAX bytes at out and returns the end. */
+#define LP_NUM_MAX 24
+/* A field value as lp_field_int writes it: "-12i". */
+char *lp_put_int(char *out, int64_t v);
+/* As lp_field_uint writes it: "12i", capped at INT64_MAX. */
+char *lp_put_uint(char *out, uint64_t v);
+/* The end of a line as lp_end writes it: " 1700000000000000000\n". */
+char *lp_put_ts(char *out, int64_t ts_ns);
+
 /* --- Reading lines back (used by the report) --- */
 
 #define LP_PARSE_MAX_TAGS 32

@@ -39,9 +39,15 @@
 /* Room kept in a chunk for one more line: a line is well under 4 KiB
  * (tags are capped at TAGS_MAX, an address at CAT_ADDRESS_MAX). */
 #define METRICS_LINE_MARGIN (16 * 1024)
+/* The nine outcome fields of a line: ",ok=1i,md5checker=0i,...", 127 bytes. */
+#define OUTCOME_MAX 160
+/* Bytes of a line besides its head, kind and status tags, address and
+ * reason code: the task tag, the keys and the numbers (each under
+ * LP_NUM_MAX, floats under 40), the outcome fields. About 500 at most;
+ * the margin is generous. */
+#define LINE_FIXED_MAX 1024
 
 enum {
-	MREC_LINE_DONE = 1,  /* the ant_agent line is in METRICS_FILE */
 	MREC_SUM_DONE = 2,   /* counted in an ant_agent_summary line */
 	MREC_MD5_CHECKED = 4,
 	MREC_MD5_VALID = 8,
@@ -75,6 +81,10 @@ static struct {
 	bool ready;
 	struct mrec *recs;
 	size_t n, alloc, max;
+	/* recs[0 .. lines_done) have their ant_agent line in METRICS_FILE. A
+	 * flush writes the lines of all the others or of none, and records are
+	 * only ever appended, so the written ones are always the first. */
+	size_t lines_done;
 	char *arena;             /* NUL-terminated addresses */
 	size_t arena_len, arena_alloc;
 	uint32_t seq;            /* sub-millisecond part of timestamps */
@@ -82,9 +92,20 @@ static struct {
 	char client_version[METRICS_VERSION_MAX + 1];
 	char tags[TAGS_MAX];     /* escaped common tag set */
 	size_t tags_len;
-	/* ",type=..,filesize=.." and ",status=..": built once, not per line. */
+	/* Pieces of every ant_agent line, built once (format_fast): the
+	 * measurement and common tags, ",type=..,filesize=..", ",status=..",
+	 * and the nine outcome fields, which follow from the status, the two
+	 * MD5 flags and whether the exit code was 0 (outcome_index). */
+	char head[TAGS_MAX + 16];
+	size_t head_len;
 	char kind_tags[TEST__COUNT][SIZE__COUNT][48];
+	uint8_t kind_len[TEST__COUNT][SIZE__COUNT];
 	char status_tags[ST__COUNT][32];
+	uint8_t status_len[ST__COUNT];
+	char outcome[ST__COUNT][8][OUTCOME_MAX];
+	uint8_t outcome_len[ST__COUNT][8];
+	bool generic_format;     /* tests: write lines with format_record only */
+	uint64_t fast_fallbacks; /* lines format_fast left to format_record */
 	char *metrics_file, *summary_file;
 	uint64_t max_bytes;
 	int keep;
@@ -179,6 +200,51 @@ static void telemetry_value(const char *v, char *out, size_t n)
 		str_copy(out, "xx", n);
 }
 
+/* The index of a record's outcome fields in g.outcome[status]. */
+static unsigned outcome_index(bool md5_checked, bool md5_valid, bool exit_zero)
+{
+	return (md5_checked ? 1u : 0u) | (md5_valid ? 2u : 0u) | (exit_zero ? 4u : 0u);
+}
+
+/* The pieces format_fast copies. Names and tag values here are plain
+ * ASCII words, which line protocol takes as they are. */
+static void build_pieces(void)
+{
+	static const char *const keys[] = {
+		"ok", "md5checker", "md5valid", "client_ok", "client_kill", "client_err",
+		"network_err", "data_loss", "unknown_err",
+	};
+
+	memcpy(g.head, METRICS_MEASUREMENT, sizeof(METRICS_MEASUREMENT) - 1);
+	memcpy(g.head + sizeof(METRICS_MEASUREMENT) - 1, g.tags, g.tags_len + 1);
+	g.head_len = sizeof(METRICS_MEASUREMENT) - 1 + g.tags_len;
+	for (int t = 0; t < TEST__COUNT; t++)
+		for (int s = 0; s < SIZE__COUNT; s++)
+			g.kind_len[t][s] = (uint8_t)snprintf(g.kind_tags[t][s], sizeof(g.kind_tags[t][s]),
+							     ",type=%s,filesize=%s",
+							     test_type_name((enum test_type)t),
+							     size_class_name((enum size_class)s));
+	for (int st = 0; st < ST__COUNT; st++) {
+		g.status_len[st] = (uint8_t)snprintf(g.status_tags[st], sizeof(g.status_tags[st]),
+						      ",status=%s", test_status_name((enum test_status)st));
+		for (unsigned k = 0; k < 8; k++) {
+			/* The same conditions as format_record's fields. */
+			bool v[ARRAY_SIZE(keys)] = {
+				st == ST_OK, (k & 1) != 0, (k & 2) != 0,
+				(k & 4) != 0 && test_status_counts((enum test_status)st),
+				st == ST_KILLED, st == ST_CLIENT_ERROR, st == ST_NETWORK_ERROR,
+				st == ST_DATA_LOSS, st == ST_UNKNOWN_ERROR,
+			};
+			size_t n = 0;
+
+			for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+				n += (size_t)snprintf(g.outcome[st][k] + n, OUTCOME_MAX - n, ",%s=%di",
+						      keys[i], v[i] ? 1 : 0);
+			g.outcome_len[st][k] = (uint8_t)n;
+		}
+	}
+}
+
 static int build_tags(void)
 {
 	static const struct { const char *key; enum cfg_key k; } tele[] = {
@@ -211,13 +277,7 @@ static int build_tags(void)
 	}
 	memcpy(g.tags, b.data, b.len + 1);
 	g.tags_len = b.len;
-	for (int t = 0; t < TEST__COUNT; t++)
-		for (int s = 0; s < SIZE__COUNT; s++)
-			snprintf(g.kind_tags[t][s], sizeof(g.kind_tags[t][s]), ",type=%s,filesize=%s",
-				 test_type_name((enum test_type)t), size_class_name((enum size_class)s));
-	for (int s = 0; s < ST__COUNT; s++)
-		snprintf(g.status_tags[s], sizeof(g.status_tags[s]), ",status=%s",
-			 test_status_name((enum test_status)s));
+	build_pieces();
 	rc = 0;
 out:
 	buf_free(&b);
@@ -388,6 +448,170 @@ static int format_record(struct buf *b, const struct mrec *m)
 	if (m->why != REASON_NONE)
 		lp_field_str(&l, "reason_code", test_reason_name((enum test_reason)m->why));
 	return lp_end(&l, m->ts_ns);
+}
+
+/* Copy n bytes to p; returns the end. */
+static inline char *put(char *p, const void *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT_KEY(p, lit) put(p, lit, sizeof(lit) - 1)
+
+/* Make room for n more bytes in b without passing its cap, so a line can
+ * be written in place. Returns 0, or -1 when the cap leaves less. */
+static int make_room(struct buf *b, size_t n)
+{
+	size_t need = b->len + n + 1, alloc;
+
+	if (b->data && need <= b->alloc)
+		return 0;
+	if (need > b->cap + 1)
+		return -1;
+	alloc = b->alloc ? b->alloc : 256;
+	while (alloc < need)
+		alloc *= 2;
+	if (alloc > b->cap + 1)
+		alloc = b->cap + 1;
+	b->data = xrealloc(b->data, alloc);
+	b->alloc = alloc;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+/* A float field as lp_field_float writes it (not finite: left out). */
+static char *put_float(char *p, const char *key, size_t klen, double v)
+{
+	size_t n;
+
+	if (!isfinite(v))
+		return p;
+	n = lp_format_float(p + klen, 40, v);
+	if (n == 0)
+		return p;
+	memcpy(p, key, klen);
+	return p + klen + n;
+}
+
+static int fall_back(struct buf *b, const struct mrec *m)
+{
+	g.fast_fallbacks++;
+	return format_record(b, m);
+}
+
+/* The same line as format_record, byte for byte (the unit test compares
+ * the two over every status and flag), built from the pieces made once
+ * and written straight into the buffer: a flush writes a million of these.
+ * Lines format_record could drop (a buffer near its cap) go through
+ * format_record itself. */
+static int format_fast(struct buf *b, const struct mrec *m)
+{
+	enum test_status st = (enum test_status)m->status;
+	bool counts = test_status_counts(st);
+	const char *addr = m->addr ? g.arena + m->addr - 1 : NULL;
+	size_t addr_len = addr ? strlen(addr) : 0;
+	size_t n, room, line = b->len;
+	char *p;
+	int t = m->task;
+
+	/* An escaped string is at most twice as long: '"' and '\\' gain a
+	 * backslash, anything else stays one byte for one. */
+	room = g.head_len + LINE_FIXED_MAX + 2 * addr_len;
+	if (make_room(b, room) != 0)
+		return fall_back(b, m);
+	p = b->data + line;
+	p = put(p, g.head, g.head_len);
+	p = put(p, g.kind_tags[m->type][m->size], g.kind_len[m->type][m->size]);
+	p = PUT_KEY(p, ",task=");
+	*p++ = (char)('0' + t / 100 % 10);
+	*p++ = (char)('0' + t / 10 % 10);
+	*p++ = (char)('0' + t % 10);
+	if (t > TASK_REF_MAX && t <= TASK_KEY_MAX)
+		*p++ = (char)('a' + t / 1000);
+	p = put(p, g.status_tags[st], g.status_len[st]);
+	/* The first field: a record's exec_time is always finite. */
+	if (!isfinite(m->exec_time) || (n = lp_format_float(p + 11, 40, m->exec_time)) == 0)
+		return fall_back(b, m);
+	p = PUT_KEY(p, " exec_time=") + n;
+	n = outcome_index(m->flags & MREC_MD5_CHECKED, m->flags & MREC_MD5_VALID, m->exit_code == 0);
+	p = put(p, g.outcome[st][n], g.outcome_len[st][n]);
+	if (m->flags & MREC_HAS_COST) {
+		p = put_float(p, ",cost=", 6, (double)m->cost_atto / 1e18);
+		if (m->cost_atto <= (uint64_t)INT64_MAX)
+			p = lp_put_int(PUT_KEY(p, ",cost_atto="), (int64_t)m->cost_atto);
+	}
+	if ((m->flags & MREC_HAS_GAS) && m->gas_wei <= (uint64_t)INT64_MAX)
+		p = lp_put_int(PUT_KEY(p, ",gas_wei="), (int64_t)m->gas_wei);
+	if (m->flags & MREC_VIA_GATEWAY)
+		p = PUT_KEY(p, ",gateway=1i");
+	if (m->flags & MREC_HAS_CHUNKS) {
+		p = lp_put_uint(PUT_KEY(p, ",chunks_stored="), m->chunks_stored);
+		p = lp_put_uint(PUT_KEY(p, ",chunks_existing="), m->chunks_existing);
+	}
+	if (counts && (m->type == TEST_UPLOAD || m->type == TEST_QUOTE))
+		p = lp_put_int(PUT_KEY(p, ",already_stored="), (m->flags & MREC_ALREADY_STORED) != 0);
+	if (counts && m->type == TEST_UPLOAD)
+		p = lp_put_uint(PUT_KEY(p, ",spent_today_atto="), m->spent_day_atto);
+	p = lp_put_uint(PUT_KEY(p, ",bytes="), m->bytes);
+	p = lp_put_int(PUT_KEY(p, ",exit_code="), m->exit_code);
+	p = lp_put_int(PUT_KEY(p, ",attempt="), m->attempt);
+	p = lp_put_int(PUT_KEY(p, ",worker="), m->worker);
+	if (m->bytes > 0 && m->exec_time > 0)
+		p = put_float(p, ",throughput=", 12,
+			      round((double)m->bytes / m->exec_time * 1000.0) / 1000.0);
+	if (addr) {
+		if (!counts)
+			p = PUT_KEY(p, ",reason=\"");
+		else if (m->flags & MREC_PRIVATE)
+			p = PUT_KEY(p, ",private_alias=\"");
+		else
+			p = PUT_KEY(p, ",address=\"");
+		/* Room was made for this: lp_escape copies in place. */
+		b->len = (size_t)(p - b->data);
+		if (lp_escape(b, addr, LP_STRING) < 0) {
+			b->len = line;
+			b->data[b->len] = '\0';
+			return fall_back(b, m);
+		}
+		p = b->data + b->len;
+		*p++ = '"';
+	}
+	if (m->why != REASON_NONE) {
+		const char *why = test_reason_name((enum test_reason)m->why);
+
+		/* Reason codes are short plain words (model.c). */
+		p = PUT_KEY(p, ",reason_code=\"");
+		p = put(p, why, strlen(why));
+		*p++ = '"';
+	}
+	p = lp_put_ts(p, m->ts_ns);
+	b->len = (size_t)(p - b->data);
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static int format_line(struct buf *b, const struct mrec *m)
+{
+	return g.generic_format ? format_record(b, m) : format_fast(b, m);
+}
+
+size_t metrics_format_cached(struct buf *out, bool generic)
+{
+	bool was = g.generic_format;
+	size_t n = 0;
+
+	g.generic_format = generic;
+	for (size_t i = g.lines_done; i < g.n; i++) {
+		uint64_t fell = g.fast_fallbacks;
+
+		/* A line the fast writer left to the generic one is not counted:
+		 * the comparison would prove nothing about it. */
+		if (format_line(out, &g.recs[i]) == 0 && g.fast_fallbacks == fell)
+			n++;
+	}
+	g.generic_format = was;
+	return n;
 }
 
 /* --- Files --- */
@@ -568,10 +792,8 @@ static int flush_lines(struct buf *b)
 	size_t nlines = 0, i;
 	int rc;
 
-	for (i = 0; i < g.n; i++) {
-		if (g.recs[i].flags & MREC_LINE_DONE)
-			continue;
-		if (format_record(b, &g.recs[i]) != 0) {
+	for (i = g.lines_done; i < g.n; i++) {
+		if (format_line(b, &g.recs[i]) != 0) {
 			log_error("metrics: a record could not be formatted; dropped");
 			continue;
 		}
@@ -586,8 +808,7 @@ static int flush_lines(struct buf *b)
 		write_chunk(&o, b, nlines, &g.c.lines_written);
 	rc = out_close(&o);
 	if (rc == 0)
-		for (i = 0; i < g.n; i++)
-			g.recs[i].flags |= MREC_LINE_DONE;
+		g.lines_done = g.n;
 	return rc;
 }
 
@@ -615,81 +836,147 @@ int metrics_write_lines(const char *lines, size_t len, size_t nlines)
 	return out_close(&o) == 0 && rc == 0 ? 0 : -1;
 }
 
-struct sumkey {
-	uint64_t key;       /* minute << 16 | type << 8 | size */
-	double t;
-	uint32_t idx;       /* the record */
-	uint32_t t_bucket;  /* counting-sort bucket of the key */
+/* One line of a rollup: the records of one minute, type and size. */
+struct sumgroup {
+	uint64_t key;       /* minute << 16 | type << 8 | size: the order of the lines */
+	size_t first, n;    /* its exec times, scratch[first .. first + n) */
+	size_t fill;        /* times placed so far */
+	uint64_t ok, bytes;
+	double sum;         /* added up in record order */
+	uint32_t rec;       /* its first record: minute, type and size */
 };
+
+struct sumkey {
+	uint64_t key;
+	uint32_t idx;       /* the record */
+};
+
+/* Is the record due in this rollup? */
+static bool sum_due(const struct mrec *m, int64_t cur, bool all)
+{
+	return !(m->flags & MREC_SUM_DONE) && (all || m->end_min < cur);
+}
+
+static uint64_t sum_key(const struct mrec *m)
+{
+	return ((uint64_t)(uint32_t)m->end_min << 16) | ((uint64_t)m->type << 8) | m->size;
+}
+
+static void group_add(struct sumgroup *grp, const struct mrec *m, uint32_t i)
+{
+	if (grp->n++ == 0) {
+		grp->rec = i;
+		grp->key = sum_key(m);
+	}
+	grp->ok += m->status == ST_OK;
+	grp->bytes += m->bytes;
+	grp->sum += m->exec_time;
+}
 
 static int cmp_sumkey(const void *a, const void *b)
 {
 	const struct sumkey *x = a, *y = b;
 
-	return (x->key > y->key) - (x->key < y->key);
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/* Group by key. The minutes of one flush are nearly always a handful, so a
- * counting sort over (minute, type, size) does it in two passes; a wide
- * spread of minutes (records held through a long disk failure) falls back
- * to qsort. */
+/* Group the due records by (minute, type, size), in that order, each
+ * group's exec times in record order in scratch. The minutes of one flush
+ * are nearly always a handful, so a group per possible key is counted in
+ * one pass over the records and filled in a second; a wide spread of
+ * minutes (records held through a long disk failure) sorts the keys
+ * instead. Returns the groups (*ng of them). */
 #define KINDS (TEST__COUNT * SIZE__COUNT)
 #define COUNTING_MINUTES 1440
 
-static void group_keys(struct sumkey *keys, size_t nk, int32_t lo, int32_t hi)
+static size_t bucket(const struct mrec *m, int32_t lo)
 {
-	size_t nb, *pos, i;
-	struct sumkey *tmp;
-
-	if ((int64_t)hi - lo >= COUNTING_MINUTES) {
-		qsort(keys, nk, sizeof(*keys), cmp_sumkey);
-		return;
-	}
-	nb = ((size_t)(hi - lo) + 1) * KINDS;
-	pos = xcalloc(nb + 1, sizeof(*pos));
-	tmp = xmalloc(nk * sizeof(*tmp));
-	for (i = 0; i < nk; i++)
-		pos[keys[i].t_bucket + 1]++;
-	for (i = 1; i <= nb; i++)
-		pos[i] += pos[i - 1];
-	for (i = 0; i < nk; i++)
-		tmp[pos[keys[i].t_bucket]++] = keys[i];
-	memcpy(keys, tmp, nk * sizeof(*keys));
-	free(tmp);
-	free(pos);
+	return (size_t)((int64_t)m->end_min - lo) * KINDS + m->type * SIZE__COUNT + m->size;
 }
 
-static int format_summary(struct buf *b, const struct sumkey *k, size_t n, double *scratch)
+static struct sumgroup *group_records(int64_t cur, bool all, int32_t lo, int32_t hi, size_t nk,
+				      double *scratch, size_t *ng)
 {
-	const struct mrec *m0 = &g.recs[k[0].idx];
-	uint64_t ok = 0, bytes = 0;
-	double sum = 0;
+	struct sumgroup *grp;
+	size_t i, k = 0, pos = 0;
+
+	if ((int64_t)hi - lo >= COUNTING_MINUTES) {
+		struct sumkey *keys = xmalloc(nk * sizeof(*keys));
+
+		for (i = 0; i < g.n; i++)
+			if (sum_due(&g.recs[i], cur, all)) {
+				keys[k].key = sum_key(&g.recs[i]);
+				keys[k++].idx = (uint32_t)i;
+			}
+		qsort(keys, nk, sizeof(*keys), cmp_sumkey);
+		grp = xcalloc(nk, sizeof(*grp));
+		k = 0;
+		for (i = 0; i < nk; i++) {
+			const struct mrec *m = &g.recs[keys[i].idx];
+
+			if (i > 0 && keys[i].key != keys[i - 1].key)
+				grp[++k].first = i;
+			group_add(&grp[k], m, keys[i].idx);
+			scratch[i] = m->exec_time;
+		}
+		free(keys);
+		*ng = k + 1;
+		return grp;
+	}
+	*ng = ((size_t)(hi - lo) + 1) * KINDS;
+	grp = xcalloc(*ng, sizeof(*grp));
+	for (i = 0; i < g.n; i++) {
+		const struct mrec *m = &g.recs[i];
+
+		if (sum_due(m, cur, all))
+			group_add(&grp[bucket(m, lo)], m, (uint32_t)i);
+	}
+	for (i = 0; i < *ng; i++) {
+		grp[i].first = pos;
+		pos += grp[i].n;
+	}
+	for (i = 0; i < g.n; i++) {
+		const struct mrec *m = &g.recs[i];
+
+		if (sum_due(m, cur, all)) {
+			struct sumgroup *gr = &grp[bucket(m, lo)];
+
+			scratch[gr->first + gr->fill++] = m->exec_time;
+		}
+	}
+	/* Keep the groups that have records; they are in key order. */
+	for (i = 0; i < *ng; i++)
+		if (grp[i].n > 0)
+			grp[k++] = grp[i];
+	*ng = k;
+	return grp;
+}
+
+/* Format one rollup line; its times are sorted here. */
+static int format_summary(struct buf *b, const struct sumgroup *gr, double *t)
+{
+	const struct mrec *m0 = &g.recs[gr->rec];
+	size_t n = gr->n;
 	struct lp_line l;
 
-	for (size_t j = 0; j < n; j++) {
-		const struct mrec *m = &g.recs[k[j].idx];
-
-		scratch[j] = k[j].t;
-		sum += k[j].t;
-		ok += m->status == ST_OK;
-		bytes += m->bytes;
-	}
-	stats_sort(scratch, n);
+	stats_sort(t, n);
 	lp_begin(&l, b, METRICS_SUMMARY_MEASUREMENT);
 	lp_raw_tags(&l, g.tags, g.tags_len);
-	lp_raw_tags(&l, g.kind_tags[m0->type][m0->size], strlen(g.kind_tags[m0->type][m0->size]));
+	lp_raw_tags(&l, g.kind_tags[m0->type][m0->size], g.kind_len[m0->type][m0->size]);
 	lp_field_uint(&l, "count", n);
-	lp_field_uint(&l, "ok", ok);
-	lp_field_uint(&l, "failed", n - ok);
-	lp_field_float(&l, "min", scratch[0]);
-	lp_field_float(&l, "max", scratch[n - 1]);
-	lp_field_float(&l, "mean", round(sum / (double)n * 1e6) / 1e6);
-	lp_field_float(&l, "p50", stats_percentile(scratch, n, 50));
-	lp_field_float(&l, "p90", stats_percentile(scratch, n, 90));
-	lp_field_float(&l, "p95", stats_percentile(scratch, n, 95));
-	lp_field_float(&l, "p99", stats_percentile(scratch, n, 99));
-	lp_field_float(&l, "sum", round(sum * 1e6) / 1e6);
-	lp_field_uint(&l, "bytes", bytes);
+	lp_field_uint(&l, "ok", gr->ok);
+	lp_field_uint(&l, "failed", n - gr->ok);
+	lp_field_float(&l, "min", t[0]);
+	lp_field_float(&l, "max", t[n - 1]);
+	lp_field_float(&l, "mean", round(gr->sum / (double)n * 1e6) / 1e6);
+	lp_field_float(&l, "p50", stats_percentile(t, n, 50));
+	lp_field_float(&l, "p90", stats_percentile(t, n, 90));
+	lp_field_float(&l, "p95", stats_percentile(t, n, 95));
+	lp_field_float(&l, "p99", stats_percentile(t, n, 99));
+	lp_field_float(&l, "sum", round(gr->sum * 1e6) / 1e6);
+	lp_field_uint(&l, "bytes", gr->bytes);
 	return lp_end(&l, (int64_t)m0->end_min * MS_PER_MIN * NS_PER_MS +
 			      (int64_t)(g.seq++ % 1000000u));
 }
@@ -699,41 +986,29 @@ static int flush_summaries(struct buf *b, int64_t now_ms, bool all)
 {
 	struct out o = { g.summary_file, -1, 0, false, 0 };
 	int64_t cur = floor_div(now_ms, MS_PER_MIN);
-	struct sumkey *keys = NULL;
+	struct sumgroup *grp = NULL;
 	double *scratch = NULL;
-	size_t nk = 0, i, j, nlines = 0;
+	size_t nk = 0, ng = 0, i, nlines = 0;
 	int32_t lo = INT32_MAX, hi = INT32_MIN;
 	int rc = 0;
 
-	keys = xmalloc((g.n ? g.n : 1) * sizeof(*keys));
 	for (i = 0; i < g.n; i++) {
 		const struct mrec *m = &g.recs[i];
 
-		if ((m->flags & MREC_SUM_DONE) || (!all && m->end_min >= cur))
+		if (!sum_due(m, cur, all))
 			continue;
-		keys[nk].key = ((uint64_t)(uint32_t)m->end_min << 16) | ((uint64_t)m->type << 8) | m->size;
-		keys[nk].t = m->exec_time;
-		keys[nk].idx = (uint32_t)i;
 		lo = m->end_min < lo ? m->end_min : lo;
 		hi = m->end_min > hi ? m->end_min : hi;
 		nk++;
 	}
 	if (nk == 0)
-		goto out;
-	for (i = 0; i < nk; i++) {
-		const struct mrec *m = &g.recs[keys[i].idx];
-
-		keys[i].t_bucket = (uint32_t)(((int64_t)m->end_min - lo) * KINDS +
-					      m->type * SIZE__COUNT + m->size);
-	}
-	group_keys(keys, nk, lo, hi);
+		return 0;
 	scratch = xmalloc(nk * sizeof(*scratch));
-	for (i = 0; i < nk; i = j) {
-		for (j = i + 1; j < nk && keys[j].key == keys[i].key; j++)
-			;
-		if (format_summary(b, keys + i, j - i, scratch) == 0)
+	grp = group_records(cur, all, lo, hi, nk, scratch, &ng);
+	for (i = 0; i < ng; i++) {
+		if (format_summary(b, &grp[i], scratch + grp[i].first) == 0)
 			nlines++;
-		if (b->len >= METRICS_WRITE_CHUNK - METRICS_LINE_MARGIN || j == nk) {
+		if (b->len >= METRICS_WRITE_CHUNK - METRICS_LINE_MARGIN || i + 1 == ng) {
 			if (write_chunk(&o, b, nlines, &g.c.summary_lines) != 0)
 				break;
 			nlines = 0;
@@ -741,11 +1016,11 @@ static int flush_summaries(struct buf *b, int64_t now_ms, bool all)
 	}
 	rc = out_close(&o);
 	if (rc == 0)
-		for (i = 0; i < nk; i++)
-			g.recs[keys[i].idx].flags |= MREC_SUM_DONE;
-out:
+		for (i = 0; i < g.n; i++)
+			if (sum_due(&g.recs[i], cur, all))
+				g.recs[i].flags |= MREC_SUM_DONE;
+	free(grp);
 	free(scratch);
-	free(keys);
 	return rc;
 }
 
@@ -754,21 +1029,24 @@ out:
 static void compact(void)
 {
 	char *old = g.arena;
-	size_t k = 0;
+	size_t k = 0, lines_done = 0;
 
 	g.arena = NULL;
 	g.arena_len = g.arena_alloc = 0;
 	for (size_t i = 0; i < g.n; i++) {
 		struct mrec *m = &g.recs[i];
+		bool line_done = i < g.lines_done;
 
-		if ((m->flags & (MREC_LINE_DONE | MREC_SUM_DONE)) == (MREC_LINE_DONE | MREC_SUM_DONE))
+		if (line_done && (m->flags & MREC_SUM_DONE))
 			continue;
 		if (m->addr)
-			m->addr = (m->flags & MREC_LINE_DONE) ? 0 : arena_add(old + m->addr - 1);
+			m->addr = line_done ? 0 : arena_add(old + m->addr - 1);
+		lines_done += line_done;
 		g.recs[k++] = *m;
 	}
 	free(old);
 	g.n = k;
+	g.lines_done = lines_done;
 	if (g.n == 0 && g.alloc > 1024) { /* give a burst's memory back */
 		free(g.recs);
 		g.recs = NULL;
@@ -876,7 +1154,7 @@ void metrics_shutdown(void)
 	g.recs = NULL;
 	g.arena = NULL;
 	g.metrics_file = g.summary_file = NULL;
-	g.n = g.alloc = g.arena_len = g.arena_alloc = 0;
+	g.n = g.alloc = g.arena_len = g.arena_alloc = g.lines_done = 0;
 	g.ready = false;
 }
 

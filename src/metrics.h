@@ -95,6 +95,13 @@ typedef ssize_t (*metrics_write_fn)(int fd, const void *p, size_t n);
 void metrics_set_write_fn(metrics_write_fn fn);
 /* Tests and the benchmark: change the cache cap (0 restores the default). */
 void metrics_set_cache_max(size_t n);
+/* Tests: append the ant_agent lines of the cached records not yet written
+ * to out, leaving them cached: with the writer flushes use, or (generic)
+ * with the line-protocol writer of lineproto.h, which must give the same
+ * bytes. Returns the number of lines the writer asked for made itself (the
+ * fast one leaves a line it cannot make, e.g. near the buffer's cap, to the
+ * generic one). */
+size_t metrics_format_cached(struct buf *out, bool generic);
 /* Bytes of memory the cache holds now (records plus addresses). */
 size_t metrics_cache_bytes(void);
 

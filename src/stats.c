@@ -4,17 +4,125 @@
 #include <math.h>
 #include <stdlib.h>
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
+/* Below this many values insertion sort beats partitioning. */
+#define SORT_SMALL 16
 
-	return (x > y) - (x < y);
+static void insertion_sort(double *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		double x = v[i];
+		size_t j = i;
+
+		while (j > 0 && x < v[j - 1]) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+}
+
+static void sift_down(double *v, size_t root, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * root + 1;
+		double x;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && v[c] < v[c + 1])
+			c++;
+		if (!(v[root] < v[c]))
+			return;
+		x = v[root];
+		v[root] = v[c];
+		v[c] = x;
+		root = c;
+	}
+}
+
+static void heap_sort(double *v, size_t n)
+{
+	for (size_t i = n / 2; i > 0; i--)
+		sift_down(v, i - 1, n);
+	for (size_t i = n - 1; i > 0; i--) {
+		double x = v[0];
+
+		v[0] = v[i];
+		v[i] = x;
+		sift_down(v, 0, i);
+	}
+}
+
+static void swap(double *a, double *b)
+{
+	double x = *a;
+
+	*a = *b;
+	*b = x;
+}
+
+/* Quicksort with the median of three as pivot, recursing into the smaller
+ * part only (the stack stays O(log n)) and turning to heapsort when the
+ * partitions go badly for too long, so no input takes quadratic time.
+ * The values hold no NaN here. */
+static void intro_sort(double *v, size_t n, int depth)
+{
+	while (n > SORT_SMALL) {
+		size_t i, j, mid = n / 2;
+		double pivot;
+
+		if (depth-- == 0) {
+			heap_sort(v, n);
+			return;
+		}
+		if (v[mid] < v[0])
+			swap(&v[mid], &v[0]);
+		if (v[n - 1] < v[mid]) {
+			swap(&v[n - 1], &v[mid]);
+			if (v[mid] < v[0])
+				swap(&v[mid], &v[0]);
+		}
+		pivot = v[mid];
+		/* Hoare partition: v[0] <= pivot <= v[n - 1] stop the scans. */
+		i = 0;
+		j = n - 1;
+		for (;;) {
+			while (v[++i] < pivot)
+				;
+			while (pivot < v[--j])
+				;
+			if (i >= j)
+				break;
+			swap(&v[i], &v[j]);
+		}
+		/* v[0 .. j] <= pivot <= v[j + 1 .. n - 1] */
+		if (j + 1 < n - j - 1) {
+			intro_sort(v, j + 1, depth);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			intro_sort(v + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	insertion_sort(v, n);
 }
 
 void stats_sort(double *v, size_t n)
 {
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_double);
+	size_t k = n;
+	int depth = 0;
+
+	/* NaN compares false with everything: move it to the end first. */
+	for (size_t i = 0; i < k;) {
+		if (isnan(v[i]))
+			swap(&v[i], &v[--k]);
+		else
+			i++;
+	}
+	for (size_t m = k; m > 1; m >>= 1)
+		depth += 2;
+	intro_sort(v, k, depth);
 }
 
 double stats_percentile(const double *sorted, size_t n, double p)

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-/* Sort values in place, ascending. */
+/* Sort values in place, ascending; NaNs (if any) go last. */
 void stats_sort(double *v, size_t n);
 /* Nearest-rank percentile of sorted values; p in [0, 100]. NAN when n = 0. */
 double stats_percentile(const double *sorted, size_t n, double p);

@@ -167,6 +167,69 @@ static void test_float_format(void **state)
 
 static struct lp_point pt;
 
+/* The values written straight into memory are the ones the field calls
+ * write, and what printf prints. */
+static void test_put_numbers(void **state)
+{
+	static const int64_t v[] = { 0, 1, 9, 10, 99, 100, 101, 12345678, 99999999, 100000000,
+				     1700000400000892291LL, 9999999999999999LL, 10000000000000000LL,
+				     INT64_MAX, -1, -10, -100000000, INT64_MIN };
+	char out[LP_NUM_MAX + 1], want[64];
+	char *end;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		end = lp_put_int(out, v[i]);
+		*end = '\0';
+		snprintf(want, sizeof(want), "%lldi", (long long)v[i]);
+		assert_string_equal(out, want);
+		end = lp_put_ts(out, v[i]);
+		*end = '\0';
+		snprintf(want, sizeof(want), " %lld\n", (long long)v[i]);
+		assert_string_equal(out, want);
+		if (v[i] >= 0) {
+			end = lp_put_uint(out, (uint64_t)v[i]);
+			*end = '\0';
+			snprintf(want, sizeof(want), "%lldi", (long long)v[i]);
+			assert_string_equal(out, want);
+		}
+	}
+	end = lp_put_uint(out, UINT64_MAX);
+	*end = '\0';
+	assert_string_equal(out, "9223372036854775807i");
+}
+
+/* Floats with up to six decimals take a path without printf; it must print
+ * what "%.15g" prints (with ".0" added to whole numbers), for random values
+ * of every magnitude it takes and of the ones around it. */
+static void test_float_fast_path(void **state)
+{
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	char got[40], want[40];
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		double v;
+		int len;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v = (double)(x % 1000000000000000ULL) / 1e6 / (double)(1ULL << (x >> 60));
+		if (i % 3 == 0)
+			v = round(v * 1000.0) / 1000.0;
+		if (i % 7 == 0)
+			v = -v;
+		if (v == 0.0)
+			continue;
+		lp_format_float(got, sizeof(got), v);
+		len = snprintf(want, sizeof(want), "%.15g", v);
+		if (!strpbrk(want, ".e"))
+			memcpy(want + len, ".0", 3);
+		assert_string_equal(got, want);
+	}
+}
+
 static void test_parse_round_trip(void **state)
 {
 	const char *line = "ant\\ agent,agent=a\\ 1,x=b\\,c\\=d f=1.5,i=-3i,u=4u,t=true,"
@@ -273,6 +336,8 @@ int main(void)
 		cmocka_unit_test(test_escape_control_and_utf8),
 		cmocka_unit_test(test_line_building),
 		cmocka_unit_test(test_float_format),
+		cmocka_unit_test(test_put_numbers),
+		cmocka_unit_test(test_float_fast_path),
 		cmocka_unit_test(test_parse_round_trip),
 		cmocka_unit_test(test_build_then_parse),
 		cmocka_unit_test(test_percentiles),

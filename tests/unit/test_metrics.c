@@ -294,6 +294,104 @@ static void test_line_content(void **state)
 	assert_int_equal(count_lines(sfile), 0);
 }
 
+/* Flushes build each line from pieces made once (format_fast in
+ * metrics.c); the line-protocol writer (lineproto.h) is the reference. Over
+ * every status, both MD5 flags and zero, positive and negative exit codes
+ * (the nine outcome fields), every type and size, and the optional fields,
+ * the two must give the same bytes, and a flush must write exactly those. */
+static void test_fast_writer_matches_generic(void **state)
+{
+	static const int exits[] = { 0, 13, -1 };
+	static const double secs[] = { 2.0, 0.1, 12345.678901, 1e-7, 3e10, NAN, 0.0, 1.5e-4 };
+	static const int tasks[] = { 1, 7, 999, 1000, 1011, 25011, 25999, 26000, 30000 };
+	static const char *const addrs[] = {
+		"", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"a \"quoted\" \\ back\tslash,=", "bad \xff utf8 \xc3\xa9",
+	};
+	static const uint64_t big[] = { 0, 1, UINT64_C(534000000000000), UINT64_C(1000000000000000001),
+					(uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1, UINT64_MAX };
+	struct buf fast, generic;
+	struct test_result r;
+	size_t n = 0, nf, ng;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	char **v;
+
+	(void)state;
+	set("AGENT_ID", "agent-7");
+	set("TELEMETRY_CONNECTION", "fibre, 1G");
+	assert_int_equal(metrics_init(NULL), 0);
+	metrics_set_client_version("0.5.2");
+	for (int st = 0; st < ST__COUNT; st++)
+		for (int md5 = 0; md5 < 4; md5++)
+			for (size_t e = 0; e < ARRAY_SIZE(exits); e++)
+				for (int t = 0; t < TEST__COUNT; t++)
+					for (int variant = 0; variant < 3; variant++, n++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		r = result((enum test_type)t, (enum size_class)(n % SIZE__COUNT), (enum test_status)st,
+			   T0 + (int64_t)n * 997, secs[(x >> 3) % ARRAY_SIZE(secs)]);
+		r.md5_checked = md5 & 1;
+		r.md5_valid = md5 & 2;
+		r.exit_code = exits[e];
+		r.task_ref = tasks[(x >> 9) % ARRAY_SIZE(tasks)];
+		r.worker = (int)((x >> 12) % 70000);
+		r.attempt = (int)((x >> 30) % 4);
+		r.has_cost = variant != 0;
+		r.cost_atto = big[(x >> 15) % ARRAY_SIZE(big)];
+		r.has_gas = (x >> 18) & 1;
+		r.gas_wei = big[(x >> 19) % ARRAY_SIZE(big)];
+		r.via_gateway = (x >> 22) & 1;
+		r.already_stored = (x >> 23) & 1;
+		r.address_private = (x >> 24) & 1;
+		r.has_chunks = (x >> 25) & 1;
+		r.chunks_stored = (uint32_t)(x >> 26);
+		r.chunks_existing = (uint32_t)(x >> 40) % 100;
+		r.spent_day_atto = big[(x >> 33) % ARRAY_SIZE(big)];
+		r.bytes = variant == 2 ? big[(x >> 36) % ARRAY_SIZE(big)] : (x >> 20) % 50000000;
+		str_copy(r.address, addrs[(x >> 40) % ARRAY_SIZE(addrs)], sizeof(r.address));
+		if (!test_status_counts((enum test_status)st) || variant == 1)
+			test_result_set_why(&r, (enum test_reason)((x >> 44) % REASON__COUNT), "%s",
+					    addrs[(x >> 48) % ARRAY_SIZE(addrs)]);
+		assert_int_equal(metrics_record_at(&r, T0 + 3 * MINUTE), 0);
+	}
+	buf_init(&fast, 1 << 24);
+	buf_init(&generic, 1 << 24);
+	nf = metrics_format_cached(&fast, false);
+	ng = metrics_format_cached(&generic, true);
+	assert_int_equal(nf, n);
+	assert_int_equal(ng, n);
+	assert_int_equal(fast.len, generic.len);
+	/* Line by line first, so a failure names the line. */
+	for (char *a = fast.data, *b = generic.data; *a;) {
+		char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+
+		assert_non_null(ea);
+		assert_non_null(eb);
+		*ea = *eb = '\0';
+		assert_string_equal(a, b);
+		parse(a);
+		*ea = *eb = '\n';
+		a = ea + 1;
+		b = eb + 1;
+	}
+	assert_memory_equal(fast.data, generic.data, fast.len);
+	/* The records are still cached; the flush writes the same bytes. */
+	assert_int_equal(metrics_flush(T0 + 3 * MINUTE), 0);
+	buf_free(&generic);
+	assert_int_equal(file_read_all(mfile, 1 << 24, &generic), 0);
+	assert_int_equal(generic.len, fast.len);
+	assert_memory_equal(generic.data, fast.data, fast.len);
+	assert_int_equal(read_lines(mfile, &v), n);
+	free_lines(v, n);
+	buf_free(&fast);
+	buf_free(&generic);
+	/* Written lines are not formatted again. */
+	buf_init(&fast, 1 << 20);
+	assert_int_equal(metrics_format_cached(&fast, false), 0);
+	buf_free(&fast);
+}
+
 /* A repeated TaskRef (key ref + 1000 * n) is tagged with its letter, so
  * the two tasks stay apart: 11 is 011, 1011 is 011b, 25011 is 011z. */
 static void test_task_tag_repeats(void **state)
@@ -587,6 +685,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_agent_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_content, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_writer_matches_generic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_task_tag_repeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_timestamps, setup, teardown),
