@@ -14,7 +14,7 @@ build=${FUZZ_BUILD:-$root/build-fuzz}
 secs=${1:-${FUZZ_SECONDS:-60}}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(control catalog_downloads catalog_seeds killswitch env client_output lineproto)
+[ ${#targets[@]} -eq 0 ] && targets=(control catalog_downloads catalog_seeds killswitch env client_output lineproto netmsg)
 
 command -v clang >/dev/null || { echo "fuzz: clang is needed (scripts/deps.sh --with-fuzz)" >&2; exit 1; }
 if [ ! -f "$build/CMakeCache.txt" ]; then
@@ -24,7 +24,7 @@ cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null || exit 1
 
 # Input caps, the same as FUZZ_CAP in each target.
 declare -A cap=([control]=262144 [catalog_downloads]=262144 [catalog_seeds]=262144
-  [killswitch]=262144 [env]=65536 [client_output]=131072 [lineproto]=65536)
+  [killswitch]=262144 [env]=65536 [client_output]=131072 [lineproto]=65536 [netmsg]=262144)
 failed=0
 mkdir -p "$here/corpus-run/artifacts"
 for t in "${targets[@]}"; do

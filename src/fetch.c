@@ -35,9 +35,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FETCH_HELPER_NAME "ant-agent-net"
+/* For tests and packaging: run this helper (an absolute path to an
+ * executable regular file) instead of the one beside the binary. */
+#define FETCH_HELPER_ENV "ANT_AGENT_NET_HELPER"
 /* How long an idle helper is kept for the next request. */
 #define FETCH_HELPER_LINGER_MS 5000
 /* Past a request's own timeout, how long the helper has to answer. */
@@ -73,6 +77,7 @@ struct helper {
 	struct pend *pend;
 	int open_handles;
 	bool exited, dead;
+	bool eof_killed;         /* killed by us once its output closed */
 };
 
 struct fetcher {
@@ -105,16 +110,52 @@ void fetch_set_helper_linger_ms(int ms)
 	g_linger_ms = ms < 0 ? -1 : ms;
 }
 
-/* The helper lives beside the running binary; a build tree's tests and
- * benchmarks run one directory below it. */
-static const char *helper_path(void)
+int fetch_helper_check(char *why, size_t n)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
+	const char *p = getenv(FETCH_HELPER_ENV);
+	char shown[256];
+	const char *bad = NULL;
+	struct stat st;
 
+	if (p == NULL || p[0] == '\0')
+		return 0;
+	if (p[0] != '/' || strlen(p) >= PATH_MAX)
+		bad = "not an absolute path";
+	else if (stat(p, &st) != 0)
+		bad = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		bad = "not a regular file";
+	else if (access(p, X_OK) != 0)
+		bad = "not executable";
+	if (bad == NULL)
+		return 0;
+	str_clean(p, shown, sizeof(shown), STR_CLEAN_ONE_LINE);
+	snprintf(why, n, "%s=%s: %s (it names the network helper to run instead of %s)",
+		 FETCH_HELPER_ENV, shown, bad, FETCH_HELPER_NAME);
+	return -1;
+}
+
+/* The helper lives beside the running binary; a build tree's tests and
+ * benchmarks run one directory below it. FETCH_HELPER_ENV, when set,
+ * names another (checked at every start: a bad one starts nothing). */
+static char *helper_path(void)
+{
+	static char env_path[PATH_MAX];
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+	const char *env = getenv(FETCH_HELPER_ENV);
+	char why[512];
+
+	if (env && env[0]) {
+		if (fetch_helper_check(why, sizeof(why)) != 0)
+			return NULL;
+		str_copy(env_path, env, sizeof(env_path));
+		return env_path;
+	}
 	if (g_helper_path[0])
 		return g_helper_path;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
 		return NULL;
 	self[n] = '\0';
@@ -205,7 +246,9 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
 		uv_close((uv_handle_t *)&h->proc, helper_closed);
 		return;
 	}
-	if (sig)
+	if (sig == SIGKILL && h->eof_killed)
+		snprintf(why, sizeof(why), "the network helper closed its pipe");
+	else if (sig)
 		snprintf(why, sizeof(why), "the network helper was ended by signal %d", sig);
 	else
 		snprintf(why, sizeof(why), "the network helper exited (status %lld)", (long long)status);
@@ -430,7 +473,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	if (f == NULL || h->dead)
 		return;
 	if (nread < 0) {
-		helper_drop(h, "the network helper closed its pipe");
+		/* Its exit says why (a crash closes the pipe before the exit
+		 * is seen); one that lives on without output is ended here. */
+		uv_read_stop(s);
+		h->eof_killed = true;
+		uv_process_kill(&h->proc, SIGKILL);
 		return;
 	}
 	if (nread == 0)
@@ -498,7 +545,7 @@ static struct helper *helper_start(struct fetcher *f)
 	uv_stdio_container_t io[3];
 	char *argv[2];
 	char **env;
-	const char *path;
+	char *path;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
@@ -508,7 +555,7 @@ static struct helper *helper_start(struct fetcher *f)
 			free(h);
 			return NULL;
 		}
-		argv[0] = g_helper_path;
+		argv[0] = path;
 		argv[1] = NULL;
 		o.args = argv;
 	} else {

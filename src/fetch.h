@@ -85,6 +85,11 @@ pid_t fetcher_helper_pid(const struct fetcher *f);
 /* Run this argv as the helper instead of ant-agent-net beside the binary
  * (NULL: back to that); for tests and benchmarks. */
 void fetch_set_helper(const char *const *argv);
+/* ANT_AGENT_NET_HELPER, when set, names the helper to run instead of
+ * ant-agent-net beside the binary (for tests and packaging): it must be an
+ * absolute path to an executable regular file. Returns 0 when it is unset
+ * or good, else -1 with why saying what is wrong. */
+int fetch_helper_check(char *why, size_t n);
 /* How long an idle helper is kept: 0 = one per burst of requests, -1 =
  * for the fetcher's life. */
 void fetch_set_helper_linger_ms(int ms);

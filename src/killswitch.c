@@ -593,6 +593,11 @@ static void on_answer(struct fetch_response *res, void *ud)
 		if (had) {
 			k->not_modified++;
 			answer_good(k, k->good_on, now);
+			/* Unchanged, but the reading may change back from a
+			 * failure or a stale answer: say so as a 200 would. */
+			if (!k->good_on && before != KILLSWITCH_OFF)
+				log_info("kill-switch is OFF%s", before == KILLSWITCH_FAILED
+						 ? " (checks succeed again)" : " (confirmed again)");
 		} else {
 			check_failed(k, "HTTP 304 without an earlier answer", before);
 		}

@@ -17,6 +17,7 @@
 #include "client.h"
 #include "clock.h"
 #include "config.h"
+#include "fetch.h"
 #include "log.h"
 #include "manpage.h"
 #include "util.h"
@@ -440,6 +441,15 @@ int main(int argc, char **argv)
 	}
 	config_register_secrets();
 	env_scrub_secrets();
+	{
+		char why[512];
+
+		if (fetch_helper_check(why, sizeof(why)) != 0) {
+			fprintf(stderr, "ant-agent: %s; nothing was started.\n", why);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (log_level_parse(cfg_str(CFG_DEFAULT_LOG_LEVEL), &lvl) == 0)
 		log_set_level(lvl);
 	rc = cmd->fn(&c);

@@ -48,6 +48,11 @@ killed. Routes:
                                /gh so far (max_in_window: the most anonymous
                                requests answered in any one window)
   POST /echo                   the body and headers back as JSON
+  POST /api/v2/write           InfluxDB 2.x's write API: with "Authorization:
+                               Token test-influx-789" the body (gunzipped if
+                               Content-Encoding: gzip) is appended to
+                               ROOT/_written.lp and the answer is 204;
+                               without it, 401
   GET  /_count                 {"path": hits, ...} for every route so far;
                                "PATH 304" counts the 304 answers
   GET  /_reset                 forget the counts and the overrides
@@ -57,6 +62,7 @@ killed. Routes:
 A path may be suffixed with ?tag=X so separate tests count separately.
 """
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -141,6 +147,15 @@ class Handler(BaseHTTPRequestHandler):
         self.count()
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
+        if self.route() == "/api/v2/write":
+            if self.headers.get("Authorization") != "Token test-influx-789":
+                return self.send_body(401, b'{"code":"unauthorized"}\n', "application/json")
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            with counts_lock:
+                with open(os.path.join(self.server.root, "_written.lp"), "ab") as f:
+                    f.write(body if body.endswith(b"\n") or not body else body + b"\n")
+            return self.send_body(204, b"")
         if self.route() == "/echo":
             out = {"body": body.decode("utf-8", "replace"), "headers": dict(self.headers.items())}
             return self.send_body(200, json.dumps(out).encode(), "application/json")

@@ -530,6 +530,29 @@ static void test_fail_safe_and_etag(void **state)
 	killswitch_free(k);
 }
 
+/* A failed check, then the server's 304 for the answer held: OFF again,
+ * and the log says so (it used to say only the failure). */
+static void test_off_again_by_304_is_logged(void **state)
+{
+	struct killswitch *k;
+
+	(void)state;
+	httpd_put("none.json", "[]");
+	at(0);
+	k = make("/files/none.json?tag=r", 60, TOKEN);
+	assert_false(ask(k));
+	httpd_set("/files/none.json", "status/500");
+	at(61 * SEC);
+	assert_true(ask(k));
+	httpd_set("/files/none.json", "");
+	buf_reset(&g_log);
+	at(122 * SEC);
+	assert_false(ask(k));
+	assert_int_equal(httpd_hits("/files/none.json?tag=r 304"), 1);
+	assert_non_null(strstr(g_log.data ? g_log.data : "", "kill-switch is OFF (checks succeed again)"));
+	killswitch_free(k);
+}
+
 static void test_on_through_every_failure(void **state)
 {
 	static const char *const modes[] = {
@@ -826,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_clean_text),
 		cmocka_unit_test(test_parse_issue),
 		cmocka_unit_test(test_fail_safe_and_etag),
+		cmocka_unit_test(test_off_again_by_304_is_logged),
 		cmocka_unit_test(test_on_through_every_failure),
 		cmocka_unit_test(test_server_hold_offs),
 		cmocka_unit_test(test_stale_event),

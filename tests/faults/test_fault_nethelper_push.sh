@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The InfluxDB push through a network helper that misbehaves: one agent at
+# 120x pushes to tests/tools/testhttpd.py (InfluxDB 2.x's write API on
+# loopback, INFLUX_TOKEN required) through tests/faults/fault-net.py, which
+# keeps the push from the server and acts out a fault instead, one fault at
+# a time. Each is a failed push: the batch stays in the spool and is sent
+# again once the helper behaves, so every line of the metrics and summary
+# files reaches the server (or is still in the spool at the stop), none is
+# lost. The agent never dies and never logs what the helper sent raw; no
+# helper ever sees INFLUX_TOKEN or SECRET_KEY in its environment.
+source "$(dirname "$0")/lib.sh"
+fleet_init
+start_httpd
+{ echo "<Schedule>"; task 001 5 Download tiny 2 true; task 002 6 quote tiny 2 true; echo "</Schedule>"; } > control.xml
+cat >> fleet.env <<X
+INFLUX_URL=$httpd
+INFLUX_VERSION=2
+INFLUX_ORG=fleet
+INFLUX_BUCKET=ant
+INFLUX_TOKEN=test-influx-789
+MIN_FREE_MEM_MB=0
+X
+export SECRET_KEY=0xSECRET-push-5ec7e7 SSL_CERT_DIR=/nonexistent/certs.d
+cp "$faults_dir/fault-net.py" net-helper
+chmod 755 net-helper
+echo "$ANT_BUILD_DIR/ant-agent-net" > net-helper.real
+: > netfault
+export ANT_AGENT_NET_HELPER="$work/net-helper"
+
+start_agent 2026-01-01T10:04:00Z 120
+wait_log 1 'influx: pushing to' 30 || bad "the push did not start"
+wait_log 1 'Plan for this hour: 2 of 2' 30 || bad "no plan"
+# push_fault MODE REASON: the pushes meet MODE until one has failed.
+push_fault() {
+  local mode=$1 why=$2 before n_fail n_back
+  before=$(wc -l < agent.log)
+  n_fail=$(count_log 'influx: push failed')
+  n_back=$(count_log 'influx: the server answers again')
+  echo "api/v2/write $mode" > netfault
+  wait_log $((n_fail + 1)) 'influx: push failed' 30 || bad "$mode: no push failed"
+  : > netfault
+  wait_log $((n_back + 1)) 'influx: the server answers again' 30 || bad "$mode: the push did not come back"
+  tail -n +$((before + 1)) agent.log > seg.log
+  expect_grep "influx: push failed \\(.*$why.*\\); [0-9]+ batches wait in the spool, retrying" seg.log \
+    "$mode: the push failed and waits in the spool"
+  kill -0 "$agent_pid" 2>/dev/null && ok || bad "agent died: $mode"
+}
+push_fault segv 'ended by signal 11'
+push_fault exit-mid 'network helper exited \(status 1\)'
+push_fault garbage 'malformed answer'
+push_fault biglen 'malformed answer'
+push_fault unknown-id 'malformed answer'
+push_fault forged 'malformed answer'
+push_fault flood 'malformed answer'
+push_fault escape '\?\]0;owned\?'
+kill -TERM "$agent_pid"
+wait_agent 30
+expect_eq "$?" 0 "agent exit code"
+for mode in segv exit-mid garbage biglen unknown-id forged flood escape; do
+  if grep -q " $mode .*api/v2/write" net-requests.log; then ok; else bad "$mode never acted out on a push"; fi
+done
+
+# Nothing lost: every line of the files reached the server or waits in the
+# spool for the next start.
+cat cache/metrics.csv cache/summary.csv | sort -u > files.txt
+{ cat www/_written.lp 2>/dev/null; for f in cache/influx-spool/*.lp.gz; do [ -f "$f" ] && zcat "$f"; done; } |
+  sort -u > pushed.txt
+lines=$(wc -l < files.txt)
+if [ "$lines" -ge 30 ]; then ok; else bad "only $lines lines in the files"; fi
+expect_eq "$(comm -23 files.txt pushed.txt | wc -l)" 0 "lines of the metrics and summary files never pushed"
+comm -23 files.txt pushed.txt | head -3 >&2
+sent=$(sort -u www/_written.lp | comm -12 - files.txt | wc -l)
+if [ "$sent" -ge $((lines * 3 / 4)) ]; then ok; else bad "only $sent of $lines lines reached the server"; fi
+
+# Terminal-safe log; no secret in any helper's environment.
+if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' agent.log; then bad "a control character in the log"; else ok; fi
+expect_grep 'push failed \(\?\]0;owned\?' agent.log "the hostile error text was logged, cleaned"
+dumps=$(ls helper-env/*.env 2>/dev/null | wc -l)
+if [ "$dumps" -ge 8 ]; then ok; else bad "only $dumps helper starts recorded"; fi
+allowed='^(http_proxy|https_proxy|HTTP_PROXY|HTTPS_PROXY|no_proxy|NO_PROXY|SSL_CERT_FILE|SSL_CERT_DIR|CURL_CA_BUNDLE)='
+expect_eq "$(cat helper-env/*.env | grep -cvE "$allowed")" 0 "helper environment: only proxy and certificate variables"
+expect_eq "$(grep -lx 'SSL_CERT_DIR=/nonexistent/certs.d' helper-env/*.env | wc -l)" "$dumps" \
+  "every helper environment recorded is the helper's"
+for secret in INFLUX_TOKEN test-influx-789 SECRET_KEY 0xSECRET-push-5ec7e7; do
+  expect_eq "$(grep -lF -- "$secret" helper-env/*.env | wc -l)" 0 "$secret in a helper's environment"
+done
+finish
