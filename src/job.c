@@ -330,28 +330,55 @@ static void start_work(struct job *j)
 /* ---------------------------------------------------------------- */
 /* Temporary directory.                                              */
 
-static int make_tempdir(struct job *j, char *err, size_t errlen)
-{
-	const char *base = cfg_str(CFG_CLIENT_DOWNLOAD_PATH);
+/* CLIENT_DOWNLOAD_PATH, created and resolved once rather than per test:
+ * again only when the setting changes or the directory has gone. Loop
+ * thread only. */
+static struct {
+	bool ok;
+	char conf[PATH_MAX];
 	char real[PATH_MAX];
+} g_base;
 
-	if (mkdir_p(base, 0700) != 0 || realpath(base, real) == NULL) {
+static int resolve_base(const char *base, char *err, size_t errlen)
+{
+	g_base.ok = false;
+	if (mkdir_p(base, 0700) != 0 || realpath(base, g_base.real) == NULL) {
 		snprintf(err, errlen, "cannot use CLIENT_DOWNLOAD_PATH '%s': %s", base,
 			 strerror(errno));
 		return -1;
 	}
-	/* An absolute path: no argument the client gets can start with '-'. */
-	if (snprintf(j->tmpdir, sizeof(j->tmpdir), "%s/" JOB_TMP_PREFIX "XXXXXX", real) >=
-		    (int)sizeof(j->tmpdir) - (int)sizeof("/" JOB_DEST_NAME) ||
-	    mkdtemp(j->tmpdir) == NULL) {
-		snprintf(err, errlen, "cannot create a temporary directory under '%s': %s", real,
-			 strerror(errno));
-		j->tmpdir[0] = '\0';
-		return -1;
-	}
-	if (snprintf(j->dest, sizeof(j->dest), "%s/" JOB_DEST_NAME, j->tmpdir) >= (int)sizeof(j->dest))
-		return -1; /* cannot happen: the length was checked above */
+	g_base.ok = str_copy(g_base.conf, base, sizeof(g_base.conf)) < sizeof(g_base.conf);
 	return 0;
+}
+
+static int make_tempdir(struct job *j, char *err, size_t errlen)
+{
+	const char *base = cfg_str(CFG_CLIENT_DOWNLOAD_PATH);
+
+	for (int pass = 0; pass < 2; pass++) {
+		/* Resolve when the kept path is not this setting's, or when
+		 * mkdtemp failed under it (gone, replaced): a failure that
+		 * stays is reported as before. */
+		if ((pass > 0 || !g_base.ok || strcmp(g_base.conf, base) != 0) &&
+		    resolve_base(base, err, errlen) != 0)
+			return -1;
+		/* An absolute path: no argument the client gets can start with '-'. */
+		if (snprintf(j->tmpdir, sizeof(j->tmpdir), "%s/" JOB_TMP_PREFIX "XXXXXX", g_base.real) >=
+		    (int)sizeof(j->tmpdir) - (int)sizeof("/" JOB_DEST_NAME)) {
+			errno = ENAMETOOLONG;
+			break;
+		}
+		if (mkdtemp(j->tmpdir) != NULL) {
+			if (snprintf(j->dest, sizeof(j->dest), "%s/" JOB_DEST_NAME, j->tmpdir) >=
+			    (int)sizeof(j->dest))
+				return -1; /* cannot happen: the length was checked above */
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "cannot create a temporary directory under '%s': %s", g_base.real,
+		 strerror(errno));
+	j->tmpdir[0] = '\0';
+	return -1;
 }
 
 /* ---------------------------------------------------------------- */
@@ -519,7 +546,7 @@ void job_start_download(struct job *j)
 	 * (a bigger one is stopped), on top of what running tests hold. */
 	size_class_bounds(j->row.size, &need, &max);
 	g = diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), max,
-				     cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err));
+				     cfg_float(CFG_MIN_FREE_DISK_GB), j->res.start_ms, err, sizeof(err));
 	if (g != 0) {
 		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
@@ -556,12 +583,16 @@ static void start_file_call(struct job *j, enum client_op op, client_done_cb cb)
 
 	memset(&req, 0, sizeof(req));
 	req.op = op;
-	/* Absolute, so the argument can never read as an option. */
-	if (realpath(j->seed_file, abs) == NULL) {
+	/* Absolute, so the argument can never read as an option (the
+	 * scheduler's seed directory is resolved once, at start-up). */
+	if (j->seed_file[0] == '/') {
+		req.file = j->seed_file;
+	} else if (realpath(j->seed_file, abs) == NULL) {
 		finish_soon(j, ST_CLIENT_ERROR, "seed file '%s': %s", j->seed_file, strerror(errno));
 		return;
+	} else {
+		req.file = abs;
 	}
-	req.file = abs;
 	req.public_upload = cfg_bool(CFG_CLIENT_UPLOAD_PUBLIC);
 	req.timeout_ms = timeout_ms(j);
 	j->call = client_start(j->loop, &req, cb, j, err, sizeof(err));
@@ -597,8 +628,8 @@ void job_start_quote(struct job *j)
 	if (check_seed_file(j) != 0)
 		return;
 	/* A quote writes no file, but the client logs; keep the floor. */
-	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB), err,
-			    sizeof(err)) != 0) {
+	if (diskguard_check_at(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB),
+			       j->res.start_ms, err, sizeof(err)) != 0) {
 		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
 	}
@@ -670,7 +701,8 @@ static void on_upload_done(const struct client_result *cr, void *ud)
 		return;
 	}
 	if (diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->seed.bytes,
-				     cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0 ||
+				     cfg_float(CFG_MIN_FREE_DISK_GB), clock_now_ms(), err,
+				     sizeof(err)) != 0 ||
 	    make_tempdir(j, err, sizeof(err)) != 0) {
 		set_reason(j, "ok; not verified: %s", err);
 		job_complete(j);
@@ -693,7 +725,8 @@ void job_start_upload(struct job *j)
 		return;
 	/* The client may stage encrypted chunks while it uploads. */
 	if (diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->res.bytes,
-				     cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0) {
+				     cfg_float(CFG_MIN_FREE_DISK_GB), j->res.start_ms, err,
+				     sizeof(err)) != 0) {
 		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
 	}
