@@ -764,6 +764,64 @@ static void test_download_dir_recreated(void **state)
 	assert_int_equal(leftovers(), 0);
 }
 
+/* A download made ready ahead: its temporary directory and disk
+ * reservation exist until it is launched (then it runs as job_start would)
+ * or discarded (then both go); a row that fails a check is not prepared. */
+static void test_download_prepared(void **state)
+{
+	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE];
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row, bad;
+	struct job_spec spec = { .task = &t, .worker = 3, .attempt = 1 };
+	struct outcome o = { 0 };
+	uv_loop_t loop;
+	struct job *j;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/ready.bin", g_dir);
+	assert_int_equal(seedfile_write_path(file, 96, 30000, md5, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	row = row_for(addr, "ready.bin", md5);
+	spec.download = &row;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	j = job_prepare(&loop, &spec);
+	assert_non_null(j);
+	assert_int_equal(leftovers(), 1);
+	assert_true(diskguard_reserved() > 0);
+	job_discard(j);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(diskguard_reserved(), 0);
+
+	j = job_prepare(&loop, &spec);
+	assert_non_null(j);
+	assert_ptr_equal(job_launch(j, on_done, &o), j);
+	assert_int_equal(o.calls, 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.r.status, ST_OK);
+	assert_true(o.r.md5_valid);
+	assert_int_equal(o.r.worker, 3);
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(diskguard_reserved(), 0);
+
+	bad = row_for("not-hex!", "x", "");
+	spec.download = &bad;
+	assert_null(job_prepare(&loop, &spec));
+	set("MIN_FREE_DISK_GB", "1000000");
+	spec.download = &row;
+	assert_null(job_prepare(&loop, &spec));
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(diskguard_reserved(), 0);
+	/* Uploads are never prepared (they reserve budget at their start). */
+	t.type = TEST_UPLOAD;
+	assert_null(job_prepare(&loop, &spec));
+	assert_int_equal(uv_loop_close(&loop), 0);
+	/* Two client calls: the upload that stored the file, the launched
+	 * job's download; none for the discarded or refused ones. */
+	assert_int_equal(log_lines(), 2);
+}
+
 /* A download bigger than its row's class is not taken as ok. */
 static void test_download_too_large_for_class(void **state)
 {
@@ -855,6 +913,7 @@ int main(void)
 		cmocka_unit_test_setup(test_disk_guard_upper_bound_and_reserved, setup),
 		cmocka_unit_test_setup(test_disk_reading_kept, setup),
 		cmocka_unit_test_setup(test_download_dir_recreated, setup),
+		cmocka_unit_test_setup(test_download_prepared, setup),
 		cmocka_unit_test_setup(test_download_too_large_for_class, setup),
 		cmocka_unit_test_setup(test_download_growing_is_stopped, setup),
 		cmocka_unit_test_setup(test_client_cannot_run, setup),
