@@ -906,6 +906,9 @@ static void free_unstarted(uv_handle_t *h)
 static int call_log_dir(char *out, size_t n)
 {
 	static uint32_t seq;
+	/* The root made last: then one mkdir says it is still there, rather
+	 * than one per component of the path. Loop thread only. */
+	static char made[PATH_MAX];
 	char root[PATH_MAX], stamp[32];
 	int64_t now = clock_now_ms();
 	time_t t = (time_t)(now / 1000);
@@ -913,8 +916,12 @@ static int call_log_dir(char *out, size_t n)
 
 	client_log_root(root, sizeof(root));
 	str_copy(out, root, n);
-	if (mkdir_p(root, 0700) != 0)
-		return -1;
+	if (strcmp(root, made) != 0 || (mkdir(root, 0700) != 0 && errno != EEXIST)) {
+		made[0] = '\0';
+		if (mkdir_p(root, 0700) != 0)
+			return -1;
+		str_copy(made, root, sizeof(made));
+	}
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
 	if (snprintf(out, n, "%s/log_%s_%d_%u", root, stamp, (int)getpid(), ++seq) >= (int)n) {

@@ -330,28 +330,55 @@ static void start_work(struct job *j)
 /* ---------------------------------------------------------------- */
 /* Temporary directory.                                              */
 
-static int make_tempdir(struct job *j, char *err, size_t errlen)
-{
-	const char *base = cfg_str(CFG_CLIENT_DOWNLOAD_PATH);
+/* CLIENT_DOWNLOAD_PATH, created and resolved once rather than per test:
+ * again only when the setting changes or the directory has gone. Loop
+ * thread only. */
+static struct {
+	bool ok;
+	char conf[PATH_MAX];
 	char real[PATH_MAX];
+} g_base;
 
-	if (mkdir_p(base, 0700) != 0 || realpath(base, real) == NULL) {
+static int resolve_base(const char *base, char *err, size_t errlen)
+{
+	g_base.ok = false;
+	if (mkdir_p(base, 0700) != 0 || realpath(base, g_base.real) == NULL) {
 		snprintf(err, errlen, "cannot use CLIENT_DOWNLOAD_PATH '%s': %s", base,
 			 strerror(errno));
 		return -1;
 	}
-	/* An absolute path: no argument the client gets can start with '-'. */
-	if (snprintf(j->tmpdir, sizeof(j->tmpdir), "%s/" JOB_TMP_PREFIX "XXXXXX", real) >=
-		    (int)sizeof(j->tmpdir) - (int)sizeof("/" JOB_DEST_NAME) ||
-	    mkdtemp(j->tmpdir) == NULL) {
-		snprintf(err, errlen, "cannot create a temporary directory under '%s': %s", real,
-			 strerror(errno));
-		j->tmpdir[0] = '\0';
-		return -1;
-	}
-	if (snprintf(j->dest, sizeof(j->dest), "%s/" JOB_DEST_NAME, j->tmpdir) >= (int)sizeof(j->dest))
-		return -1; /* cannot happen: the length was checked above */
+	g_base.ok = str_copy(g_base.conf, base, sizeof(g_base.conf)) < sizeof(g_base.conf);
 	return 0;
+}
+
+static int make_tempdir(struct job *j, char *err, size_t errlen)
+{
+	const char *base = cfg_str(CFG_CLIENT_DOWNLOAD_PATH);
+
+	for (int pass = 0; pass < 2; pass++) {
+		/* Resolve when the kept path is not this setting's, or when
+		 * mkdtemp failed under it (gone, replaced): a failure that
+		 * stays is reported as before. */
+		if ((pass > 0 || !g_base.ok || strcmp(g_base.conf, base) != 0) &&
+		    resolve_base(base, err, errlen) != 0)
+			return -1;
+		/* An absolute path: no argument the client gets can start with '-'. */
+		if (snprintf(j->tmpdir, sizeof(j->tmpdir), "%s/" JOB_TMP_PREFIX "XXXXXX", g_base.real) >=
+		    (int)sizeof(j->tmpdir) - (int)sizeof("/" JOB_DEST_NAME)) {
+			errno = ENAMETOOLONG;
+			break;
+		}
+		if (mkdtemp(j->tmpdir) != NULL) {
+			if (snprintf(j->dest, sizeof(j->dest), "%s/" JOB_DEST_NAME, j->tmpdir) >=
+			    (int)sizeof(j->dest))
+				return -1; /* cannot happen: the length was checked above */
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "cannot create a temporary directory under '%s': %s", g_base.real,
+		 strerror(errno));
+	j->tmpdir[0] = '\0';
+	return -1;
 }
 
 /* ---------------------------------------------------------------- */
@@ -496,53 +523,85 @@ static void on_size_check(uv_timer_t *t)
 	job_terminate(j, true, REASON_TOO_LARGE);
 }
 
-void job_start_download(struct job *j)
+/* A download's checks, disk reservation and temporary directory. Returns
+ * 0 ready, 1 a download through the gateway (nothing to ready), -1 not to
+ * run: when report, the job completes soon saying why; otherwise nothing
+ * is left behind. */
+static int download_ready(struct job *j, bool report)
 {
 	uint64_t need, max;
 	char err[200];
-	int g;
 
 	if (!client_address_valid(j->row.address)) {
-		skip_soon(j, REASON_ROW_REJECTED, "row %d: address is not 1..%d hex digits",
-			  j->row.line, CAT_ADDRESS_MAX);
-		return;
+		if (report)
+			skip_soon(j, REASON_ROW_REJECTED, "row %d: address is not 1..%d hex digits",
+				  j->row.line, CAT_ADDRESS_MAX);
+		return -1;
 	}
 	if (j->row.md5[0] != '\0' && !digest_md5_hex_valid(j->row.md5)) {
-		skip_soon(j, REASON_ROW_REJECTED, "row %d: md5 is not 32 hex digits", j->row.line);
-		return;
+		if (report)
+			skip_soon(j, REASON_ROW_REJECTED, "row %d: md5 is not 32 hex digits",
+				  j->row.line);
+		return -1;
 	}
-	if (gateway_enabled()) {
-		start_gateway_download(j);
-		return;
-	}
+	if (gateway_enabled())
+		return 1;
 	/* The size class's upper bound is the most the download may write
 	 * (a bigger one is stopped), on top of what running tests hold. */
 	size_class_bounds(j->row.size, &need, &max);
-	g = diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), max,
-				     cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err));
-	if (g != 0) {
-		skip_soon(j, REASON_DISK_GUARD, "%s", err);
-		return;
+	if (diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), max,
+				     cfg_float(CFG_MIN_FREE_DISK_GB), j->res.start_ms, err,
+				     sizeof(err)) != 0) {
+		if (report)
+			skip_soon(j, REASON_DISK_GUARD, "%s", err);
+		return -1;
 	}
 	j->reserved = max;
 	diskguard_reserve(max);
 	j->size_cap = max;
 	if (make_tempdir(j, err, sizeof(err)) != 0) {
-		finish_soon(j, ST_CLIENT_ERROR, "%s", err);
-		return;
+		if (report) {
+			finish_soon(j, ST_CLIENT_ERROR, "%s", err);
+		} else {
+			diskguard_release(j->reserved);
+			j->reserved = 0;
+		}
+		return -1;
 	}
+	return 0;
+}
+
+void job_launch_download(struct job *j)
+{
 	start_download_call(j, j->row.address, on_download_done);
 	if (j->call != NULL)
 		uv_timer_start(&j->size_check, on_size_check, JOB_SIZE_CHECK_MS, JOB_SIZE_CHECK_MS);
 }
 
-static int check_seed_file(struct job *j)
+int job_prepare_download(struct job *j)
+{
+	return download_ready(j, false) == 0 ? 0 : -1;
+}
+
+void job_start_download(struct job *j)
+{
+	int rc = download_ready(j, true);
+
+	if (rc == 1)
+		start_gateway_download(j);
+	else if (rc == 0)
+		job_launch_download(j);
+}
+
+static int check_seed_file(struct job *j, bool report)
 {
 	struct stat st;
 
 	if (j->seed_file == NULL || lstat(j->seed_file, &st) != 0 || !S_ISREG(st.st_mode)) {
-		finish_soon(j, ST_CLIENT_ERROR, "seed file '%s' is missing or not a regular file",
-			    j->seed_file ? j->seed_file : "(none)");
+		if (report)
+			finish_soon(j, ST_CLIENT_ERROR,
+				    "seed file '%s' is missing or not a regular file",
+				    j->seed_file ? j->seed_file : "(none)");
 		return -1;
 	}
 	j->res.bytes = (uint64_t)st.st_size;
@@ -556,12 +615,16 @@ static void start_file_call(struct job *j, enum client_op op, client_done_cb cb)
 
 	memset(&req, 0, sizeof(req));
 	req.op = op;
-	/* Absolute, so the argument can never read as an option. */
-	if (realpath(j->seed_file, abs) == NULL) {
+	/* Absolute, so the argument can never read as an option (the
+	 * scheduler's seed directory is resolved once, at start-up). */
+	if (j->seed_file[0] == '/') {
+		req.file = j->seed_file;
+	} else if (realpath(j->seed_file, abs) == NULL) {
 		finish_soon(j, ST_CLIENT_ERROR, "seed file '%s': %s", j->seed_file, strerror(errno));
 		return;
+	} else {
+		req.file = abs;
 	}
-	req.file = abs;
 	req.public_upload = cfg_bool(CFG_CLIENT_UPLOAD_PUBLIC);
 	req.timeout_ms = timeout_ms(j);
 	j->call = client_start(j->loop, &req, cb, j, err, sizeof(err));
@@ -590,19 +653,37 @@ static void on_cost_done(const struct client_result *cr, void *ud)
 	job_complete(j);
 }
 
-void job_start_quote(struct job *j)
+/* A quote's checks; same returns and report as download_ready. */
+static int quote_ready(struct job *j, bool report)
 {
 	char err[200];
 
-	if (check_seed_file(j) != 0)
-		return;
+	if (check_seed_file(j, report) != 0)
+		return -1;
 	/* A quote writes no file, but the client logs; keep the floor. */
-	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB), err,
-			    sizeof(err)) != 0) {
-		skip_soon(j, REASON_DISK_GUARD, "%s", err);
-		return;
+	if (diskguard_check_at(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB),
+			       j->res.start_ms, err, sizeof(err)) != 0) {
+		if (report)
+			skip_soon(j, REASON_DISK_GUARD, "%s", err);
+		return -1;
 	}
+	return 0;
+}
+
+void job_launch_quote(struct job *j)
+{
 	start_file_call(j, CLIENT_OP_COST, on_cost_done);
+}
+
+int job_prepare_quote(struct job *j)
+{
+	return quote_ready(j, false);
+}
+
+void job_start_quote(struct job *j)
+{
+	if (quote_ready(j, true) == 0)
+		job_launch_quote(j);
 }
 
 static void on_verify_done(const struct client_result *cr, void *ud)
@@ -670,7 +751,8 @@ static void on_upload_done(const struct client_result *cr, void *ud)
 		return;
 	}
 	if (diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->seed.bytes,
-				     cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0 ||
+				     cfg_float(CFG_MIN_FREE_DISK_GB), clock_now_ms(), err,
+				     sizeof(err)) != 0 ||
 	    make_tempdir(j, err, sizeof(err)) != 0) {
 		set_reason(j, "ok; not verified: %s", err);
 		job_complete(j);
@@ -689,11 +771,12 @@ void job_start_upload(struct job *j)
 		skip_soon(j, REASON_UPLOADS_OFF, "ALLOW_UPLOADS is false on this host");
 		return;
 	}
-	if (check_seed_file(j) != 0)
+	if (check_seed_file(j, true) != 0)
 		return;
 	/* The client may stage encrypted chunks while it uploads. */
 	if (diskguard_check_reserved(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), j->res.bytes,
-				     cfg_float(CFG_MIN_FREE_DISK_GB), err, sizeof(err)) != 0) {
+				     cfg_float(CFG_MIN_FREE_DISK_GB), j->res.start_ms, err,
+				     sizeof(err)) != 0) {
 		skip_soon(j, REASON_DISK_GUARD, "%s", err);
 		return;
 	}
@@ -708,13 +791,13 @@ void job_start_upload(struct job *j)
 
 /* ---------------------------------------------------------------- */
 
-struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud)
+/* A job filled in from spec, without its timers (job_open). */
+static struct job *job_new(uv_loop_t *loop, const struct job_spec *spec)
 {
 	struct job *j;
 	const struct test_kind *k = spec && spec->task ? kind_get(spec->task->type) : NULL;
 
-	if (k == NULL || cb == NULL ||
-	    (k->input == KIND_INPUT_CATALOGUE_ROW && spec->download == NULL) ||
+	if (k == NULL || (k->input == KIND_INPUT_CATALOGUE_ROW && spec->download == NULL) ||
 	    (k->input == KIND_INPUT_SEED_FILE && spec->seed == NULL)) {
 		log_error("job_start: incomplete job specification");
 		return NULL;
@@ -728,13 +811,7 @@ struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb 
 		j->seed = *spec->seed;
 	if (spec->seed_file)
 		j->seed_file = xstrdup(spec->seed_file);
-	j->cb = cb;
-	j->ud = ud;
 	j->phase = PH_CLIENT;
-	uv_timer_init(loop, &j->defer);
-	uv_timer_init(loop, &j->size_check);
-	j->defer.data = j->size_check.data = j;
-	j->open_handles = 2;
 	j->res.type = j->task.type;
 	j->res.size = j->task.size;
 	j->res.task_ref = j->task.ref;
@@ -742,8 +819,70 @@ struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb 
 	j->res.attempt = spec->attempt;
 	j->res.start_ms = clock_now_ms();
 	j->res.exit_code = -1;
-	k->start(j);
 	return j;
+}
+
+static void job_open(struct job *j)
+{
+	uv_timer_init(j->loop, &j->defer);
+	uv_timer_init(j->loop, &j->size_check);
+	j->defer.data = j->size_check.data = j;
+	j->open_handles = 2;
+}
+
+struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud)
+{
+	struct job *j;
+
+	if (cb == NULL || (j = job_new(loop, spec)) == NULL)
+		return NULL;
+	job_open(j);
+	j->cb = cb;
+	j->ud = ud;
+	kind_get(j->task.type)->start(j);
+	return j;
+}
+
+struct job *job_prepare(uv_loop_t *loop, const struct job_spec *spec)
+{
+	const struct test_kind *k = spec && spec->task ? kind_get(spec->task->type) : NULL;
+	struct job *j;
+
+	if (k == NULL || k->prepare == NULL || k->launch == NULL || (j = job_new(loop, spec)) == NULL)
+		return NULL;
+	if (k->prepare(j) != 0) {
+		free(j->seed_file);
+		free(j);
+		return NULL;
+	}
+	job_open(j);
+	return j;
+}
+
+struct job *job_launch(struct job *j, job_done_cb cb, void *ud)
+{
+	if (j == NULL || cb == NULL)
+		return NULL;
+	j->cb = cb;
+	j->ud = ud;
+	/* The test starts now, not when it was made ready. */
+	j->res.start_ms = clock_now_ms();
+	kind_get(j->task.type)->launch(j);
+	return j;
+}
+
+void job_discard(struct job *j)
+{
+	if (j == NULL)
+		return;
+	diskguard_release(j->reserved);
+	j->reserved = 0;
+	/* Made by mkdtemp and never given to a client: empty. */
+	if (j->tmpdir[0] != '\0' && rmdir(j->tmpdir) != 0)
+		log_warn("job: could not remove %s: %s", j->tmpdir, strerror(errno));
+	j->phase = PH_DONE;
+	uv_close((uv_handle_t *)&j->size_check, job_free);
+	uv_close((uv_handle_t *)&j->defer, job_free);
 }
 
 void job_terminate(struct job *j, bool force, enum test_reason why)

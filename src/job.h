@@ -36,6 +36,18 @@ typedef void (*job_done_cb)(const struct test_result *r, void *ud);
  * reason logged. Guards (free disk, uploads not allowed) do not fail here:
  * they complete the job at once with status ST_SKIPPED and a reason. */
 struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud);
+/* Make an iteration ready ahead of its due time: what job_start would do
+ * before the client's spawn (checks, disk reservation, temporary
+ * directory), nothing recorded. Returns NULL when the kind has nothing to
+ * prepare or a check says no: job_start then does it all at the due time
+ * and records the outcome. A prepared job is either launched or
+ * discarded. */
+struct job *job_prepare(uv_loop_t *loop, const struct job_spec *spec);
+/* Start a prepared job now: in effect job_start, from the spawn on. */
+struct job *job_launch(struct job *j, job_done_cb cb, void *ud);
+/* Give up a prepared job: its reservation and temporary directory go. */
+void job_discard(struct job *j);
+
 /* Stop the client: SIGTERM to its process group (force: SIGKILL). The job
  * still completes through its callback: status ST_STOPPED with the reason
  * why when the agent stopped it for its own reasons (why != REASON_NONE),
@@ -47,5 +59,10 @@ void job_terminate(struct job *j, bool force, enum test_reason why);
 void job_start_download(struct job *j);
 void job_start_quote(struct job *j);
 void job_start_upload(struct job *j);
+/* Their preparation ahead of the due time (kind.h, prepare and launch). */
+int job_prepare_download(struct job *j);
+void job_launch_download(struct job *j);
+int job_prepare_quote(struct job *j);
+void job_launch_quote(struct job *j);
 
 #endif

@@ -12,12 +12,14 @@ static const struct test_kind kinds[TEST__COUNT] = {
 		.type = TEST_DOWNLOAD, .name = "download", .title = "Download",
 		.rate_limit = CFG_DOWNLOAD_RATE_LIMIT, .yield_secs = CFG_DOWNLOAD_YIELD_SECS,
 		.input = KIND_INPUT_CATALOGUE_ROW, .start = job_start_download,
+		.prepare = job_prepare_download, .launch = job_launch_download,
 		.moves_data = true, .banner_pos = 0,
 	},
 	[TEST_QUOTE] = {
 		.type = TEST_QUOTE, .name = "quote", .title = "Quote",
 		.rate_limit = CFG_QUOTE_RATE_LIMIT, .yield_secs = CFG_QUOTE_YIELD_SECS,
 		.input = KIND_INPUT_SEED_FILE, .start = job_start_quote,
+		.prepare = job_prepare_quote, .launch = job_launch_quote,
 		.moves_data = false, .banner_pos = 2,
 	},
 	[TEST_UPLOAD] = {

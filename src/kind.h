@@ -38,6 +38,12 @@ struct test_kind {
 	/* Run one test: called by job_start with the job filled in; the job
 	 * completes through its callback, never inside this call. */
 	void (*start)(struct job *j);
+	/* Optional: make a test ready ahead of its due time (checks, disk
+	 * reservation, temporary directory) without recording anything.
+	 * Returns 0 when ready, then launch starts it; -1 with nothing left
+	 * behind when the test must be started the ordinary way. */
+	int (*prepare)(struct job *j);
+	void (*launch)(struct job *j);
 	/* Does a test of this kind move the file's bytes over the network?
 	 * Only then, and only when the transfer happened (ok or data_loss),
 	 * does its result claim bytes and throughput. */

@@ -5,6 +5,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,11 +47,14 @@ int memguard_parse_meminfo(const char *text, size_t len, uint64_t *avail_bytes)
 	return -1;
 }
 
+static uint64_t g_reads;
+
 int memguard_available(const char *path, uint64_t *avail_bytes)
 {
 	struct buf b;
 	int rc;
 
+	g_reads++;
 	if (file_read_all(path, MEMGUARD_MEMINFO_MAX, &b) != 0)
 		return -1;
 	rc = memguard_parse_meminfo(b.data ? b.data : "", b.len, avail_bytes);
@@ -57,13 +62,10 @@ int memguard_available(const char *path, uint64_t *avail_bytes)
 	return rc;
 }
 
-int memguard_check(const char *path, int64_t min_mb, char *reason, size_t n)
+static int verdict(int rc, uint64_t avail, const char *path, int64_t min_mb, char *reason,
+		   size_t n)
 {
-	uint64_t avail;
-
-	if (min_mb <= 0)
-		return 0;
-	if (memguard_available(path, &avail) != 0) {
+	if (rc != 0) {
 		snprintf(reason, n, "cannot read MemAvailable from %s", path);
 		return -1;
 	}
@@ -73,4 +75,48 @@ int memguard_check(const char *path, int64_t min_mb, char *reason, size_t n)
 		return 1;
 	}
 	return 0;
+}
+
+int memguard_check(const char *path, int64_t min_mb, char *reason, size_t n)
+{
+	uint64_t avail = 0;
+	int rc;
+
+	if (min_mb <= 0)
+		return 0;
+	rc = memguard_available(path, &avail);
+	return verdict(rc, avail, path, min_mb, reason, n);
+}
+
+/* The kept reading; loop thread only. */
+static struct {
+	char path[PATH_MAX];
+	int64_t at;
+	bool used;
+	int rc;
+	uint64_t avail;
+} g_last;
+
+int memguard_check_at(const char *path, int64_t min_mb, int64_t now, char *reason, size_t n)
+{
+	if (min_mb <= 0)
+		return 0;
+	/* A clock that went back also makes the reading stale. */
+	if (!g_last.used || strcmp(g_last.path, path) != 0 || now < g_last.at ||
+	    now - g_last.at >= MEMGUARD_MAX_AGE_MS) {
+		if (str_copy(g_last.path, path, sizeof(g_last.path)) >= sizeof(g_last.path)) {
+			g_last.used = false;
+			return memguard_check(path, min_mb, reason, n);
+		}
+		g_last.used = true;
+		g_last.at = now;
+		g_last.avail = 0;
+		g_last.rc = memguard_available(path, &g_last.avail);
+	}
+	return verdict(g_last.rc, g_last.avail, path, min_mb, reason, n);
+}
+
+uint64_t memguard_reads(void)
+{
+	return g_reads;
 }

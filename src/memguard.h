@@ -22,4 +22,14 @@ int memguard_available(const char *path, uint64_t *avail_bytes);
  * not, with reason set; -1 when it cannot be read, with reason set. */
 int memguard_check(const char *path, int64_t min_mb, char *reason, size_t n);
 
+/* MemAvailable is read at most once per this long (schedule time). */
+#define MEMGUARD_MAX_AGE_MS 1000
+
+/* memguard_check through a reading of path taken at most
+ * MEMGUARD_MAX_AGE_MS before now (schedule ms). One reading is kept (for
+ * the last path asked about). */
+int memguard_check_at(const char *path, int64_t min_mb, int64_t now, char *reason, size_t n);
+/* How many times MemAvailable has been read from a file. */
+uint64_t memguard_reads(void);
+
 #endif

@@ -27,10 +27,21 @@ struct plan_item *plan_find(struct scheduler *s, int ref)
 
 /* ---- the plan ---- */
 
+/* RUNNER_PREP_LEAD_MS before its due time a task's first iteration is
+ * made ready (runner.h), if the kill-switch and the window will let it
+ * start then; start_item decides at the due time as ever. */
+static void prepare_item(struct scheduler *s, struct plan_item *it)
+{
+	it->prepared = true;
+	if (world_may_start(s, it->due))
+		runner_prepare_task(s->runner, &it->task, it->due);
+}
+
 static void start_item(struct scheduler *s, struct plan_item *it, int64_t now)
 {
 	it->started = true;
 	if (!world_may_start(s, now)) {
+		runner_unprepare_task(s->runner, it->task.ref);
 		log_warn("Task %s not started at %02d:%02d: %s", it->task.ref_text,
 			 clock_minute_of(now), clock_second_of_hour(now) % 60,
 			 s->switch_stopped || !killswitch_may_start(s->ks, now) ? "the kill-switch is ON"
@@ -38,6 +49,7 @@ static void start_item(struct scheduler *s, struct plan_item *it, int64_t now)
 		return;
 	}
 	if (runner_start_task(s->runner, &it->task) != 0) {
+		runner_unprepare_task(s->runner, it->task.ref);
 		log_warn("Task %s not started: it is still running", it->task.ref_text);
 		return;
 	}
@@ -54,9 +66,13 @@ static void arm_plan_timer(struct scheduler *s)
 	int64_t next = INT64_MAX;
 
 	uv_timer_stop(&s->plan_timer);
-	for (size_t i = 0; i < s->nplan; i++)
-		if (s->plan[i].state == PLAN_WAITING && !s->plan[i].started && s->plan[i].due < next)
-			next = s->plan[i].due;
+	for (size_t i = 0; i < s->nplan; i++) {
+		const struct plan_item *it = &s->plan[i];
+		int64_t at = it->prepared ? it->due : it->due - RUNNER_PREP_LEAD_MS;
+
+		if (it->state == PLAN_WAITING && !it->started && at < next)
+			next = at;
+	}
 	if (next != INT64_MAX && !s->shutting_down)
 		clock_timer_at(&s->plan_timer, on_plan_timer, next);
 }
@@ -69,8 +85,12 @@ static void on_plan_timer(uv_timer_t *t)
 	for (size_t i = 0; i < s->nplan; i++) {
 		struct plan_item *it = &s->plan[i];
 
-		if (it->state == PLAN_WAITING && !it->started && it->due <= now)
+		if (it->state != PLAN_WAITING || it->started)
+			continue;
+		if (it->due <= now)
 			start_item(s, it, now);
+		else if (!it->prepared && it->due - RUNNER_PREP_LEAD_MS <= now)
+			prepare_item(s, it);
 	}
 	arm_plan_timer(s);
 }
@@ -78,6 +98,9 @@ static void on_plan_timer(uv_timer_t *t)
 void plan_drop(struct scheduler *s)
 {
 	uv_timer_stop(&s->plan_timer);
+	for (size_t i = 0; i < s->nplan; i++)
+		if (s->plan[i].prepared && !s->plan[i].started)
+			runner_unprepare_task(s->runner, s->plan[i].task.ref);
 	free(s->plan);
 	s->plan = NULL;
 	s->nplan = 0;

@@ -23,6 +23,7 @@
 enum wstate {
 	W_START, W_OFFSET, W_WAIT_SEED, W_WAIT_RATE, W_WAIT_CLIENT,
 	W_RUNNING, W_BACKOFF, W_YIELD, W_DONE,
+	W_PREP,                   /* preparing ahead of a start due at w->due */
 };
 
 enum seed_state { SEED_NONE, SEED_PREPARING, SEED_READY, SEED_FAILED };
@@ -45,6 +46,10 @@ struct worker {
 	char own_path[PATH_MAX];
 	bool holds;
 	uint64_t held;
+	/* The next start made ready ahead of its time (job_prepare). */
+	struct job *ready;
+	enum wstate next_st;      /* W_PREP: the step due at due */
+	int64_t due;
 };
 
 struct task_run {
@@ -63,12 +68,14 @@ struct task_run {
 	int own_inflight;         /* workers' own files being generated */
 	struct seed_row seed;
 	char seed_path[PATH_MAX];
+	bool pending;             /* prepared, not started (runner_prepare_task) */
 	struct task_run *next;
 };
 
 struct runner {
 	struct runner_env env;
 	struct task_run *runs;
+	struct task_run *pending; /* prepared tasks, not yet started */
 	struct worker *wait_head, *wait_tail;
 	bool cooling;
 	void (*idle_cb)(void *ud);
@@ -149,7 +156,7 @@ static void run_closed(uv_handle_t *h)
 
 	if (--tr->open_timers > 0)
 		return;
-	for (pp = &r->runs; *pp; pp = &(*pp)->next) {
+	for (pp = tr->pending ? &r->pending : &r->runs; *pp; pp = &(*pp)->next) {
 		if (*pp == tr) {
 			*pp = tr->next;
 			break;
@@ -157,7 +164,7 @@ static void run_closed(uv_handle_t *h)
 	}
 	free(tr->workers);
 	free(tr);
-	if (r->runs == NULL && r->idle_cb)
+	if (runner_idle(r) && r->idle_cb)
 		r->idle_cb(r->idle_ud);
 }
 
@@ -168,10 +175,13 @@ static void run_maybe_free(struct task_run *tr)
 	tr->ended = true;
 	if (tr->seed_state == SEED_READY || tr->seed_state == SEED_FAILED)
 		unlink(tr->seed_path);
-	log_info("Task %s (%s) finished: %" PRId64 " test(s) run", tr->task.ref_text,
-		 test_type_title(tr->task.type), tr->iterations);
-	if (tr->r->env.task_ended)
-		tr->r->env.task_ended(tr->r->env.ud, &tr->task);
+	/* A prepared task that never started says nothing. */
+	if (!tr->pending) {
+		log_info("Task %s (%s) finished: %" PRId64 " test(s) run", tr->task.ref_text,
+			 test_type_title(tr->task.type), tr->iterations);
+		if (tr->r->env.task_ended)
+			tr->r->env.task_ended(tr->r->env.ud, &tr->task);
+	}
 	for (int i = 0; i < tr->nworkers; i++)
 		uv_close((uv_handle_t *)&tr->workers[i].timer, run_closed);
 }
@@ -196,10 +206,18 @@ static void own_drop(struct worker *w)
 	}
 }
 
+static void drop_ready(struct job *j)
+{
+	if (j != NULL)
+		job_discard(j);
+}
+
 static void worker_finish(struct worker *w)
 {
 	if (w->st == W_DONE)
 		return;
+	drop_ready(w->ready);
+	w->ready = NULL;
 	own_release(w);
 	own_drop(w);
 	queue_remove(w->tr->r, w);
@@ -209,13 +227,43 @@ static void worker_finish(struct worker *w)
 	run_maybe_free(w->tr);
 }
 
+static void worker_prepare(struct worker *w);
+
 static void on_worker_timer(uv_timer_t *t)
 {
-	worker_step(container_of(t, struct worker, timer));
+	struct worker *w = container_of(t, struct worker, timer);
+	int64_t now;
+
+	if (w->st != W_PREP) {
+		worker_step(w);
+		return;
+	}
+	worker_prepare(w);
+	now = clock_now_ms();
+	w->st = w->next_st;
+	clock_timer_start(&w->timer, on_worker_timer, w->due > now ? w->due - now : 0);
+}
+
+/* Can this worker's next start be made ready ahead? Kinds that spend
+ * reserve budget and content at the start itself, so not theirs. */
+static bool worker_preparable(const struct worker *w)
+{
+	const struct test_kind *k = kind_get(w->tr->task.type);
+
+	return w->ready == NULL && k != NULL && k->prepare != NULL && !k->spends;
 }
 
 static void worker_defer(struct worker *w, enum wstate st, int64_t delay_ms)
 {
+	if (delay_ms > 0 && worker_preparable(w)) {
+		/* Wake RUNNER_PREP_LEAD_MS ahead (or at once) to prepare. */
+		w->next_st = st;
+		w->due = clock_now_ms() + delay_ms;
+		w->st = W_PREP;
+		clock_timer_start(&w->timer, on_worker_timer,
+				  delay_ms > RUNNER_PREP_LEAD_MS ? delay_ms - RUNNER_PREP_LEAD_MS : 0);
+		return;
+	}
 	w->st = st;
 	clock_timer_start(&w->timer, on_worker_timer, delay_ms);
 }
@@ -476,6 +524,55 @@ static void log_rate_limit(struct runner *r, enum test_type type, int64_t now, i
 			 test_type_name(type), at + 11);
 }
 
+static void worker_spec(struct worker *w, struct job_spec *spec)
+{
+	struct task_run *tr = w->tr;
+	const struct task *t = &tr->task;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->task = t;
+	spec->worker = w->index;
+	spec->attempt = w->attempt;
+	if (kind_get(t->type)->input == KIND_INPUT_CATALOGUE_ROW) {
+		spec->download = &w->row;
+	} else if (kind_get(t->type)->spends) {
+		spec->seed = &w->own_seed;
+		spec->seed_file = w->own_path;
+	} else {
+		spec->seed = &tr->seed;
+		spec->seed_file = tr->seed_path;
+	}
+}
+
+/* Make the start due at w->due ready: read the guards, pick the data (or
+ * begin generating the seeded file), and prepare the job. Nothing is
+ * recorded: whatever says no here is asked again at the due time, which
+ * records it then. The worker keeps waiting for its time. */
+static void worker_prepare(struct worker *w)
+{
+	struct task_run *tr = w->tr;
+	struct runner *r = tr->r;
+	const struct task *t = &tr->task;
+	enum test_reason why = REASON_NONE;
+	char detail[sizeof(((struct test_result *)0)->reason)];
+	enum wstate st = w->st;
+	struct job_spec spec;
+	int d;
+
+	if (!worker_preparable(w) || r->cooling || !r->env.may_start(r->env.ud, w->due))
+		return;
+	if (r->env.guard != NULL &&
+	    r->env.guard(r->env.ud, t, &why, detail, sizeof(detail)) != RUNNER_GUARD_OK)
+		return;
+	d = worker_data(w, clock_now_ms());
+	/* Waiting for its time, not for the seeded file. */
+	w->st = st;
+	if (d != 1)
+		return;
+	worker_spec(w, &spec);
+	w->ready = job_prepare(r->env.loop, &spec);
+}
+
 static void worker_step(struct worker *w)
 {
 	struct task_run *tr = w->tr;
@@ -484,28 +581,37 @@ static void worker_step(struct worker *w)
 	int64_t now = clock_now_ms();
 	int64_t retry_at = 0;
 	struct job_spec spec;
+	/* Made ready ahead: used only if every check below lets it start. */
+	struct job *ready = w->ready;
 	int d;
 
+	w->ready = NULL;
 	/* The cooldown's own timer may run after a worker's on a loaded
 	 * machine: its time is checked here too, so nothing starts past it. */
 	if (r->cooling || now >= r->env.cooldown_at(r->env.ud, now) ||
 	    !r->env.may_start(r->env.ud, now)) {
+		drop_ready(ready);
 		worker_finish(w);
 		return;
 	}
 	/* Guards come first: before a seed file is generated or a rate-limit
 	 * slot is spent. A worker that waited is asked again: things change. */
-	if (!worker_guard(w, now))
-		return;
-	d = worker_data(w, now);
-	if (d < 0) {
-		worker_finish(w);
+	if (!worker_guard(w, now)) {
+		drop_ready(ready);
 		return;
 	}
-	if (d == 0)
-		return;
+	if (ready == NULL) {
+		d = worker_data(w, now);
+		if (d < 0) {
+			worker_finish(w);
+			return;
+		}
+		if (d == 0)
+			return;
+	}
 	switch (limiter_take(r->env.limiter, t->type, now, &retry_at)) {
 	case LIMITER_RATE:
+		drop_ready(ready);
 		if (limiter_should_log(r->env.limiter, t->type, now))
 			log_rate_limit(r, t->type, now, retry_at);
 		if (retry_at >= r->env.cooldown_at(r->env.ud, now)) {
@@ -515,28 +621,21 @@ static void worker_step(struct worker *w)
 		worker_defer(w, W_WAIT_RATE, retry_at - now);
 		return;
 	case LIMITER_CLIENTS:
+		drop_ready(ready);
 		w->st = W_WAIT_CLIENT;
 		queue_push(r, w);
 		return;
 	case LIMITER_OK:
 		break;
 	}
-	memset(&spec, 0, sizeof(spec));
-	spec.task = t;
-	spec.worker = w->index;
-	spec.attempt = w->attempt;
-	if (kind_get(t->type)->input == KIND_INPUT_CATALOGUE_ROW) {
-		spec.download = &w->row;
-	} else if (kind_get(t->type)->spends) {
-		spec.seed = &w->own_seed;
-		spec.seed_file = w->own_path;
-	} else {
-		spec.seed = &tr->seed;
-		spec.seed_file = tr->seed_path;
-	}
 	w->st = W_RUNNING;
 	tr->clients++;
-	w->job = job_start(r->env.loop, &spec, on_job_done, w);
+	if (ready != NULL) {
+		w->job = job_launch(ready, on_job_done, w);
+	} else {
+		worker_spec(w, &spec);
+		w->job = job_start(r->env.loop, &spec, on_job_done, w);
+	}
 	if (w->job == NULL) {
 		tr->clients--;
 		limiter_release(r->env.limiter);
@@ -553,33 +652,121 @@ static struct task_run *find_run(struct runner *r, int ref)
 	return NULL;
 }
 
-int runner_start_task(struct runner *r, const struct task *t)
+static struct task_run *find_pending(struct runner *r, int ref)
 {
-	struct task_run *tr;
+	for (struct task_run *tr = r->pending; tr; tr = tr->next)
+		if (tr->task.ref == ref && !tr->ended && tr->active > 0)
+			return tr;
+	return NULL;
+}
+
+/* A task_run with its workers' timers, on the running or the pending list. */
+static struct task_run *run_new(struct runner *r, const struct task *t, bool pending)
+{
+	struct task_run *tr = xcalloc(1, sizeof(*tr));
 	int n = t->workers > 0 ? t->workers : 1;
 
-	if (r->cooling || find_run(r, t->ref) != NULL)
-		return -1;
-	tr = xcalloc(1, sizeof(*tr));
 	tr->r = r;
 	tr->task = *t;
 	tr->nworkers = n;
 	tr->workers = xcalloc((size_t)n, sizeof(*tr->workers));
 	tr->active = n;
 	tr->open_timers = n;
-	tr->next = r->runs;
-	r->runs = tr;
-	log_info("Starting task %s: %s %s, %d worker(s)%s%s", t->ref_text,
-		 test_type_title(t->type), size_class_name(t->size), n,
-		 t->repeat ? ", repeating" : "", t->offset_mins ? ", staggered" : "");
+	tr->pending = pending;
+	if (pending) {
+		tr->next = r->pending;
+		r->pending = tr;
+	} else {
+		tr->next = r->runs;
+		r->runs = tr;
+	}
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &tr->workers[i];
-		int64_t delay = 0;
 
 		w->tr = tr;
 		w->index = i + 1;
 		w->attempt = 1;
 		uv_timer_init(r->env.loop, &w->timer);
+	}
+	return tr;
+}
+
+/* Give up a prepared task: its workers end (prepared jobs discarded), and
+ * it is freed once a seeded file being generated for it is done. */
+static void pending_drop(struct task_run *tr)
+{
+	for (int i = 0; i < tr->nworkers; i++)
+		worker_finish(&tr->workers[i]);
+}
+
+/* Take a prepared task off the pending list, onto the running one. */
+static struct task_run *pending_take(struct runner *r, const struct task *t)
+{
+	struct task_run *tr = find_pending(r, t->ref), **pp;
+
+	if (tr == NULL)
+		return NULL;
+	/* Prepared for another version of the task (a new control file). */
+	if (tr->task.type != t->type || tr->task.size != t->size || tr->task.workers != t->workers ||
+	    tr->task.offset_mins != t->offset_mins) {
+		pending_drop(tr);
+		return NULL;
+	}
+	for (pp = &r->pending; *pp; pp = &(*pp)->next) {
+		if (*pp == tr) {
+			*pp = tr->next;
+			break;
+		}
+	}
+	tr->pending = false;
+	tr->task = *t;
+	tr->next = r->runs;
+	r->runs = tr;
+	return tr;
+}
+
+int runner_prepare_task(struct runner *r, const struct task *t, int64_t due)
+{
+	const struct test_kind *k = kind_get(t->type);
+	struct task_run *tr;
+
+	if (r->cooling || k == NULL || k->prepare == NULL || k->spends || t->offset_mins > 0 ||
+	    find_run(r, t->ref) != NULL || find_pending(r, t->ref) != NULL)
+		return -1;
+	tr = run_new(r, t, true);
+	for (int i = 0; i < tr->nworkers; i++) {
+		struct worker *w = &tr->workers[i];
+
+		w->due = due;
+		worker_prepare(w);
+	}
+	return 0;
+}
+
+void runner_unprepare_task(struct runner *r, int ref)
+{
+	struct task_run *tr = find_pending(r, ref);
+
+	if (tr != NULL)
+		pending_drop(tr);
+}
+
+int runner_start_task(struct runner *r, const struct task *t)
+{
+	struct task_run *tr;
+
+	if (r->cooling || find_run(r, t->ref) != NULL)
+		return -1;
+	tr = pending_take(r, t);
+	if (tr == NULL)
+		tr = run_new(r, t, false);
+	log_info("Starting task %s: %s %s, %d worker(s)%s%s", t->ref_text,
+		 test_type_title(t->type), size_class_name(t->size), tr->nworkers,
+		 t->repeat ? ", repeating" : "", t->offset_mins ? ", staggered" : "");
+	for (int i = 0; i < tr->nworkers; i++) {
+		struct worker *w = &tr->workers[i];
+		int64_t delay = 0;
+
 		if (t->offset_mins > 0)
 			delay = (int64_t)rng_below((uint64_t)t->offset_mins * 60 * 1000 + 1);
 		worker_defer(w, delay ? W_OFFSET : W_START, delay);
@@ -590,6 +777,8 @@ int runner_start_task(struct runner *r, const struct task *t)
 void runner_cooldown(struct runner *r)
 {
 	r->cooling = true;
+	for (struct task_run *tr = r->pending; tr; tr = tr->next)
+		pending_drop(tr);
 	for (struct task_run *tr = r->runs; tr; tr = tr->next)
 		for (int i = 0; i < tr->nworkers; i++)
 			if (tr->workers[i].st != W_RUNNING)
@@ -646,7 +835,8 @@ size_t runner_clients(const struct runner *r)
 
 bool runner_idle(const struct runner *r)
 {
-	return r->runs == NULL;
+	/* A prepared task holds a temporary directory or a seeded file. */
+	return r->runs == NULL && r->pending == NULL;
 }
 
 bool runner_is_running(const struct runner *r, int ref)

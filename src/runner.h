@@ -33,6 +33,14 @@ int64_t runner_backoff_ms(int retry);
  * again after this long (schedule time). */
 #define RUNNER_GUARD_RETRY_MS (60 * 1000)
 
+/* A start whose time is known (a task's first iteration, a yield, a
+ * back-off, a rate-limit wait) is prepared this long before it is due
+ * (schedule time): the guards read, the data picked, a seeded file
+ * generated, the job made ready (job_prepare), so that at the due time
+ * only the admission (kill-switch, window, guards, rate limit, client
+ * cap) and the client's spawn are left. */
+#define RUNNER_PREP_LEAD_MS 1000
+
 typedef void (*runner_prepared_cb)(void *arg, int ok);
 
 /* What a resource guard says before a test. */
@@ -89,11 +97,22 @@ struct runner *runner_new(const struct runner_env *env);
 /* Free once idle (runner_idle); closes nothing that is still running. */
 void runner_free(struct runner *r);
 
-/* Start a task now. workers is taken from the task (already capped by the
- * control parser). Returns 0, or -1 when the same TaskRef is still running. */
+/* Start a task now (taking over what runner_prepare_task made for it).
+ * workers is taken from the task (already capped by the control parser).
+ * Returns 0, or -1 when the same TaskRef is still running. */
 int runner_start_task(struct runner *r, const struct task *t);
+/* Prepare a task's first iteration, due at due (RUNNER_PREP_LEAD_MS
+ * ahead): nothing is logged or recorded and the task does not count as
+ * running; runner_start_task for the same task takes it over. Returns 0,
+ * or -1 when there is nothing to prepare (staggered workers, a kind that
+ * spends, the task running already). */
+int runner_prepare_task(struct runner *r, const struct task *t, int64_t due);
+/* Give up what runner_prepare_task made for this task (it will not start
+ * now): prepared jobs discarded, a seeded file removed. */
+void runner_unprepare_task(struct runner *r, int ref);
 /* Cooldown: no new iteration starts; repeating workers end after the
- * current one. Until runner_resume, start_task is refused too. */
+ * current one; prepared tasks are given up. Until runner_resume,
+ * start_task and prepare_task are refused too. */
 void runner_cooldown(struct runner *r);
 /* Allow starts again (the next hour). */
 void runner_resume(struct runner *r);

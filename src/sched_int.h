@@ -30,6 +30,7 @@ struct plan_item {
 	int64_t due;
 	enum plan_state state;
 	bool started;
+	bool prepared;      /* runner_prepare_task was asked, ahead of due */
 	bool done_before;   /* the state file says it ran this hour already */
 	bool resumed;       /* restarted after the agent itself was restarted */
 	int64_t started_at, ended_at;

@@ -108,6 +108,14 @@ struct scheduler *scheduler_new(uv_loop_t *loop)
 		free(s);
 		return NULL;
 	}
+	/* Resolved once: the seeded files' paths are absolute from the start,
+	 * so no test has to resolve its own. */
+	{
+		char abs[PATH_MAX];
+
+		if (realpath(s->seed_dir, abs) != NULL)
+			str_copy(s->seed_dir, abs, sizeof(s->seed_dir));
+	}
 	snprintf(s->state_path, sizeof(s->state_path), "%s/%s", cfg_str(CFG_CACHE_DIR),
 		 STATE_FILE_NAME);
 	if (state_load(s->state_path, clock_hour_start(clock_now_ms()), &s->state) > 0)

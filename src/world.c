@@ -107,6 +107,9 @@ static void on_seed_file(int status, const char *path, const char *md5_hex, void
 	int ok = status == 0;
 
 	diskguard_release(c->bytes);
+	/* The file stays on the disk: a reading taken before it was written
+	 * would count its space as free. */
+	diskguard_forget();
 	if (!ok)
 		log_error("Seeded file %s: generation failed: %s", path, strerror(-status));
 	else if (c->md5[0] && strcmp(c->md5, md5_hex) != 0) {
@@ -125,8 +128,8 @@ static int env_prepare_seed(void *ud, const struct seed_row *row, const char *pa
 	struct prep_ctx *c;
 	char reason[256];
 
-	if (diskguard_check_reserved(s->seed_dir, row->bytes, cfg_float(CFG_MIN_FREE_DISK_GB), reason,
-				     sizeof(reason)) != 0) {
+	if (diskguard_check_reserved(s->seed_dir, row->bytes, cfg_float(CFG_MIN_FREE_DISK_GB),
+				     clock_now_ms(), reason, sizeof(reason)) != 0) {
 		log_warn("Not generating a %" PRIu64 "-byte seeded file: %s", row->bytes, reason);
 		return -1;
 	}
@@ -153,19 +156,21 @@ static enum runner_guard env_guard(void *ud, const struct task *t, enum test_rea
 				   char *detail, size_t n)
 {
 	struct scheduler *s = ud;
+	int64_t now = clock_now_ms();
 	char why[200];
 	int rc;
 
 	(void)t;
 	/* Whether anything can be written at all; job.c checks again with
-	 * the size the test will write. */
-	if (diskguard_check(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB), why,
-			    sizeof(why)) == 1) {
+	 * the size the test will write. Both guards read the system at most
+	 * once a second (diskguard.h, memguard.h), not once per test. */
+	if (diskguard_check_at(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), 0, cfg_float(CFG_MIN_FREE_DISK_GB),
+			       now, why, sizeof(why)) == 1) {
 		*reason = REASON_DISK_GUARD;
 		str_copy(detail, why, n);
 		return RUNNER_GUARD_SKIP;
 	}
-	rc = memguard_check(MEMGUARD_MEMINFO, cfg_int(CFG_MIN_FREE_MEM_MB), why, sizeof(why));
+	rc = memguard_check_at(MEMGUARD_MEMINFO, cfg_int(CFG_MIN_FREE_MEM_MB), now, why, sizeof(why));
 	if (rc == 1) {
 		*reason = REASON_MEMORY_GUARD;
 		str_copy(detail, why, n);

@@ -72,6 +72,7 @@ static int setup(void **state)
 	snprintf(store, sizeof(store), "rm -rf '%s/cache'", g_dir);
 	assert_int_equal(system(store), 0);
 	ledger_reset();
+	diskguard_forget();
 	set("UPLOAD_BUDGET_DAY", "1 ANT");
 	set("UPLOAD_BUDGET_MONTH", "1 ANT");
 	assert_int_equal(upload_open(clock_now_ms()), 0);
@@ -693,6 +694,134 @@ static void test_disk_guard_upper_bound_and_reserved(void **state)
 	assert_int_equal(diskguard_reserved(), 0);
 }
 
+/* Free space is read from the kernel at most once a second per directory;
+ * space reserved after a reading still counts at once; a reading goes
+ * stale with age, a clock that went back, or diskguard_forget. */
+static void test_disk_reading_kept(void **state)
+{
+	const int64_t t0 = 1000000;
+	struct statvfs st;
+	uint64_t n0, all;
+	char why[200];
+
+	(void)state;
+	n0 = diskguard_reads();
+	assert_int_equal(diskguard_check_at(g_dir, 0, 0, t0, why, sizeof(why)), 0);
+	assert_int_equal(diskguard_reads(), n0 + 1);
+	assert_int_equal(diskguard_check_at(g_dir, 0, 0, t0 + DISKGUARD_MAX_AGE_MS - 1, why,
+					    sizeof(why)), 0);
+	assert_int_equal(diskguard_reads(), n0 + 1);
+	/* Everything free and 10 GB more promised after the reading. */
+	assert_int_equal(statvfs(g_dir, &st), 0);
+	all = (uint64_t)st.f_bavail * st.f_frsize + UINT64_C(10000000000);
+	diskguard_reserve(all);
+	assert_int_equal(diskguard_check_reserved(g_dir, 0, 0, t0 + 1, why, sizeof(why)), 1);
+	diskguard_release(all);
+	assert_non_null(strstr(why, "reserved by running tests"));
+	assert_int_equal(diskguard_check_reserved(g_dir, 0, 0, t0 + 2, why, sizeof(why)), 0);
+	assert_int_equal(diskguard_reads(), n0 + 1);
+	/* Stale: old enough, the clock went back, forgotten. */
+	assert_int_equal(diskguard_check_at(g_dir, 0, 0, t0 + DISKGUARD_MAX_AGE_MS, why,
+					    sizeof(why)), 0);
+	assert_int_equal(diskguard_reads(), n0 + 2);
+	assert_int_equal(diskguard_check_at(g_dir, 0, 0, t0, why, sizeof(why)), 0);
+	assert_int_equal(diskguard_reads(), n0 + 3);
+	diskguard_forget();
+	assert_int_equal(diskguard_check_at(g_dir, 0, 0, t0, why, sizeof(why)), 0);
+	assert_int_equal(diskguard_reads(), n0 + 4);
+	/* Another directory has a reading of its own. */
+	assert_int_equal(diskguard_check_at("/", 0, 0, t0, why, sizeof(why)), 0);
+	assert_int_equal(diskguard_check_at(g_dir, 0, 0, t0, why, sizeof(why)), 0);
+	assert_int_equal(diskguard_reads(), n0 + 5);
+	/* A failed reading is kept as long, with its reason. */
+	assert_int_equal(diskguard_check_at("/dev/null/x", 0, 0, t0, why, sizeof(why)), -1);
+	why[0] = '\0';
+	assert_int_equal(diskguard_check_at("/dev/null/x", 0, 0, t0 + 1, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "Not a directory"));
+	assert_int_equal(diskguard_reads(), n0 + 6);
+}
+
+/* The download directory is made and resolved once; when it has gone, the
+ * next download makes it again. */
+static void test_download_dir_recreated(void **state)
+{
+	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE], cmd[200];
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row;
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/again.bin", g_dir);
+	assert_int_equal(seedfile_write_path(file, 97, 20000, md5, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	row = row_for(addr, "again.bin", md5);
+	spec.download = &row;
+	assert_int_equal(run_job(&spec, 0).status, ST_OK);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dl);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(run_job(&spec, 0).status, ST_OK);
+	assert_int_equal(access(g_dl, F_OK), 0);
+	assert_int_equal(leftovers(), 0);
+}
+
+/* A download made ready ahead: its temporary directory and disk
+ * reservation exist until it is launched (then it runs as job_start would)
+ * or discarded (then both go); a row that fails a check is not prepared. */
+static void test_download_prepared(void **state)
+{
+	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE];
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row, bad;
+	struct job_spec spec = { .task = &t, .worker = 3, .attempt = 1 };
+	struct outcome o = { 0 };
+	uv_loop_t loop;
+	struct job *j;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/ready.bin", g_dir);
+	assert_int_equal(seedfile_write_path(file, 96, 30000, md5, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	row = row_for(addr, "ready.bin", md5);
+	spec.download = &row;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	j = job_prepare(&loop, &spec);
+	assert_non_null(j);
+	assert_int_equal(leftovers(), 1);
+	assert_true(diskguard_reserved() > 0);
+	job_discard(j);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(diskguard_reserved(), 0);
+
+	j = job_prepare(&loop, &spec);
+	assert_non_null(j);
+	assert_ptr_equal(job_launch(j, on_done, &o), j);
+	assert_int_equal(o.calls, 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.r.status, ST_OK);
+	assert_true(o.r.md5_valid);
+	assert_int_equal(o.r.worker, 3);
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(diskguard_reserved(), 0);
+
+	bad = row_for("not-hex!", "x", "");
+	spec.download = &bad;
+	assert_null(job_prepare(&loop, &spec));
+	set("MIN_FREE_DISK_GB", "1000000");
+	spec.download = &row;
+	assert_null(job_prepare(&loop, &spec));
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(diskguard_reserved(), 0);
+	/* Uploads are never prepared (they reserve budget at their start). */
+	t.type = TEST_UPLOAD;
+	assert_null(job_prepare(&loop, &spec));
+	assert_int_equal(uv_loop_close(&loop), 0);
+	/* Two client calls: the upload that stored the file, the launched
+	 * job's download; none for the discarded or refused ones. */
+	assert_int_equal(log_lines(), 2);
+}
+
 /* A download bigger than its row's class is not taken as ok. */
 static void test_download_too_large_for_class(void **state)
 {
@@ -782,6 +911,9 @@ int main(void)
 		cmocka_unit_test_setup(test_upload_private, setup),
 		cmocka_unit_test_setup(test_disk_guard, setup),
 		cmocka_unit_test_setup(test_disk_guard_upper_bound_and_reserved, setup),
+		cmocka_unit_test_setup(test_disk_reading_kept, setup),
+		cmocka_unit_test_setup(test_download_dir_recreated, setup),
+		cmocka_unit_test_setup(test_download_prepared, setup),
 		cmocka_unit_test_setup(test_download_too_large_for_class, setup),
 		cmocka_unit_test_setup(test_download_growing_is_stopped, setup),
 		cmocka_unit_test_setup(test_client_cannot_run, setup),

@@ -17,6 +17,7 @@
 #include "runner.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,12 @@ struct job {
 	job_done_cb cb;
 	void *ud;
 	bool done;
+	/* A prepared job: what job_launch needs. */
+	uv_loop_t *loop;
+	struct task task;
+	struct job_spec spec;
+	struct seed_row seed;
+	char seed_file[256];
 };
 
 static struct {
@@ -46,6 +53,11 @@ static struct {
 	char files[64][256];     /* every spending test's content file */
 	uint64_t seeds[64];
 	int nfiles;
+	int prepared;            /* job_prepare calls that made a job */
+	int launched;            /* prepared jobs launched */
+	int discarded;           /* prepared jobs given up */
+	int64_t prepared_at[64]; /* when each was prepared (schedule ms) */
+	bool refuse_prepare;     /* job_prepare says no */
 } fake;
 
 static void fake_finish(struct job *j)
@@ -64,10 +76,9 @@ static void fake_timer(uv_timer_t *t)
 	fake_finish((struct job *)t);
 }
 
-struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud)
+static struct job *fake_begin(struct job *j, uv_loop_t *loop, const struct job_spec *spec,
+			      job_done_cb cb, void *ud)
 {
-	struct job *j = calloc(1, sizeof(*j));
-
 	j->cb = cb;
 	j->ud = ud;
 	j->res.type = spec->task->type;
@@ -97,6 +108,48 @@ struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb 
 	return j;
 }
 
+struct job *job_start(uv_loop_t *loop, const struct job_spec *spec, job_done_cb cb, void *ud)
+{
+	return fake_begin(calloc(1, sizeof(struct job)), loop, spec, cb, ud);
+}
+
+struct job *job_prepare(uv_loop_t *loop, const struct job_spec *spec)
+{
+	struct job *j;
+
+	if (fake.refuse_prepare)
+		return NULL;
+	j = calloc(1, sizeof(*j));
+	j->loop = loop;
+	j->task = *spec->task;
+	j->spec = *spec;
+	j->spec.task = &j->task;
+	if (spec->seed) {
+		j->seed = *spec->seed;
+		j->spec.seed = &j->seed;
+	}
+	if (spec->seed_file) {
+		str_copy(j->seed_file, spec->seed_file, sizeof(j->seed_file));
+		j->spec.seed_file = j->seed_file;
+	}
+	if (fake.prepared < 64)
+		fake.prepared_at[fake.prepared] = clock_now_ms();
+	fake.prepared++;
+	return j;
+}
+
+struct job *job_launch(struct job *j, job_done_cb cb, void *ud)
+{
+	fake.launched++;
+	return fake_begin(j, j->loop, &j->spec, cb, ud);
+}
+
+void job_discard(struct job *j)
+{
+	fake.discarded++;
+	free(j);
+}
+
 void job_terminate(struct job *j, bool force, enum test_reason why)
 {
 	(void)force;
@@ -121,6 +174,32 @@ void job_start_quote(struct job *j)
 }
 
 void job_start_upload(struct job *j)
+{
+	(void)j;
+	fail();
+}
+
+int job_prepare_download(struct job *j)
+{
+	(void)j;
+	fail();
+	return -1;
+}
+
+void job_launch_download(struct job *j)
+{
+	(void)j;
+	fail();
+}
+
+int job_prepare_quote(struct job *j)
+{
+	(void)j;
+	fail();
+	return -1;
+}
+
+void job_launch_quote(struct job *j)
 {
 	(void)j;
 	fail();
@@ -634,6 +713,132 @@ static void test_kill_switch_blocks_start(void **state)
 	assert_int_equal(fake.started, 0);
 }
 
+/* Entries of a directory, "." and ".." aside. */
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* A task's first iteration is prepared before it is due: runner_start_task
+ * launches the prepared jobs (no new job is made at the start) and the
+ * workers record one test each, as without preparation. */
+static void test_first_iteration_prepared(void **state)
+{
+	struct task t = mk_task(20, TEST_DOWNLOAD, 3, false, 0);
+
+	(void)state;
+	assert_int_equal(runner_prepare_task(env.r, &t, clock_now_ms() + RUNNER_PREP_LEAD_MS), 0);
+	assert_int_equal(fake.prepared, 3);
+	assert_int_equal(fake.started, 0);
+	assert_int_equal(env.nresults, 0);
+	/* Prepared is not running, but not idle either (it holds files). */
+	assert_false(runner_is_running(env.r, 20));
+	assert_int_equal(runner_workers(env.r), 0);
+	assert_false(runner_idle(env.r));
+	assert_int_equal(runner_prepare_task(env.r, &t, clock_now_ms()), -1); /* once */
+	assert_int_equal(runner_start_task(env.r, &t), 0);
+	run_loop();
+	assert_int_equal(fake.launched, 3);
+	assert_int_equal(fake.started, 3);
+	assert_int_equal(fake.discarded, 0);
+	assert_int_equal(env.nresults, 3);
+	assert_true(runner_idle(env.r));
+}
+
+/* A prepared task that does not start (the kill-switch at its time, a
+ * re-plan, the cooldown) leaves nothing: jobs discarded, nothing recorded. */
+static void test_prepared_task_given_up(void **state)
+{
+	struct task t = mk_task(21, TEST_DOWNLOAD, 2, true, 0);
+	struct task q = mk_task(22, TEST_QUOTE, 2, false, 0);
+
+	(void)state;
+	assert_int_equal(runner_prepare_task(env.r, &t, clock_now_ms() + 1000), 0);
+	assert_int_equal(fake.prepared, 2);
+	runner_unprepare_task(env.r, 21);
+	assert_int_equal(fake.discarded, 2);
+	run_loop();
+	assert_true(runner_idle(env.r));
+	/* The kill-switch turned ON between the preparation and the start. */
+	assert_int_equal(runner_prepare_task(env.r, &t, clock_now_ms() + 1000), 0);
+	env.switch_on = true;
+	assert_int_equal(runner_start_task(env.r, &t), 0);
+	run_loop();
+	assert_int_equal(fake.discarded, 4);
+	assert_int_equal(fake.started, 0);
+	env.switch_on = false;
+	/* A quote's seeded file is generated ahead; the cooldown drops it. */
+	assert_int_equal(runner_prepare_task(env.r, &q, clock_now_ms() + 1000), 0);
+	assert_int_equal(env.prepared, 1);
+	runner_cooldown(env.r);
+	run_loop();
+	assert_int_equal(fake.started, 0);
+	assert_int_equal(env.nresults, 0);
+	assert_true(runner_idle(env.r));
+	assert_int_equal(count_files(env.seed_dir), 0);
+	assert_int_equal(runner_prepare_task(env.r, &t, clock_now_ms() + 1000), -1); /* cooling */
+}
+
+/* A quote task's seeded file is generated before the task is due, once,
+ * and used by the workers when it starts. */
+static void test_seed_generated_ahead(void **state)
+{
+	struct task q = mk_task(23, TEST_QUOTE, 3, false, 0);
+
+	(void)state;
+	assert_int_equal(runner_prepare_task(env.r, &q, clock_now_ms() + 1000), 0);
+	assert_int_equal(env.prepared, 1);
+	assert_int_equal(runner_start_task(env.r, &q), 0);
+	run_loop();
+	assert_int_equal(env.prepared, 1);
+	assert_int_equal(env.nresults, 3);
+	assert_non_null(strstr(fake.seen_seed_file, env.seed_dir));
+}
+
+/* A start with a known time later on (here a retry after its back-off)
+ * is prepared ahead and launched at its time; when the job
+ * cannot be prepared, the start is made the ordinary way. */
+static void test_retry_prepared_before_due(void **state)
+{
+	struct task t = mk_task(24, TEST_DOWNLOAD, 1, false, 2);
+
+	(void)state;
+	fake.fail_first = 1;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(env.nresults, 2);
+	assert_int_equal(fake.prepared, 1);
+	assert_int_equal(fake.launched, 1);
+	/* Prepared first, launched at its time (not earlier than the back-off
+	 * allows); how far ahead depends on the machine at 1000x, so only the
+	 * order is asserted. */
+	assert_true(fake.prepared_at[0] <= env.results[1].start_ms);
+	assert_true(env.results[1].start_ms - env.results[0].start_ms >=
+		    fake.duration_ms + RUNNER_BACKOFF_MS - 20);
+	/* The same with job_prepare saying no. */
+	memset(&fake, 0, sizeof(fake));
+	fake.force_status = ST__COUNT;
+	fake.fail_status = ST_NETWORK_ERROR;
+	fake.duration_ms = 1000;
+	fake.fail_first = 1;
+	fake.refuse_prepare = true;
+	env.nresults = 0;
+	t.ref = 25;
+	runner_start_task(env.r, &t);
+	run_loop();
+	assert_int_equal(env.nresults, 2);
+	assert_int_equal(fake.launched, 0);
+	assert_int_equal(fake.started, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -652,6 +857,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upload_content_per_test, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upload_budget_skip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_switch_blocks_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_iteration_prepared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepared_task_given_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seed_generated_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_prepared_before_due, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

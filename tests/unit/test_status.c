@@ -60,6 +60,37 @@ static void test_meminfo(void **unused)
 	assert_int_equal(memguard_check("/nonexistent/meminfo", 1, reason, sizeof(reason)), -1);
 }
 
+/* MemAvailable is read at most once a second; the floor is applied fresh
+ * to the kept reading; age, a clock that went back or another path read
+ * again. */
+static void test_meminfo_reading_kept(void **unused)
+{
+	const int64_t t0 = 5000000;
+	uint64_t n0 = memguard_reads();
+	char reason[200];
+
+	(void)unused;
+	assert_int_equal(memguard_check_at(MEMGUARD_MEMINFO, 1, t0, reason, sizeof(reason)), 0);
+	assert_int_equal(memguard_reads(), n0 + 1);
+	assert_int_equal(memguard_check_at(MEMGUARD_MEMINFO, 1000000000, t0 + MEMGUARD_MAX_AGE_MS - 1,
+					   reason, sizeof(reason)), 1);
+	assert_non_null(strstr(reason, "MIN_FREE_MEM_MB 1000000000"));
+	assert_int_equal(memguard_reads(), n0 + 1);
+	/* The guard off reads nothing. */
+	assert_int_equal(memguard_check_at(MEMGUARD_MEMINFO, 0, t0 + 10 * MEMGUARD_MAX_AGE_MS, reason,
+					   sizeof(reason)), 0);
+	assert_int_equal(memguard_reads(), n0 + 1);
+	assert_int_equal(memguard_check_at(MEMGUARD_MEMINFO, 1, t0 + MEMGUARD_MAX_AGE_MS, reason,
+					   sizeof(reason)), 0);
+	assert_int_equal(memguard_reads(), n0 + 2);
+	assert_int_equal(memguard_check_at(MEMGUARD_MEMINFO, 1, t0, reason, sizeof(reason)), 0);
+	assert_int_equal(memguard_reads(), n0 + 3);
+	assert_int_equal(memguard_check_at("/nonexistent/meminfo", 1, t0, reason, sizeof(reason)), -1);
+	assert_int_equal(memguard_check_at("/nonexistent/meminfo", 1, t0 + 1, reason, sizeof(reason)), -1);
+	assert_non_null(strstr(reason, "/nonexistent/meminfo"));
+	assert_int_equal(memguard_reads(), n0 + 4);
+}
+
 static void test_print_stopped(void **unused)
 {
 	json_t *doc = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:[{s:s, s:s, s:s, s:s, s:s, s:b}]}",
@@ -88,6 +119,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proc_stat),
 		cmocka_unit_test(test_meminfo),
+		cmocka_unit_test(test_meminfo_reading_kept),
 		cmocka_unit_test(test_print_stopped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
