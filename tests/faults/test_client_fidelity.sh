@@ -109,7 +109,9 @@ ANT_SIM_VERSION_STYLE=old run_agent 2026-01-01T10:04:00Z 120 2m
 expect_eq "$?" 2 "unknown client generation: exit 2"
 expect_grep "autonomi-cli 0\.1\.5.*set CLIENT_GENERATION" agent.log "unknown version: the error names CLIENT_GENERATION"
 expect_eq "$(grep -c ' file ' calls.log)" 0 "unknown version: no test ran"
-rm -f cache/metrics.csv
+# A run of its own: without the first hour's record, which says every
+# task of this hour has already started.
+rm -f cache/metrics.csv cache/state.json
 ANT_SIM_VERSION_STYLE=old run_agent 2026-01-01T10:04:00Z 120 4m --set CLIENT_GENERATION=ant-0.5
 expect_eq "$?" 0 "CLIENT_GENERATION=ant-0.5 overrides the detection"
 n=$(grep -c '^ant_agent,' $m)
