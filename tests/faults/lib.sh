@@ -96,3 +96,40 @@ metric_field() {
 }
 # metric_lines TASK: metric lines of the task.
 metric_lines() { grep -cE "^ant_agent,.*,task=$1(,| )" "$work/cache/metrics.csv"; }
+
+# expect_terminal_safe FILE...: every file is valid UTF-8 with no control
+# character but tab and newline (C0, DEL, C1): nothing from outside reached
+# it raw.
+expect_terminal_safe() {
+  python3 - "$@" <<'P' > "$work/raw.txt"
+import sys
+for name in sys.argv[1:]:
+    data = open(name, "rb").read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        print("%s: not UTF-8 at byte %d" % (name, e.start)); continue
+    for i, ch in enumerate(text):
+        c = ord(ch)
+        if (c < 0x20 and ch not in "\t\n") or 0x7f <= c <= 0x9f:
+            print("%s: control U+%04X at %d" % (name, c, i)); break
+P
+  expect_eq "$(cat "$work/raw.txt")" "" "terminal-safe log"
+}
+
+# expect_helper_envs MIN SECRET...: at least MIN network-helper starts were
+# recorded (tests/faults/fault-net.py writes helper-env/*.env), each holds
+# only proxy and certificate variables, and none holds any SECRET.
+expect_helper_envs() {
+  local min=$1 dumps secret allowed
+  shift
+  dumps=$(ls "$work"/helper-env/*.env 2>/dev/null | wc -l)
+  if [ "$dumps" -ge "$min" ]; then ok; else bad "only $dumps helper starts recorded"; fi
+  allowed='^(http_proxy|https_proxy|HTTP_PROXY|HTTPS_PROXY|no_proxy|NO_PROXY|SSL_CERT_FILE|SSL_CERT_DIR|CURL_CA_BUNDLE)='
+  expect_eq "$(cat "$work"/helper-env/*.env | grep -cvE "$allowed")" 0 "helper environment: only proxy and certificate variables"
+  expect_eq "$(grep -lx 'SSL_CERT_DIR=/nonexistent/certs.d' "$work"/helper-env/*.env | wc -l)" "$dumps" \
+    "every helper environment recorded is the helper's"
+  for secret in "$@"; do
+    expect_eq "$(grep -lF -- "$secret" "$work"/helper-env/*.env | wc -l)" 0 "$secret in a helper's environment"
+  done
+}

@@ -103,32 +103,11 @@ done
 
 # Nothing from the helper reaches the log raw: valid UTF-8, no control
 # character but tab and newline (C0, DEL, C1).
-python3 - agent.log agent.out <<'P' > raw.txt
-import sys
-for name in sys.argv[1:]:
-    data = open(name, "rb").read()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        print("%s: not UTF-8 at byte %d" % (name, e.start)); continue
-    for i, ch in enumerate(text):
-        c = ord(ch)
-        if (c < 0x20 and ch not in "\t\n") or 0x7f <= c <= 0x9f:
-            print("%s: control U+%04X at %d" % (name, c, i)); break
-P
-expect_eq "$(cat raw.txt)" "" "terminal-safe log"
+expect_terminal_safe agent.log agent.out
 expect_grep '\?\]0;owned\?' agent.log "the hostile error text was logged, cleaned"
 
 # The helpers' environments: no secret, nothing but the allowed variables.
-dumps=$(ls helper-env/*.env 2>/dev/null | wc -l)
-if [ "$dumps" -ge 7 ]; then ok; else bad "only $dumps helper starts recorded"; fi
-allowed='^(http_proxy|https_proxy|HTTP_PROXY|HTTPS_PROXY|no_proxy|NO_PROXY|SSL_CERT_FILE|SSL_CERT_DIR|CURL_CA_BUNDLE)='
-expect_eq "$(cat helper-env/*.env | grep -cvE "$allowed")" 0 "helper environment: only proxy and certificate variables"
-expect_eq "$(grep -lx 'SSL_CERT_DIR=/nonexistent/certs.d' helper-env/*.env | wc -l)" "$dumps" \
-  "every helper environment recorded is the helper's"
-for secret in SECRET_KEY 0xSECRET-nethelper-5ec7e7 GITHUB_TOKEN test-token-123 ANT_CANARY; do
-  expect_eq "$(grep -lF -- "$secret" helper-env/*.env | wc -l)" 0 "$secret in a helper's environment"
-done
+expect_helper_envs 7 SECRET_KEY 0xSECRET-nethelper-5ec7e7 GITHUB_TOKEN test-token-123 ANT_CANARY
 # The token went inside the requests that needed it: every check that
 # reached the server carried it.
 gh=$(curl -s "$httpd/_gh" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["authenticated"], d["anonymous"])')
