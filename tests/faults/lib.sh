@@ -133,3 +133,34 @@ expect_helper_envs() {
     expect_eq "$(grep -lF -- "$secret" "$work"/helper-env/*.env | wc -l)" 0 "$secret in a helper's environment"
   done
 }
+
+# http_fleet_each_minute: the fleet's files served by the loopback HTTP
+# server (start_httpd first), with a one-worker tiny download task every
+# minute from :05 to :54, short fetch timeouts and a kill-switch token.
+http_fleet_each_minute() {
+  { echo "<Schedule>"
+    for m in $(seq 5 54); do task "$(printf '%03d' "$m")" "$m" Download tiny 1 false; done
+    echo "</Schedule>"; } > "$work/www/control.xml"
+  cp "$work/downloads.csv" "$work/seeds.csv" "$work/www/"
+  echo '[]' > "$work/www/issues.json"
+  sed -i -e "s#^SCHEDULER_URL=.*#SCHEDULER_URL=$httpd/files/control.xml#" \
+         -e "s#^CSV_URL=.*#CSV_URL=$httpd/files/downloads.csv#" \
+         -e "s#^GIT_KILL_SWITCH_URL=.*#GIT_KILL_SWITCH_URL=$httpd/gh/issues.json#" "$work/fleet.env"
+  cat >> "$work/fleet.env" <<X
+FETCH_TIMEOUT_SECS=1
+FETCH_CONNECT_TIMEOUT_SECS=1
+MIN_FREE_MEM_MB=0
+GITHUB_TOKEN=test-token-123
+X
+}
+
+# use_fault_net: the agent's network helper becomes tests/faults/fault-net.py
+# (ANT_AGENT_NET_HELPER), which runs the real ant-agent-net behind it and
+# acts out the faults named in $work/netfault (empty: none).
+use_fault_net() {
+  cp "$faults_dir/fault-net.py" "$work/net-helper"
+  chmod 755 "$work/net-helper"
+  echo "$ANT_BUILD_DIR/ant-agent-net" > "$work/net-helper.real"
+  : > "$work/netfault"
+  export ANT_AGENT_NET_HELPER="$work/net-helper"
+}

@@ -15,19 +15,7 @@ fleet_init
 start_httpd
 # A one-worker download every minute from :05 to :54: whenever the switch
 # comes back OFF there are tests still to start this hour.
-{ echo "<Schedule>"; for m in $(seq 5 54); do task "$(printf '%03d' "$m")" "$m" Download tiny 1 false; done
-  echo "</Schedule>"; } > www/control.xml
-cp downloads.csv seeds.csv www/
-echo '[]' > www/issues.json
-sed -i -e "s#^SCHEDULER_URL=.*#SCHEDULER_URL=$httpd/files/control.xml#" \
-       -e "s#^CSV_URL=.*#CSV_URL=$httpd/files/downloads.csv#" \
-       -e "s#^GIT_KILL_SWITCH_URL=.*#GIT_KILL_SWITCH_URL=$httpd/gh/issues.json#" fleet.env
-cat >> fleet.env <<X
-FETCH_TIMEOUT_SECS=1
-FETCH_CONNECT_TIMEOUT_SECS=1
-MIN_FREE_MEM_MB=0
-GITHUB_TOKEN=test-token-123
-X
+http_fleet_each_minute
 # Clients run 1.5 s (real) each, so there are clients to stop.
 export ANT_SIM_LATENCY_MS=1500
 # Secrets in the agent's environment and settings; SSL_CERT_DIR is one of
@@ -35,12 +23,7 @@ export ANT_SIM_LATENCY_MS=1500
 # helper's own.
 export SECRET_KEY=0xSECRET-nethelper-5ec7e7 SSL_CERT_DIR=/nonexistent/certs.d ANT_CANARY=not-for-the-helper
 
-cp "$faults_dir/fault-net.py" net-helper
-chmod 755 net-helper
-echo "$ANT_BUILD_DIR/ant-agent-net" > net-helper.real
-: > netfault
-
-export ANT_AGENT_NET_HELPER="$work/net-helper"
+use_fault_net
 alive() { kill -0 "$agent_pid" 2>/dev/null && ok || bad "agent died: $1"; }
 since() { tail -n +$(($1 + 1)) agent.log; }
 

@@ -10,23 +10,8 @@ source "$(dirname "$0")/lib.sh"
 fleet_init
 start_httpd
 # A one-worker download every minute from :05 to :54 (all over at :56).
-{ echo "<Schedule>"; for m in $(seq 5 54); do task "$(printf '%03d' "$m")" "$m" Download tiny 1 false; done
-  echo "</Schedule>"; } > www/control.xml
-cp downloads.csv seeds.csv www/
-echo '[]' > www/issues.json
-sed -i -e "s#^SCHEDULER_URL=.*#SCHEDULER_URL=$httpd/files/control.xml#" \
-       -e "s#^CSV_URL=.*#CSV_URL=$httpd/files/downloads.csv#" \
-       -e "s#^GIT_KILL_SWITCH_URL=.*#GIT_KILL_SWITCH_URL=$httpd/gh/issues.json#" fleet.env
-cat >> fleet.env <<X
-FETCH_TIMEOUT_SECS=1
-FETCH_CONNECT_TIMEOUT_SECS=1
-MIN_FREE_MEM_MB=0
-GITHUB_TOKEN=test-token-123
-X
-cp "$faults_dir/fault-net.py" net-helper
-chmod 755 net-helper
-echo "$ANT_BUILD_DIR/ant-agent-net" > net-helper.real
-: > netfault
+http_fleet_each_minute
+use_fault_net
 
 # The setting is checked before anything starts.
 knob() { # VALUE PATTERN WHAT
@@ -43,7 +28,6 @@ knob "$work/net-helper.real" 'not executable' "not executable"
 knob "$work/missing" 'No such file' "missing"
 expect_eq "$(ls cache 2>/dev/null | wc -l)" 0 "a bad ANT_AGENT_NET_HELPER: nothing ran"
 
-export ANT_AGENT_NET_HELPER="$work/net-helper"
 alive() { kill -0 "$agent_pid" 2>/dev/null && ok || bad "agent died: $1"; }
 since() { tail -n +$(($1 + 1)) agent.log; }
 

@@ -21,11 +21,7 @@ INFLUX_TOKEN=test-influx-789
 MIN_FREE_MEM_MB=0
 X
 export SECRET_KEY=0xSECRET-push-5ec7e7 SSL_CERT_DIR=/nonexistent/certs.d
-cp "$faults_dir/fault-net.py" net-helper
-chmod 755 net-helper
-echo "$ANT_BUILD_DIR/ant-agent-net" > net-helper.real
-: > netfault
-export ANT_AGENT_NET_HELPER="$work/net-helper"
+use_fault_net
 
 start_agent 2026-01-01T10:04:00Z 120
 wait_log 1 'influx: pushing to' 30 || bad "the push did not start"
