@@ -74,7 +74,10 @@ mkdir -p cache/seeds
 echo "precious" > victim
 ln -s "$work/victim" cache/seeds/task-007-5.bin
 
-run_agent 2026-01-01T10:04:00Z 120 52m
+# 60x: with GITHUB_TOKEN an OFF answer is trusted for 180 s, which at 120x
+# is 1.5 s of real time, too little for a loaded machine's checks; a
+# switch read ON by then would keep task 006 from ever looking at its rows.
+run_agent 2026-01-01T10:04:00Z 60 52m
 expect_eq "$?" 0 "agent exit code"
 
 # ---- Hostile rows never reach a path or the client's argv ----
