@@ -232,15 +232,7 @@ int netmsg_put_request(struct buf *out, uint32_t id, const struct fetch_request 
 	put_blob(out, req->body, req->body ? req->body_len : 0);
 	if (out->truncated)
 		return -1;
-	{
-		uint32_t len = (uint32_t)(out->len - start - NETMSG_LEN_BYTES);
-		unsigned char *q = (unsigned char *)out->data + start;
-
-		q[0] = (unsigned char)len;
-		q[1] = (unsigned char)(len >> 8);
-		q[2] = (unsigned char)(len >> 16);
-		q[3] = (unsigned char)(len >> 24);
-	}
+	put_frame_len(out, start);
 	return 0;
 }
 
