@@ -502,8 +502,11 @@ static void test_client_cap_queues(void **state)
 	assert_int_equal(limiter_clients(env.lim), 0);
 }
 
+static bool cooled;
+
 static void cooldown_cb(uv_timer_t *t)
 {
+	cooled = true;
 	runner_cooldown(env.r);
 	uv_close((uv_handle_t *)t, NULL);
 }
@@ -523,8 +526,13 @@ static void test_cooldown_ends_repeats(void **state)
 	 * loaded machine a worker's timer can run after the cooldown's time
 	 * and before its timer; the runner must not start it then. */
 	env.cooldown = cd_at;
+	cooled = false;
 	clock_timer_start(&cd, cooldown_cb, 5 * MINUTE_MS);
 	run_loop();
+	/* The runner may go idle (and stop the loop) before the cooldown's
+	 * timer has run, when its workers saw the cooldown time first. */
+	while (!cooled)
+		run_loop();
 	/* 2 workers, an iteration every 11 virtual s at best, for 5
 	 * minutes: never more than that, and repeating (each worker ran
 	 * more than once). A loaded machine only makes virtual time pass
