@@ -60,8 +60,9 @@ static const struct cli_doc option_docs[] = {
 			       "(same as --set DEFAULT_LOG_LEVEL=LEVEL)" },
 	{ "--allow-root", "let `run` start as root (refused otherwise)" },
 	{ "--no-console", "no keyboard console even on a terminal" },
-	{ "--clock-start TIME", "start the schedule clock at TIME, YYYY-MM-DDTHH:MM:SSZ,\n"
-				"once the start-up checks are done" },
+	{ "--clock-start TIME", "start the schedule clock at TIME, YYYY-MM-DDTHH:MM:SSZ;\n"
+				"it runs once the start-up checks and the first\n"
+				"refresh are done" },
 	{ "--clock-speed N", "run the schedule clock N times faster (0 < N <= 10000)" },
 	{ "--run-for DURATION", "stop cleanly after DURATION of schedule time\n"
 				"(e.g. 90s, 15m, 1h, 1h30m)" },

@@ -38,6 +38,11 @@ void scheduler_on_change(struct scheduler *s, void (*cb)(void *ud), void *ud)
 	s->changed_ud = ud;
 }
 
+bool scheduler_has_refreshed(const struct scheduler *s)
+{
+	return s->last_refresh != 0;
+}
+
 /* ---- restart-safe state ---- */
 
 void sched_state_write(struct scheduler *s)

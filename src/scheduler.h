@@ -43,6 +43,8 @@ void scheduler_heartbeat(struct scheduler *s, int64_t now, struct heartbeat *hb)
 /* cb(ud) runs whenever something the status shows has changed (a plan,
  * a start, an end, a result, the kill-switch). */
 void scheduler_on_change(struct scheduler *s, void (*cb)(void *ud), void *ud);
+/* True once a refresh has ended (the first one made the hour's first plan). */
+bool scheduler_has_refreshed(const struct scheduler *s);
 
 /* Stop: no new test, running clients get SIGTERM (SIGKILL after a short
  * grace), loads in flight are let finish for a moment. done(ud) runs once

@@ -21,6 +21,7 @@ killed. Routes:
                                GitHub Accept header and an ant-agent User-Agent
   GET  /html                   an HTML page (a captive portal)
   GET  /hang                   reads the request and never answers
+  GET  /slow/MS/ROUTE          waits MS milliseconds, then answers /ROUTE
   GET  /big/BYTES              a body of BYTES bytes with Content-Length
   GET  /big-nolength/BYTES     the same without Content-Length
   GET  /endless                a body that never ends (no length)
@@ -249,6 +250,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def r_hang(self, arg):
         stop.wait(600)
+
+    def r_slow(self, arg):
+        ms, _, rest = arg.partition("/")
+        stop.wait(int(ms) / 1000.0)
+        parts = rest.split("/")
+        fn = getattr(self, "r_" + parts[0].replace("-", "_"), None)
+        if fn is None:
+            return self.send_body(404, b"no such route\n")
+        return fn("/".join(parts[1:]))
 
     def stream(self, total, length):
         self.send_response(200)
