@@ -617,6 +617,7 @@ int cmd_run(const struct cli *c)
 	/* Let every close callback run before the loop goes away. */
 	uv_run(a.loop, UV_RUN_DEFAULT);
 	uv_loop_close(a.loop);
+	client_spawner_stop();
 	log_info("Agent stopped");
 	return EXIT_OK;
 }
