@@ -1054,11 +1054,13 @@ done:
  * own, fed by a queue under a mutex, and hand their calls back through a
  * uv_async_t. Not libuv's shared work pool: MD5 checks and seed files
  * can keep all its threads busy for seconds, and a spawn queued behind
- * them would hold up the call. Two threads already keep one child
- * exec'ing while the next spawn starts; more than the cores only adds
- * threads competing for them. */
-#define CLIENT_SPAWN_THREADS_MIN 2
-#define CLIENT_SPAWN_THREADS_MAX 4
+ * them would hold up the call. A spawning thread mostly waits for its
+ * child to be scheduled and to exec, not for a CPU of its own, so there
+ * are more threads than cores: on 2 cores, four started a burst of 100
+ * clients 3.1-3.7 ms apart where two needed 3.9-5.9 ms (bench/agent.sh
+ * figure 4, loaded machine). As many as the CPUs beyond that, capped. */
+#define CLIENT_SPAWN_THREADS_MIN 4
+#define CLIENT_SPAWN_THREADS_MAX 8
 
 static struct {
 	pthread_mutex_t lock;
