@@ -6,10 +6,16 @@
  * captures. Stopping a call always targets the whole group, and once the
  * child has exited the group gets SIGKILL too, so no descendant outlives
  * the call. The child is started with posix_spawn (no copy of the
- * agent's page tables) and watched through a pidfd on the loop; its
+ * agent's page tables) on a small pool of spawner threads, because
+ * posix_spawn blocks its caller until the child has exec'd: the loop
+ * prepares the call (argv, environment, close-on-exec pipes, handles),
+ * queues it and carries on; a thread spawns it and hands it back through
+ * a uv_async_t, and the loop then watches the child through a pidfd; its
  * readable event is the one place that reaps it (waitpid on that pid). The
  * call completes when the child has exited, both pipes are closed or the
- * drain timer gave up on them, and every handle has been closed.
+ * drain timer gave up on them, and every handle has been closed. A spawn
+ * that fails, or a call stopped before its child existed, completes the
+ * same way, through the callback.
  */
 #include "client.h"
 #include "client_gen.h"
@@ -29,6 +35,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -658,13 +665,15 @@ struct client_call {
 	uv_timer_t drain;   /* after exit: how long to wait for the pipes */
 	int open_handles;
 	enum client_op op;
-	pid_t pid;
+	pid_t pid;          /* set by the spawner; read on the loop once started */
+	bool started;       /* the child exists and is watched (loop side) */
 	bool exited;
 	bool finishing;
 	int64_t exit_status;
 	int term_signal;
-	uint64_t start_ns;
+	uint64_t start_ns;  /* just before posix_spawn, in the spawner */
 	uint64_t end_ns;
+	int64_t timeout_ms;
 	bool timed_out;
 	bool terminated;
 	bool killed;
@@ -672,6 +681,17 @@ struct client_call {
 	struct capture err;
 	client_done_cb cb;
 	void *ud;
+	/* Handed to a spawner thread: argv and environment (freed there),
+	 * the pipe ends (the write ends closed there), and what came of it. */
+	struct client_call *next;
+	char **argv;
+	char **envp;
+	int out_fd[2];
+	int err_fd[2];
+	bool taken;         /* under g_spawn.lock: a thread has it */
+	bool cancelled;     /* under g_spawn.lock: terminated before a thread took it */
+	bool not_started;   /* no child: fail_reason says why (loop side) */
+	char fail_reason[160]; /* written by the spawner, read on the loop */
 };
 
 /* Where running clients are recorded (CACHE_DIR), so that the next agent
@@ -691,6 +711,24 @@ static void signal_group(struct client_call *c, int sig)
 		log_debug("client: kill(-%d, %d): %s", (int)c->pid, sig, strerror(errno));
 }
 
+/* The result of a call that never had a child: a spawn that failed, or
+ * a call stopped while it still waited for a spawner thread. */
+static void result_not_started(const struct client_call *c, struct client_result *r)
+{
+	r->exit_code = -1;
+	r->terminated = c->terminated;
+	r->killed = c->killed;
+	r->out = r->err = "";
+	if (c->terminated && c->fail_reason[0] == '\0') {
+		r->status = ST_KILLED;
+		str_copy(r->reason, "stopped by the agent before the client started",
+			 sizeof(r->reason));
+		return;
+	}
+	r->status = ST_CLIENT_ERROR;
+	str_copy(r->reason, c->fail_reason, sizeof(r->reason));
+}
+
 static void deliver(struct client_call *c)
 {
 	struct client_result r;
@@ -698,11 +736,18 @@ static void deliver(struct client_call *c)
 	char classify_reason[sizeof(r.reason)];
 
 	memset(&r, 0, sizeof(r));
+	r.op = c->op;
+	if (c->not_started) {
+		result_not_started(c, &r);
+		c->cb(&r, c->ud);
+		free(c);
+		return;
+	}
 	buf_init(&out, CLIENT_OUTPUT_HEAD + CLIENT_OUTPUT_TAIL + 128);
 	buf_init(&err, CLIENT_OUTPUT_HEAD + CLIENT_OUTPUT_TAIL + 128);
 	capture_text(&c->out, &out);
 	capture_text(&c->err, &err);
-	r.op = c->op;
+	r.pid = c->pid;
 	r.out = out.data ? out.data : "";
 	r.out_len = out.data ? client_strip_ansi(out.data) : 0;
 	r.out_dropped = capture_dropped(&c->out);
@@ -870,13 +915,10 @@ static void on_timeout(uv_timer_t *t)
 	start_grace(c);
 }
 
-void client_terminate(struct client_call *c, bool force)
+/* Signal a started child as client_terminate asked. */
+static void stop_started(struct client_call *c)
 {
-	if (c == NULL || c->exited)
-		return;
-	c->terminated = true;
-	if (force) {
-		c->killed = true;
+	if (c->killed) {
 		signal_group(c, SIGKILL);
 		uv_timer_stop(&c->timer);
 		return;
@@ -885,17 +927,27 @@ void client_terminate(struct client_call *c, bool force)
 	start_grace(c);
 }
 
-pid_t client_pid(const struct client_call *c)
+static void spawner_cancel(struct client_call *c);
+
+void client_terminate(struct client_call *c, bool force)
 {
-	return c->pid;
+	if (c == NULL || c->exited || c->finishing)
+		return;
+	c->terminated = true;
+	if (force)
+		c->killed = true;
+	if (c->started) {
+		stop_started(c);
+		return;
+	}
+	/* No child yet: a queued call is never spawned; one being spawned
+	 * is signalled as soon as the loop learns its pid (spawn_finish). */
+	spawner_cancel(c);
 }
 
-static void free_unstarted(uv_handle_t *h)
+pid_t client_pid(const struct client_call *c)
 {
-	struct client_call *c = h->data;
-
-	if (--c->open_handles == 0)
-		free(c);
+	return c->started ? c->pid : 0;
 }
 
 /* A fresh directory name for this call's logs under the log root (the
@@ -939,69 +991,325 @@ static int call_log_dir(char *out, size_t n)
  * empty signal mask and default dispositions (the agent ignores SIGPIPE
  * and SIGXFSZ), stdin on /dev/null and the write ends of two pipes as
  * stdout and stderr; every other descriptor is close-on-exec. Exec
- * errors come back from posix_spawn itself. On success c->pid, c->pidfd
- * and the read ends (opened into the pipe handles) are set. */
-static int spawn_child(struct client_call *c, char **argv, char **envp, char *err, size_t errlen)
+ * errors come back from posix_spawn itself.
+ *
+ * This runs on a spawner thread and touches only the call's spawn
+ * fields (no log, no settings, no handles). It always closes the write
+ * ends and frees argv and envp; on success c->pid and c->pidfd are set,
+ * else c->fail_reason says why. */
+static void spawn_child(struct client_call *c)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, all;
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	pid_t pid;
 	int r;
 
-	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "cannot create pipes for the client: %s", strerror(errno));
-		goto fail;
-	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, c->out_fd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, c->err_fd[1], 2);
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
 					  POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawn(&pid, argv[0], &fa, &at, argv, envp);
+	/* The call's time starts here, not when it was queued. */
+	c->start_ns = clock_mono_ns();
+	r = posix_spawn(&pid, c->argv[0], &fa, &at, c->argv, c->envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
-	close(out[1]);
-	close(errp[1]);
-	out[1] = errp[1] = -1;
+	close(c->out_fd[1]);
+	close(c->err_fd[1]);
+	c->out_fd[1] = c->err_fd[1] = -1;
 	if (r != 0) {
-		snprintf(err, errlen, "cannot run the client '%s': %s", argv[0], strerror(r));
-		goto fail;
-	}
-	c->pid = pid;
-	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (c->pidfd < 0) {
-		snprintf(err, errlen, "cannot watch the client: pidfd_open: %s", strerror(errno));
-		signal_group(c, SIGKILL);
-		waitpid(pid, NULL, 0);
-		goto fail;
+		snprintf(c->fail_reason, sizeof(c->fail_reason), "cannot run the client '%s': %s",
+			 c->argv[0], strerror(r));
+		goto done;
 	}
 	/* pidfd_open makes the descriptor close-on-exec. */
-	if (uv_pipe_open(&c->out_pipe, out[0]) != 0 || uv_pipe_open(&c->err_pipe, errp[0]) != 0) {
-		/* Cannot happen for fresh pipes; never leave the child unwatched. */
-		snprintf(err, errlen, "cannot read the client's output");
-		signal_group(c, SIGKILL);
+	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (c->pidfd < 0) {
+		snprintf(c->fail_reason, sizeof(c->fail_reason),
+			 "cannot watch the client: pidfd_open: %s", strerror(errno));
+		kill(-pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		close(c->pidfd);
-		c->pidfd = -1;
-		goto fail;
+		goto done;
 	}
+	c->pid = pid;
+done:
+	client_argv_free(c->argv);
+	client_argv_free(c->envp);
+	c->argv = c->envp = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Spawner threads.                                                     */
+
+/* posix_spawn blocks its caller until the child has exec'd, and a burst
+ * of calls would otherwise spawn one after another in one loop turn with
+ * the loop stopped meanwhile. So spawns run on a few threads of their
+ * own, fed by a queue under a mutex, and hand their calls back through a
+ * uv_async_t. Not libuv's shared work pool: MD5 checks and seed files
+ * can keep all its threads busy for seconds, and a spawn queued behind
+ * them would hold up the call. A spawning thread mostly waits for its
+ * child to be scheduled and to exec, not for a CPU of its own, so there
+ * are more threads than cores: on 2 cores, four started a burst of 100
+ * clients 3.1-3.7 ms apart where two needed 3.9-5.9 ms (bench/agent.sh
+ * figure 4, loaded machine). As many as the CPUs beyond that, capped. */
+#define CLIENT_SPAWN_THREADS_MIN 4
+#define CLIENT_SPAWN_THREADS_MAX 8
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t threads[CLIENT_SPAWN_THREADS_MAX];
+	int nthreads;
+	bool stopping;
+	/* Under lock: calls waiting for a thread, calls back from one. */
+	struct client_call *queue_head, *queue_tail;
+	struct client_call *done_head, *done_tail;
+	/* Loop thread only, except that threads call uv_async_send on
+	 * async under lock. A fresh handle per stretch of calls in flight,
+	 * closed when none is left, so an idle loop can end and close. */
+	uv_async_t *async;
+	uv_loop_t *loop;
+	int in_flight;      /* queued, spawning, or back but not yet taken */
+} g_spawn = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+static void list_push(struct client_call **head, struct client_call **tail, struct client_call *c)
+{
+	c->next = NULL;
+	if (*tail)
+		(*tail)->next = c;
+	else
+		*head = c;
+	*tail = c;
+}
+
+static void *spawner_main(void *arg)
+{
+	struct client_call *c;
+
+	(void)arg;
+	pthread_mutex_lock(&g_spawn.lock);
+	for (;;) {
+		while (!g_spawn.stopping && g_spawn.queue_head == NULL)
+			pthread_cond_wait(&g_spawn.wake, &g_spawn.lock);
+		if (g_spawn.queue_head == NULL)
+			break;
+		c = g_spawn.queue_head;
+		g_spawn.queue_head = c->next;
+		if (g_spawn.queue_head == NULL)
+			g_spawn.queue_tail = NULL;
+		c->taken = true;
+		/* A call stopped before it got here, or the agent is going
+		 * away: no child. */
+		if (g_spawn.stopping && !c->cancelled) {
+			snprintf(c->fail_reason, sizeof(c->fail_reason),
+				 "the client was not started: the agent is stopping");
+		} else if (!c->cancelled) {
+			pthread_mutex_unlock(&g_spawn.lock);
+			spawn_child(c);
+			pthread_mutex_lock(&g_spawn.lock);
+		}
+		list_push(&g_spawn.done_head, &g_spawn.done_tail, c);
+		uv_async_send(g_spawn.async);
+	}
+	pthread_mutex_unlock(&g_spawn.lock);
+	return NULL;
+}
+
+/* Start the threads with every signal blocked, so the agent's signals
+ * keep going to the loop thread. Returns 0 once at least one runs. */
+static int spawner_start_threads(void)
+{
+	sigset_t all, old;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < CLIENT_SPAWN_THREADS_MIN)
+		n = CLIENT_SPAWN_THREADS_MIN;
+	if (n > CLIENT_SPAWN_THREADS_MAX)
+		n = CLIENT_SPAWN_THREADS_MAX;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	g_spawn.stopping = false;
+	while (g_spawn.nthreads < n &&
+	       pthread_create(&g_spawn.threads[g_spawn.nthreads], NULL, spawner_main, NULL) == 0)
+		g_spawn.nthreads++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return g_spawn.nthreads > 0 ? 0 : -1;
+}
+
+void client_spawner_stop(void)
+{
+	if (g_spawn.nthreads == 0)
+		return;
+	if (g_spawn.in_flight > 0)
+		log_warn("client: stopping the spawner with %d calls not yet started",
+			 g_spawn.in_flight);
+	pthread_mutex_lock(&g_spawn.lock);
+	g_spawn.stopping = true;
+	pthread_cond_broadcast(&g_spawn.wake);
+	pthread_mutex_unlock(&g_spawn.lock);
+	for (int i = 0; i < g_spawn.nthreads; i++)
+		pthread_join(g_spawn.threads[i], NULL);
+	g_spawn.nthreads = 0;
+}
+
+static void free_async(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void spawn_finish(struct client_call *c);
+
+static void on_spawned(uv_async_t *a)
+{
+	struct client_call *c, *next;
+
+	(void)a;
+	pthread_mutex_lock(&g_spawn.lock);
+	c = g_spawn.done_head;
+	g_spawn.done_head = g_spawn.done_tail = NULL;
+	pthread_mutex_unlock(&g_spawn.lock);
+	for (; c; c = next) {
+		next = c->next;
+		g_spawn.in_flight--;
+		spawn_finish(c);
+	}
+	/* Every call handed out has come back, and each thread sent before
+	 * its call could be taken: nothing will touch this handle again. */
+	if (g_spawn.in_flight == 0 && g_spawn.async) {
+		uv_close((uv_handle_t *)g_spawn.async, free_async);
+		g_spawn.async = NULL;
+		g_spawn.loop = NULL;
+	}
+}
+
+/* Queue c for a spawner thread. Returns 0, or -1 with err set. */
+static int spawner_queue(uv_loop_t *loop, struct client_call *c, char *err, size_t errlen)
+{
+	if (g_spawn.loop != NULL && g_spawn.loop != loop) {
+		snprintf(err, errlen, "client calls from two event loops at once");
+		return -1;
+	}
+	if (g_spawn.nthreads == 0 && spawner_start_threads() != 0) {
+		snprintf(err, errlen, "cannot start a thread to run the client");
+		return -1;
+	}
+	if (g_spawn.async == NULL) {
+		g_spawn.async = xmalloc(sizeof(*g_spawn.async));
+		if (uv_async_init(loop, g_spawn.async, on_spawned) != 0) {
+			free(g_spawn.async);
+			g_spawn.async = NULL;
+			snprintf(err, errlen, "cannot watch the client spawner");
+			return -1;
+		}
+		g_spawn.loop = loop;
+	}
+	g_spawn.in_flight++;
+	pthread_mutex_lock(&g_spawn.lock);
+	list_push(&g_spawn.queue_head, &g_spawn.queue_tail, c);
+	pthread_cond_signal(&g_spawn.wake);
+	pthread_mutex_unlock(&g_spawn.lock);
 	return 0;
-fail:
+}
+
+/* client_terminate before the child exists. */
+static void spawner_cancel(struct client_call *c)
+{
+	pthread_mutex_lock(&g_spawn.lock);
+	if (!c->taken)
+		c->cancelled = true;
+	pthread_mutex_unlock(&g_spawn.lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Back on the loop.                                                    */
+
+/* No child: close the handles; deliver reports why. */
+static void finish_not_started(struct client_call *c)
+{
+	c->not_started = true;
+	c->finishing = true;
 	for (int i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
+		if (c->out_fd[i] >= 0)
+			close(c->out_fd[i]);
+		if (c->err_fd[i] >= 0)
+			close(c->err_fd[i]);
+		c->out_fd[i] = c->err_fd[i] = -1;
 	}
-	return -1;
+	client_argv_free(c->argv);
+	client_argv_free(c->envp);
+	c->argv = c->envp = NULL;
+	if (c->fail_reason[0])
+		log_error("client: %s", c->fail_reason);
+	c->open_handles = 4;
+	close_handle(c, (uv_handle_t *)&c->out_pipe);
+	close_handle(c, (uv_handle_t *)&c->err_pipe);
+	close_handle(c, (uv_handle_t *)&c->timer);
+	close_handle(c, (uv_handle_t *)&c->drain);
+}
+
+/* A child the loop cannot watch is killed and reaped at once. */
+static void abandon_child(struct client_call *c, const char *why)
+{
+	str_copy(c->fail_reason, why, sizeof(c->fail_reason));
+	kill(-c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	close(c->pidfd);
+	c->pidfd = -1;
+	c->pid = 0;
+	finish_not_started(c);
+}
+
+/* A call came back from its spawner thread: watch the child, or report
+ * why there is none. */
+static void spawn_finish(struct client_call *c)
+{
+	if (c->pid <= 0) {
+		finish_not_started(c);
+		return;
+	}
+	if (uv_pipe_open(&c->out_pipe, c->out_fd[0]) != 0) {
+		/* Cannot happen for fresh pipes; never leave the child unwatched. */
+		abandon_child(c, "cannot read the client's output");
+		return;
+	}
+	c->out_fd[0] = -1;
+	if (uv_pipe_open(&c->err_pipe, c->err_fd[0]) != 0) {
+		abandon_child(c, "cannot read the client's output");
+		return;
+	}
+	c->err_fd[0] = -1;
+	if (uv_poll_init(c->out_pipe.loop, &c->exit_poll, c->pidfd) != 0) {
+		abandon_child(c, "cannot watch the client");
+		return;
+	}
+	c->started = true;
+	c->open_handles = 5;
+	c->exit_poll.data = c;
+	uv_poll_start(&c->exit_poll, UV_READABLE, on_exit_cb);
+	if (g_state_dir[0])
+		state_client_add(g_state_dir, c->pid);
+	uv_read_start((uv_stream_t *)&c->out_pipe, on_alloc, on_read);
+	uv_read_start((uv_stream_t *)&c->err_pipe, on_alloc, on_read);
+	/* The timeout counts from when the child exists. */
+	if (c->timeout_ms > 0)
+		clock_timer_start(&c->timer, on_timeout, c->timeout_ms);
+	if (c->terminated)
+		stop_started(c);
+}
+
+static void free_unstarted(uv_handle_t *h)
+{
+	struct client_call *c = h->data;
+
+	if (--c->open_handles == 0)
+		free(c);
 }
 
 struct client_call *client_start(uv_loop_t *loop, const struct client_request *req,
@@ -1011,7 +1319,6 @@ struct client_call *client_start(uv_loop_t *loop, const struct client_request *r
 	struct client_call *c = NULL;
 	char **argv = NULL, **envp = NULL;
 	char log_dir[PATH_MAX];
-	int r;
 
 	client_settings_now(&s);
 	if (client_check_path(s.path, err, errlen) != 0)
@@ -1040,38 +1347,38 @@ struct client_call *client_start(uv_loop_t *loop, const struct client_request *r
 	c->cb = cb;
 	c->ud = ud;
 	c->pidfd = -1;
+	c->timeout_ms = req->timeout_ms;
+	c->argv = argv;
+	c->envp = envp;
+	c->out_fd[0] = c->out_fd[1] = c->err_fd[0] = c->err_fd[1] = -1;
 	uv_pipe_init(loop, &c->out_pipe, 0);
 	uv_pipe_init(loop, &c->err_pipe, 0);
 	uv_timer_init(loop, &c->timer);
 	uv_timer_init(loop, &c->drain);
 	c->out_pipe.data = c->err_pipe.data = c->timer.data = c->drain.data = c;
-	c->start_ns = clock_mono_ns();
-	r = spawn_child(c, argv, envp, err, errlen);
+	/* Close-on-exec from the start: another thread may be spawning a
+	 * child right now, and a write end it inherited would keep this
+	 * call's pipe from ever reaching end of file. */
+	if (pipe2(c->out_fd, O_CLOEXEC) != 0 || pipe2(c->err_fd, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "cannot create pipes for the client: %s", strerror(errno));
+		goto fail;
+	}
+	if (spawner_queue(loop, c, err, errlen) != 0)
+		goto fail;
+	return c;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (c->out_fd[i] >= 0)
+			close(c->out_fd[i]);
+		if (c->err_fd[i] >= 0)
+			close(c->err_fd[i]);
+	}
 	client_argv_free(argv);
 	client_argv_free(envp);
-	if (r != 0 || uv_poll_init(loop, &c->exit_poll, c->pidfd) != 0) {
-		if (r == 0) {
-			snprintf(err, errlen, "cannot watch the client (pid %d)", (int)c->pid);
-			signal_group(c, SIGKILL);
-			waitpid(c->pid, NULL, 0);
-		}
-		if (c->pidfd >= 0)
-			close(c->pidfd);
-		c->open_handles = 4;
-		uv_close((uv_handle_t *)&c->out_pipe, free_unstarted);
-		uv_close((uv_handle_t *)&c->err_pipe, free_unstarted);
-		uv_close((uv_handle_t *)&c->timer, free_unstarted);
-		uv_close((uv_handle_t *)&c->drain, free_unstarted);
-		return NULL;
-	}
-	c->open_handles = 5;
-	c->exit_poll.data = c;
-	uv_poll_start(&c->exit_poll, UV_READABLE, on_exit_cb);
-	if (g_state_dir[0])
-		state_client_add(g_state_dir, c->pid);
-	uv_read_start((uv_stream_t *)&c->out_pipe, on_alloc, on_read);
-	uv_read_start((uv_stream_t *)&c->err_pipe, on_alloc, on_read);
-	if (req->timeout_ms > 0)
-		clock_timer_start(&c->timer, on_timeout, req->timeout_ms);
-	return c;
+	c->open_handles = 4;
+	uv_close((uv_handle_t *)&c->out_pipe, free_unstarted);
+	uv_close((uv_handle_t *)&c->err_pipe, free_unstarted);
+	uv_close((uv_handle_t *)&c->timer, free_unstarted);
+	uv_close((uv_handle_t *)&c->drain, free_unstarted);
+	return NULL;
 }

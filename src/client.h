@@ -98,12 +98,13 @@ struct client_parsed {
 
 struct client_result {
 	enum client_op op;
-	int exit_code;         /* -1 when ended by a signal */
+	pid_t pid;             /* the child (its process group); 0 when none ran */
+	int exit_code;         /* -1 when ended by a signal or never started */
 	int term_signal;       /* 0 unless ended by a signal */
 	bool timed_out;        /* the timeout fired */
 	bool terminated;       /* client_terminate was called */
 	bool killed;           /* SIGKILL had to be sent */
-	double elapsed_s;      /* real seconds from spawn to exit */
+	double elapsed_s;      /* real seconds from spawn to exit; 0 when never started */
 	enum test_status status;
 	char reason[160];
 	struct client_parsed parsed;
@@ -155,22 +156,31 @@ enum test_status client_classify(enum client_op op, int exit_code, int term_sign
 struct client_call;
 typedef void (*client_done_cb)(const struct client_result *r, void *ud);
 
-/* Start a client call with the current settings. The callback runs exactly
- * once, on the loop, after the child and its process group are gone and
- * every handle is closed; the call frees itself after it returns. Returns
- * NULL (nothing started, callback never runs) with err saying why: client
- * missing, a directory or not executable, an unsafe argument, spawn
- * failure. */
+/* Start a client call with the current settings. The child is spawned
+ * on a spawner thread, so this returns before it exists. The callback
+ * runs exactly once, on the loop, after the child and its process group
+ * are gone and every handle is closed; the call frees itself after it
+ * returns. A spawn that fails comes back through the callback too
+ * (ST_CLIENT_ERROR, "cannot run the client '...': ..."). Returns NULL
+ * (nothing started, callback never runs) with err saying why: client
+ * missing, a directory or not executable, an unsafe argument, no pipes
+ * or no spawner thread. All calls in flight share one loop. */
 struct client_call *client_start(uv_loop_t *loop, const struct client_request *req,
 				 client_done_cb cb, void *ud, char *err, size_t errlen);
 /* Stop the call: SIGTERM to its process group, SIGKILL after
  * CLIENT_KILL_GRACE_SECS (force: SIGKILL now). The call still completes
- * through its callback, status ST_KILLED. No-op once the child exited. */
+ * through its callback, status ST_KILLED. A call whose child does not
+ * exist yet is never spawned (ST_KILLED, exit code -1); one being spawned
+ * is signalled once its pid is known. No-op once the child exited. */
 void client_terminate(struct client_call *c, bool force);
+/* Join the spawner threads; call after the loop has run dry (no call in
+ * flight). A later client_start starts them again. */
+void client_spawner_stop(void);
 /* Record each running client (its group and start time) under dir
  * (CACHE_DIR; NULL or "" for none): see state_clients_end_survivors. */
 void client_set_state_dir(const char *dir);
-/* The child's pid, which is also its process group id. */
+/* The child's pid, which is also its process group id; 0 until the
+ * child exists. */
 pid_t client_pid(const struct client_call *c);
 
 #endif

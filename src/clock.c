@@ -70,6 +70,12 @@ void clock_release(void)
 	g_clock.mono_origin_ns = uv_hrtime();
 }
 
+void clock_origin(int64_t *start_ms, uint64_t *mono_ns)
+{
+	*start_ms = g_clock.start_ms;
+	*mono_ns = g_clock.mono_origin_ns;
+}
+
 int64_t clock_now_ms(void)
 {
 	double elapsed_ms;

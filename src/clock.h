@@ -27,6 +27,9 @@ int clock_setup(int64_t start_ms, double speed);
  * loaded machine runs them at a high speed. No effect on the real clock. */
 void clock_hold(void);
 void clock_release(void);
+/* The line virtual time runs along: *start_ms (schedule ms since the
+ * epoch) at *mono_ns (CLOCK_MONOTONIC, as clock_mono_ns). */
+void clock_origin(int64_t *start_ms, uint64_t *mono_ns);
 /* True when the schedule clock is not plain real time. */
 int clock_is_virtual(void);
 double clock_speed(void);

@@ -227,7 +227,7 @@ static void take_summary(struct report *r, const struct lp_point *p)
 /* Read one file; returns -1 only when it cannot be opened. */
 static int read_file(struct report *r, const char *path, bool summary)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	char *line = NULL, err[80];
 	size_t cap = 0;
 	ssize_t len;

@@ -18,6 +18,13 @@
 
 #define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
+/* dup() clears close-on-exec; a client spawned meanwhile (on another
+ * thread) must not inherit the copy. */
+static int dup_cloexec(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 static bool dot_or_dotdot(const char *n)
 {
 	return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
@@ -215,7 +222,7 @@ static int unlink_rel(int root, const char *rel)
 {
 	char buf[PATH_MAX];
 	char *p = buf, *slash;
-	int dfd = dup(root), rc = -1;
+	int dfd = dup_cloexec(root), rc = -1;
 
 	if (dfd < 0)
 		return -1;
@@ -242,7 +249,7 @@ static void prune_empty(int dfd, int depth, struct purge_stats *st)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd = dup(dfd);
+	int fd = dup_cloexec(dfd);
 
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
@@ -319,7 +326,7 @@ int purge_logs(const char *dir, uint64_t keep_bytes, struct purge_stats *st)
 		close(root);
 		return 0;
 	}
-	fd = dup(root);
+	fd = dup_cloexec(root);
 	if (fd >= 0)
 		collect(fd, "", 0, &l);
 	/* An empty directory (a client that writes no logs) has no list. */

@@ -15,6 +15,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,9 +597,12 @@ static void test_timeout_kills_the_group(void **state)
 		uv_loop_init(&loop);
 		c = client_start(&loop, &req, on_done, &o, err, sizeof(err));
 		assert_non_null(c);
-		pgid = client_pid(c);
+		/* Spawned on a thread: no pid until the loop runs. */
+		assert_int_equal(client_pid(c), 0);
 		uv_run(&loop, UV_RUN_DEFAULT);
-		uv_loop_close(&loop);
+		assert_int_equal(uv_loop_close(&loop), 0);
+		pgid = o.r.pid;
+		assert_true(pgid > 0);
 		real_s = (double)(clock_mono_ns() - t0) / 1e9;
 		assert_int_equal(o.calls, 1);
 		assert_int_equal(o.r.status, ST_KILLED);
@@ -688,6 +692,215 @@ static void test_client_path_errors(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---------------------------------------------------------------- */
+/* Spawning off the loop thread.                                     */
+
+#define MANY_CALLS 50
+
+struct many {
+	int calls;
+	struct client_result r;
+	char file[128];
+	char out[4096];
+	char err[512];
+};
+
+static void on_many_done(const struct client_result *r, void *ud)
+{
+	struct many *m = ud;
+
+	m->calls++;
+	m->r = *r;
+	snprintf(m->out, sizeof(m->out), "%s", r->out);
+	snprintf(m->err, sizeof(m->err), "%s", r->err);
+	m->r.out = m->r.err = NULL;
+}
+
+static void write_script(const char *path, const char *body, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(body, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* Descriptors of this process a child may inherit legitimately: those
+ * open without close-on-exec when the test began (from whatever ran it). */
+static bool g_inheritable[1024];
+
+static void note_inheritable(void)
+{
+	for (int fd = 3; fd < (int)ARRAY_SIZE(g_inheritable); fd++) {
+		int fl = fcntl(fd, F_GETFD);
+
+		g_inheritable[fd] = fl >= 0 && !(fl & FD_CLOEXEC);
+	}
+}
+
+/* The fds in `ls -l /proc/self/fd` output: only 0-2, ls's own directory
+ * and what the test inherited may be open. */
+static void assert_only_own_fds(const char *out, const char *what)
+{
+	const char *line = out;
+	int seen = 0;
+
+	while ((line = strstr(line, " -> ")) != NULL) {
+		const char *p = line;
+		int fd;
+
+		while (p > out && p[-1] >= '0' && p[-1] <= '9')
+			p--;
+		fd = (int)strtol(p, NULL, 10);
+		line += 4;
+		seen++;
+		if (fd <= 2 || strncmp(line, "/proc/", 6) == 0)
+			continue;
+		if (fd < (int)ARRAY_SIZE(g_inheritable) && g_inheritable[fd])
+			continue;
+		fail_msg("%s: the child has fd %d open (%.40s)", what, fd, line);
+	}
+	assert_true(seen >= 3);
+}
+
+static void test_many_calls_at_once(void **state)
+{
+	char script[128], err[256];
+	struct client_request req = { .op = CLIENT_OP_COST, .timeout_ms = 60000 };
+	struct many *m = xcalloc(MANY_CALLS, sizeof(*m));
+	uv_loop_t loop;
+
+	(void)state;
+	note_inheritable();
+	snprintf(script, sizeof(script), "%s/fdlist.sh", g_dir);
+	/* Each call prints its own argv on both streams, lingers so that
+	 * the others are spawned meanwhile, then lists its descriptors. */
+	write_script(script, "#!/bin/sh\necho \"args: $*\"\necho \"err: $*\" >&2\n"
+		     "/bin/sleep 0.2\nexec /bin/ls -l /proc/self/fd\n", 0755);
+	set("CLIENT_PATH", script);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	for (int i = 0; i < MANY_CALLS; i++) {
+		snprintf(m[i].file, sizeof(m[i].file), "%s/many-%d.bin", g_dir, i);
+		req.file = m[i].file;
+		assert_non_null(client_start(&loop, &req, on_many_done, &m[i], err, sizeof(err)));
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	for (int i = 0; i < MANY_CALLS; i++) {
+		char want[160];
+
+		assert_int_equal(m[i].calls, 1);
+		assert_int_equal(m[i].r.exit_code, 0);
+		assert_true(m[i].r.pid > 0);
+		/* Its own output, and only its own. */
+		snprintf(want, sizeof(want), "%s\n", m[i].file);
+		assert_non_null(strstr(m[i].out, want));
+		assert_non_null(strstr(m[i].err, want));
+		assert_null(strstr(strstr(m[i].out, want) + 1, "args: "));
+		assert_only_own_fds(m[i].out, m[i].file);
+	}
+	free(m);
+}
+
+static void test_terminate_before_spawn(void **state)
+{
+	char file[128], err[256];
+	struct client_request req = { .op = CLIENT_OP_COST, .timeout_ms = 60000 };
+	struct many *m = xcalloc(MANY_CALLS, sizeof(*m));
+	uv_loop_t loop;
+	int never_started = 0, stopped = 0;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/q.bin", g_dir);
+	make_file(file, 10);
+	req.file = file;
+	setenv("ANT_SIM_HANG", "1", 1);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	/* Stopped at once: most are still queued, a few may be spawning. */
+	for (int i = 0; i < MANY_CALLS; i++) {
+		struct client_call *c = client_start(&loop, &req, on_many_done, &m[i], err,
+						     sizeof(err));
+
+		assert_non_null(c);
+		client_terminate(c, i % 2 == 1);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	unsetenv("ANT_SIM_HANG");
+	for (int i = 0; i < MANY_CALLS; i++) {
+		assert_int_equal(m[i].calls, 1);
+		assert_int_equal(m[i].r.status, ST_KILLED);
+		assert_true(m[i].r.terminated);
+		assert_false(m[i].r.timed_out);
+		assert_int_equal(m[i].r.killed, i % 2 == 1);
+		if (m[i].r.pid == 0) {
+			never_started++;
+			assert_int_equal(m[i].r.exit_code, -1);
+			assert_non_null(strstr(m[i].r.reason, "before the client started"));
+			continue;
+		}
+		/* Spawned while being stopped: signalled once its pid was known,
+		 * so the hanging client never ran to its end. */
+		stopped++;
+		assert_int_equal(m[i].r.term_signal, i % 2 == 1 ? SIGKILL : SIGTERM);
+		assert_int_equal(kill(-m[i].r.pid, 0), -1);
+	}
+	assert_true(never_started > 0);
+	assert_int_equal(never_started + stopped, MANY_CALLS);
+	free(m);
+}
+
+static void test_spawn_failure_is_a_result(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *body;
+		const char *why;
+	} cases[] = {
+		{ "noexec-format", "this is not a program\n", "Exec format error" },
+		{ "noexec-interp", "#!/nonexistent/interpreter\n", "No such file" },
+	};
+	struct client_request req = { .op = CLIENT_OP_COST, .file = "/etc/hostname", .timeout_ms = 1000 };
+	char path[128], want[200];
+	struct outcome o;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(path, sizeof(path), "%s/%s", g_dir, cases[i].name);
+		/* Passes client_check_path (a regular executable file), so only
+		 * the spawn itself can fail. */
+		write_script(path, cases[i].body, 0755);
+		set("CLIENT_PATH", path);
+		run_call(&req, &o, 0, false);
+		assert_int_equal(o.r.status, ST_CLIENT_ERROR);
+		assert_int_equal(o.r.exit_code, -1);
+		assert_int_equal(o.r.pid, 0);
+		snprintf(want, sizeof(want), "cannot run the client '%s': ", path);
+		assert_non_null(strstr(o.r.reason, want));
+		assert_non_null(strstr(o.r.reason, cases[i].why));
+	}
+}
+
+static void test_spawner_restarts(void **state)
+{
+	char file[128];
+	struct client_request req = { .op = CLIENT_OP_COST, .timeout_ms = 30000 };
+	struct outcome o;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/r.bin", g_dir);
+	make_file(file, 10);
+	req.file = file;
+	client_spawner_stop();
+	client_spawner_stop();
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_OK);
+	client_spawner_stop();
+	run_call(&req, &o, 0, false);
+	assert_int_equal(o.r.status, ST_OK);
+}
+
 static void test_version_forms(void **state)
 {
 	char out[128], raw[1024], err[256], version[64];
@@ -741,6 +954,10 @@ int main(void)
 		cmocka_unit_test_setup(test_terminate, setup),
 		cmocka_unit_test_setup(test_client_path_errors, setup),
 		cmocka_unit_test_setup(test_version_forms, setup),
+		cmocka_unit_test_setup(test_many_calls_at_once, setup),
+		cmocka_unit_test_setup(test_terminate_before_spawn, setup),
+		cmocka_unit_test_setup(test_spawn_failure_is_a_result, setup),
+		cmocka_unit_test_setup(test_spawner_restarts, setup),
 	};
 	char cmd[128];
 	int rc;
@@ -753,6 +970,7 @@ int main(void)
 	if (mkdtemp(g_dir) == NULL)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	client_spawner_stop();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
 	if (system(cmd) != 0)
 		rc = rc ? rc : 1;
