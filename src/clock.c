@@ -41,6 +41,7 @@ int clock_setup(int64_t start_ms, double speed)
 	g_clock.mono_origin_ns = uv_hrtime();
 	g_clock.start_ms = start_ms >= 0 ? start_ms : clock_real_ms();
 	g_clock.virtual_mode = start_ms >= 0 || speed != 1.0;
+	g_clock.held = 0;
 	return 0;
 }
 

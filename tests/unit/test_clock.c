@@ -108,6 +108,11 @@ static void test_hold_and_release(void **state)
 	assert_true(c >= a && c < a + 5000); /* not the 30 s the hold lasted */
 	uv_sleep(20);
 	assert_true(clock_now_ms() - c >= 20000);
+	/* A new setting is a running clock, even over a hold. */
+	clock_hold();
+	assert_int_equal(clock_setup(7000000, 1000.0), 0);
+	uv_sleep(20);
+	assert_true(clock_now_ms() - 7000000 >= 20000);
 	/* The real clock has nothing to hold. */
 	assert_int_equal(clock_setup(-1, 1.0), 0);
 	clock_hold();
