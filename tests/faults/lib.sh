@@ -134,6 +134,17 @@ expect_helper_envs() {
   done
 }
 
+# http_fleet ROUTE: the fleet's control file ($work/www/control.xml, served
+# as ROUTE), download catalogue and kill-switch (no open issue) come from
+# the loopback HTTP server (start_httpd first).
+http_fleet() {
+  cp "$work/downloads.csv" "$work/seeds.csv" "$work/www/"
+  echo '[]' > "$work/www/issues.json"
+  sed -i -e "s#^SCHEDULER_URL=.*#SCHEDULER_URL=$httpd/$1#" \
+         -e "s#^CSV_URL=.*#CSV_URL=$httpd/files/downloads.csv#" \
+         -e "s#^GIT_KILL_SWITCH_URL=.*#GIT_KILL_SWITCH_URL=$httpd/gh/issues.json#" "$work/fleet.env"
+}
+
 # http_fleet_each_minute: the fleet's files served by the loopback HTTP
 # server (start_httpd first), with a one-worker tiny download task every
 # minute from :05 to :54, short fetch timeouts and a kill-switch token.
@@ -141,11 +152,7 @@ http_fleet_each_minute() {
   { echo "<Schedule>"
     for m in $(seq 5 54); do task "$(printf '%03d' "$m")" "$m" Download tiny 1 false; done
     echo "</Schedule>"; } > "$work/www/control.xml"
-  cp "$work/downloads.csv" "$work/seeds.csv" "$work/www/"
-  echo '[]' > "$work/www/issues.json"
-  sed -i -e "s#^SCHEDULER_URL=.*#SCHEDULER_URL=$httpd/files/control.xml#" \
-         -e "s#^CSV_URL=.*#CSV_URL=$httpd/files/downloads.csv#" \
-         -e "s#^GIT_KILL_SWITCH_URL=.*#GIT_KILL_SWITCH_URL=$httpd/gh/issues.json#" "$work/fleet.env"
+  http_fleet files/control.xml
   cat >> "$work/fleet.env" <<X
 FETCH_TIMEOUT_SECS=1
 FETCH_CONNECT_TIMEOUT_SECS=1

@@ -8,11 +8,7 @@ source "$(dirname "$0")/lib.sh"
 fleet_init
 start_httpd
 { echo "<Schedule>"; task 005 5 Download tiny 1 false; echo "</Schedule>"; } > "$work/www/control.xml"
-cp "$work/downloads.csv" "$work/seeds.csv" "$work/www/"
-echo '[]' > "$work/www/issues.json"
-sed -i -e "s#^SCHEDULER_URL=.*#SCHEDULER_URL=$httpd/slow/3000/files/control.xml#" \
-       -e "s#^CSV_URL=.*#CSV_URL=$httpd/files/downloads.csv#" \
-       -e "s#^GIT_KILL_SWITCH_URL=.*#GIT_KILL_SWITCH_URL=$httpd/gh/issues.json#" "$work/fleet.env"
+http_fleet slow/3000/files/control.xml
 cat >> "$work/fleet.env" <<X
 FETCH_TIMEOUT_SECS=20
 MIN_FREE_MEM_MB=0
