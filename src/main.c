@@ -422,6 +422,10 @@ int main(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	/* `run` starts its schedule clock once it can plan (agent.c): from
+	 * here, not from when the settings have been read. */
+	if (cmd->fn == cmd_run)
+		clock_hold();
 	if (refuse_secret_sets(&c) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
