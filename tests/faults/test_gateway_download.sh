@@ -47,7 +47,7 @@ set_mode "$hang" hang
   task 009 9 download chunka 1 false
   task 010 10 download giga 1 false 0 120
   task 011 11 quote tiny 1 false
-  task 012 54 download giga 1 false 0 3600
+  task 012 50 download giga 1 false 0 3600
   echo "</Schedule>"
 } > control.xml
 cat >> fleet.env <<X
