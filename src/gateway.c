@@ -185,8 +185,13 @@ struct gateway_download *gateway_download_start(uv_loop_t *loop, const char *add
 	return g;
 }
 
-void gateway_download_cancel(struct gateway_download *g)
+double gateway_download_cancel(struct gateway_download *g)
 {
-	if (g)
-		gateway_free(g);
+	double ran;
+
+	if (g == NULL)
+		return 0.0;
+	ran = (double)(uv_hrtime() - g->start_ns) / 1e9;
+	gateway_free(g);
+	return ran;
 }

@@ -41,8 +41,9 @@ struct gateway_download *gateway_download_start(uv_loop_t *loop, const char *add
 						const char *want_md5, enum size_class size,
 						int64_t timeout_ms, gateway_done_cb cb, void *ud,
 						char *err, size_t errlen);
-/* Stop it now; the callback is not called. */
-void gateway_download_cancel(struct gateway_download *g);
+/* Stop it now; the callback is not called. Returns how long it ran, in
+ * seconds (0 for NULL). */
+double gateway_download_cancel(struct gateway_download *g);
 
 /* How an HTTP answer reads for a download: 2xx ok, 404 data_loss, other
  * 4xx client_error, 5xx and no answer network_error. */

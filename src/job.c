@@ -895,8 +895,8 @@ void job_terminate(struct job *j, bool force, enum test_reason why)
 	if (j->call)
 		client_terminate(j->call, force);
 	if (j->gw) {
-		/* No child to wait for: the transfer ends now. */
-		gateway_download_cancel(j->gw);
+		/* No child to wait for: the transfer ends now, after this long. */
+		j->res.exec_time = gateway_download_cancel(j->gw);
 		j->gw = NULL;
 		finish_soon(j, ST_KILLED, "stopped by the agent");
 	}

@@ -72,6 +72,10 @@ st 010 network_error "no answer within the task's timeout"
 st 011 ok "quote through the client"
 st 012 stopped "a transfer still running at the hour's end is dropped"
 expect_grep 'Task 010 worker 1 attempt 1: download giga network_error.*gateway: no complete answer in time' agent.log "the timeout named"
+# Stopped from :58 after running since :50 (4 s of real time at 120x): the
+# time it ran is kept, not 0.
+expect_grep 'Task 012 worker 1 attempt 1: download giga stopped after ([1-9]|0\.[1-9])[0-9.]* s' agent.log \
+  "the stopped transfer's time kept"
 expect_grep 'Task 008 worker 1 attempt 1: download large data_loss.*gateway: MD5 mismatch' agent.log "MD5 mismatch named"
 expect_grep "Task 009 worker 1 attempt 1: download chunka data_loss.*larger than its size class" agent.log "the size cap named"
 
