@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "lineproto.h"
-#include "stats.h"
 
 static char *esc(const char *s, enum lp_kind k)
 {
@@ -296,37 +295,6 @@ static void test_build_then_parse(void **state)
 	}
 }
 
-static void test_percentiles(void **state)
-{
-	double one_to_ten[10] = { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 };
-	/* The classic nearest-rank example: 15 20 35 40 50. */
-	double five[5] = { 50, 15, 40, 20, 35 };
-	double hundred[100];
-
-	(void)state;
-	stats_sort(one_to_ten, 10);
-	assert_true(one_to_ten[0] == 1 && one_to_ten[9] == 10);
-	assert_true(stats_percentile(one_to_ten, 10, 50) == 5);
-	assert_true(stats_percentile(one_to_ten, 10, 90) == 9);
-	assert_true(stats_percentile(one_to_ten, 10, 95) == 10);
-	assert_true(stats_percentile(one_to_ten, 10, 99) == 10);
-	assert_true(stats_percentile(one_to_ten, 10, 0) == 1);
-	assert_true(stats_percentile(one_to_ten, 10, 100) == 10);
-	stats_sort(five, 5);
-	assert_true(stats_percentile(five, 5, 5) == 15);
-	assert_true(stats_percentile(five, 5, 30) == 20);
-	assert_true(stats_percentile(five, 5, 40) == 20);
-	assert_true(stats_percentile(five, 5, 50) == 35);
-	assert_true(stats_percentile(five, 5, 100) == 50);
-	for (int i = 0; i < 100; i++)
-		hundred[i] = (double)(i + 1) / 10.0;
-	assert_true(stats_percentile(hundred, 100, 50) == 5.0);
-	assert_true(stats_percentile(hundred, 100, 90) == 9.0);
-	assert_true(stats_percentile(hundred, 100, 99) == 9.9);
-	assert_true(stats_percentile(hundred, 1, 99) == 0.1);
-	assert_true(isnan(stats_percentile(hundred, 0, 50)));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,7 +308,6 @@ int main(void)
 		cmocka_unit_test(test_float_fast_path),
 		cmocka_unit_test(test_parse_round_trip),
 		cmocka_unit_test(test_build_then_parse),
-		cmocka_unit_test(test_percentiles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,7 +106,29 @@ static void test_percentile_ranks(void **state)
 	assert_true(stats_percentile(hundred, 100, 99) == 99);
 	assert_true(stats_percentile(hundred, 100, 1) == 1);
 	assert_true(stats_percentile(hundred, 100, 1.5) == 2);
+	assert_true(stats_percentile(hundred, 1, 99) == 1);
 	assert_true(isnan(stats_percentile(hundred, 0, 50)));
+}
+
+/* The classic nearest-rank example (15 20 35 40 50), and values that are
+ * not whole numbers. */
+static void test_percentile_nearest_rank(void **state)
+{
+	double five[5] = { 50, 15, 40, 20, 35 };
+	double tenths[100];
+
+	(void)state;
+	stats_sort(five, 5);
+	assert_true(stats_percentile(five, 5, 5) == 15);
+	assert_true(stats_percentile(five, 5, 30) == 20);
+	assert_true(stats_percentile(five, 5, 40) == 20);
+	assert_true(stats_percentile(five, 5, 50) == 35);
+	assert_true(stats_percentile(five, 5, 100) == 50);
+	for (int i = 0; i < 100; i++)
+		tenths[i] = (double)(i + 1) / 10.0;
+	assert_true(stats_percentile(tenths, 100, 50) == 5.0);
+	assert_true(stats_percentile(tenths, 100, 90) == 9.0);
+	assert_true(stats_percentile(tenths, 100, 99) == 9.9);
 }
 
 int main(void)
@@ -115,6 +137,7 @@ int main(void)
 		cmocka_unit_test(test_sort_matches_qsort),
 		cmocka_unit_test(test_sort_nan_last),
 		cmocka_unit_test(test_percentile_ranks),
+		cmocka_unit_test(test_percentile_nearest_rank),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
