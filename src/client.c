@@ -672,6 +672,7 @@ struct client_call {
 	int64_t exit_status;
 	int term_signal;
 	uint64_t start_ns;  /* just before posix_spawn, in the spawner */
+	uint64_t start_ticks; /* the child's start time in /proc, 0 unknown */
 	uint64_t end_ns;
 	int64_t timeout_ms;
 	bool timed_out;
@@ -1002,7 +1003,7 @@ static void spawn_child(struct client_call *c)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, all;
-	pid_t pid;
+	pid_t pid, pgrp;
 	int r;
 
 	posix_spawn_file_actions_init(&fa);
@@ -1039,6 +1040,9 @@ static void spawn_child(struct client_call *c)
 		goto done;
 	}
 	c->pid = pid;
+	/* For the record of running clients; read here, off the loop. */
+	if (state_proc_stat(pid, &pgrp, &c->start_ticks) != 0)
+		c->start_ticks = 0;
 done:
 	client_argv_free(c->argv);
 	client_argv_free(c->envp);
@@ -1294,7 +1298,7 @@ static void spawn_finish(struct client_call *c)
 	c->exit_poll.data = c;
 	uv_poll_start(&c->exit_poll, UV_READABLE, on_exit_cb);
 	if (g_state_dir[0])
-		state_client_add(g_state_dir, c->pid);
+		state_client_add(g_state_dir, c->pid, c->start_ticks);
 	uv_read_start((uv_stream_t *)&c->out_pipe, on_alloc, on_read);
 	uv_read_start((uv_stream_t *)&c->err_pipe, on_alloc, on_read);
 	/* The timeout counts from when the child exists. */

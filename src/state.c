@@ -325,59 +325,177 @@ int state_parse_proc_stat(const char *text, pid_t *pgrp, uint64_t *start)
 
 int state_proc_stat(pid_t pid, pid_t *pgrp, uint64_t *start)
 {
-	char path[64];
-	struct buf b;
-	int rc;
+	/* A stack buffer and three system calls: this also runs on the
+	 * spawner threads, once a client. */
+	char path[64], text[1024];
+	ssize_t n;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if (file_read_all(path, 4096, &b) != 0)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	rc = state_parse_proc_stat(b.data ? b.data : "", pgrp, start);
-	buf_free(&b);
-	return rc;
+	do
+		n = read(fd, text, sizeof(text) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	return state_parse_proc_stat(text, pgrp, start);
 }
 
-static int client_file(char *out, size_t n, const char *cache_dir, pid_t pgid)
+/* ------------------------------------------------------------------ */
+/* The journal of running clients (loop thread only).                  */
+
+struct client_rec {
+	pid_t pgid;
+	uint64_t start;
+};
+
+static struct {
+	char path[PATH_MAX]; /* the journal open in fd; "" for none */
+	int fd;
+	size_t bytes;        /* its length */
+	struct client_rec *live;
+	size_t nlive, cap;
+} g_clients = { .fd = -1 };
+
+static int clients_log_path(char *out, size_t n, const char *cache_dir)
 {
-	int w = pgid > 0 ? snprintf(out, n, "%s/" STATE_CLIENTS_DIR "/%ld", cache_dir, (long)pgid)
-			 : snprintf(out, n, "%s/" STATE_CLIENTS_DIR, cache_dir);
+	int w = snprintf(out, n, "%s/" STATE_CLIENTS_LOG, cache_dir);
 
 	return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
-void state_client_add(const char *cache_dir, pid_t pgid)
+static void clients_forget(void)
 {
-	char path[PATH_MAX], line[STATE_CLIENT_FILE_MAX];
-	uint64_t start = 0;
-	pid_t pgrp = 0;
+	if (g_clients.fd >= 0)
+		close(g_clients.fd);
+	g_clients.fd = -1;
+	g_clients.path[0] = '\0';
+	g_clients.bytes = 0;
+	g_clients.nlive = 0;
+}
+
+static int clients_open(const char *path, int extra_flags)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | extra_flags,
+		    0600);
+}
+
+/* The journal for cache_dir open for appending; -1 when it cannot be. */
+static int clients_fd(const char *cache_dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (clients_log_path(path, sizeof(path), cache_dir) != 0)
+		return -1;
+	if (g_clients.fd >= 0 && strcmp(path, g_clients.path) == 0)
+		return g_clients.fd;
+	clients_forget();
+	g_clients.fd = clients_open(path, 0);
+	if (g_clients.fd < 0) {
+		log_debug("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	str_copy(g_clients.path, path, sizeof(g_clients.path));
+	g_clients.bytes = fstat(g_clients.fd, &st) == 0 ? (size_t)st.st_size : 0;
+	return g_clients.fd;
+}
+
+static int clients_write(int fd, const char *line, size_t len)
+{
+	ssize_t w;
+
+	do
+		w = write(fd, line, len);
+	while (w < 0 && errno == EINTR);
+	return w == (ssize_t)len ? 0 : -1;
+}
+
+/* Write the running clients alone to a new journal and put it in place
+ * of the old one, whose lines of clients long gone are then dropped. */
+static void clients_compact(void)
+{
+	char tmp[PATH_MAX + 8], line[STATE_CLIENT_LINE_MAX];
+	size_t bytes = 0;
 	int fd, len;
 
-	if (client_file(path, sizeof(path), cache_dir, 0) != 0)
+	if (snprintf(tmp, sizeof(tmp), "%s.new", g_clients.path) >= (int)sizeof(tmp))
 		return;
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		log_debug("cannot create %s: %s", path, strerror(errno));
+	unlink(tmp);
+	fd = clients_open(tmp, O_EXCL);
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < g_clients.nlive; i++) {
+		len = snprintf(line, sizeof(line), "+ %ld %" PRIu64 "\n",
+			       (long)g_clients.live[i].pgid, g_clients.live[i].start);
+		if (clients_write(fd, line, (size_t)len) != 0)
+			goto fail;
+		bytes += (size_t)len;
+	}
+	if (rename(tmp, g_clients.path) != 0)
+		goto fail;
+	close(g_clients.fd);
+	g_clients.fd = fd;
+	g_clients.bytes = bytes;
+	return;
+fail:
+	log_debug("cannot rewrite %s: %s", g_clients.path, strerror(errno));
+	close(fd);
+	unlink(tmp);
+}
+
+static void clients_append(const char *cache_dir, const char *line, size_t len)
+{
+	int fd = clients_fd(cache_dir);
+
+	if (fd < 0)
+		return;
+	if (clients_write(fd, line, len) != 0) {
+		log_debug("cannot write to %s: %s", g_clients.path, strerror(errno));
 		return;
 	}
+	g_clients.bytes += len;
+	if (g_clients.bytes > STATE_CLIENTS_LOG_MAX)
+		clients_compact();
+}
+
+void state_client_add(const char *cache_dir, pid_t pgid, uint64_t start)
+{
+	char line[STATE_CLIENT_LINE_MAX];
+	pid_t pgrp = 0;
+	int len;
+
 	/* Gone already: nothing can outlive the agent. */
-	if (state_proc_stat(pgid, &pgrp, &start) != 0)
+	if (start == 0 && state_proc_stat(pgid, &pgrp, &start) != 0)
 		return;
-	if (client_file(path, sizeof(path), cache_dir, pgid) != 0)
+	/* The journal first: opening another one forgets the running set. */
+	if (clients_fd(cache_dir) < 0)
 		return;
-	len = snprintf(line, sizeof(line), "%ld %llu\n", (long)pgid, (unsigned long long)start);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, line, (size_t)len) != len)
-		log_debug("cannot record client %ld in %s: %s", (long)pgid, path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	if (g_clients.nlive == g_clients.cap) {
+		g_clients.cap = g_clients.cap ? g_clients.cap * 2 : 64;
+		g_clients.live = xrealloc(g_clients.live, g_clients.cap * sizeof(*g_clients.live));
+	}
+	g_clients.live[g_clients.nlive++] = (struct client_rec){ pgid, start };
+	len = snprintf(line, sizeof(line), "+ %ld %" PRIu64 "\n", (long)pgid, start);
+	clients_append(cache_dir, line, (size_t)len);
 }
 
 void state_client_remove(const char *cache_dir, pid_t pgid)
 {
-	char path[PATH_MAX];
+	char line[STATE_CLIENT_LINE_MAX];
+	int len;
 
-	if (client_file(path, sizeof(path), cache_dir, pgid) == 0 && unlink(path) != 0 &&
-	    errno != ENOENT)
-		log_debug("cannot remove %s: %s", path, strerror(errno));
+	for (size_t i = 0; i < g_clients.nlive; i++)
+		if (g_clients.live[i].pgid == pgid) {
+			g_clients.live[i] = g_clients.live[--g_clients.nlive];
+			len = snprintf(line, sizeof(line), "- %ld\n", (long)pgid);
+			clients_append(cache_dir, line, (size_t)len);
+			return;
+		}
 }
 
 /* Is any process of group pgid, started no earlier than start, alive? */
@@ -403,17 +521,38 @@ static bool group_member_alive(pid_t pgid, uint64_t start)
 	return found;
 }
 
-/* One record: end its group when it is still the client's. */
-static bool end_one(const char *path, const char *name)
+/* End group pgid when it is still the client that started at start. */
+static bool end_group(pid_t pgid, uint64_t start)
+{
+	uint64_t now_start;
+	pid_t pg;
+	bool ours;
+
+	if (state_proc_stat(pgid, &pg, &now_start) == 0)
+		/* The leader lives: the same process only if it started then. */
+		ours = now_start == start && pg == pgid;
+	else
+		/* The leader is gone; while any member of its group lives, the
+		 * number cannot have been given to another process. */
+		ours = group_member_alive(pgid, start);
+	if (!ours)
+		return false;
+	if (kill(-pgid, SIGKILL) != 0 && errno != ESRCH) {
+		log_warn("cannot end the left-over client group %ld: %s", (long)pgid, strerror(errno));
+		return false;
+	}
+	log_warn("Ended client process group %ld left running by a previous agent", (long)pgid);
+	return true;
+}
+
+/* "PGID START" in a file of the directory earlier releases kept. */
+static bool end_legacy_record(const char *path, const char *name)
 {
 	struct buf b;
 	char *sp;
 	int64_t pgid, start;
-	uint64_t now_start;
-	pid_t pg;
-	bool ours = false;
 
-	if (file_read_all(path, STATE_CLIENT_FILE_MAX, &b) != 0)
+	if (file_read_all(path, STATE_CLIENT_LINE_MAX, &b) != 0)
 		return false;
 	sp = b.data ? strchr(b.data, ' ') : NULL;
 	if (sp != NULL) {
@@ -427,40 +566,98 @@ static bool end_one(const char *path, const char *name)
 		return false;
 	}
 	buf_free(&b);
-	if (state_proc_stat((pid_t)pgid, &pg, &now_start) == 0)
-		/* The leader lives: the same process only if it started then. */
-		ours = now_start == (uint64_t)start && pg == (pid_t)pgid;
-	else
-		/* The leader is gone; while any member of its group lives, the
-		 * number cannot have been given to another process. */
-		ours = group_member_alive((pid_t)pgid, (uint64_t)start);
-	if (!ours)
-		return false;
-	if (kill(-(pid_t)pgid, SIGKILL) != 0 && errno != ESRCH) {
-		log_warn("cannot end the left-over client group %ld: %s", (long)pgid, strerror(errno));
-		return false;
-	}
-	log_warn("Ended client process group %ld left running by a previous agent", (long)pgid);
-	return true;
+	return end_group((pid_t)pgid, (uint64_t)start);
 }
 
-int state_clients_end_survivors(const char *cache_dir)
+static int end_legacy_dir(const char *cache_dir)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	struct dirent *e;
 	DIR *d;
 	int n = 0;
 
-	if (client_file(dir, sizeof(dir), cache_dir, 0) != 0 || (d = opendir(dir)) == NULL)
+	if (snprintf(dir, sizeof(dir), "%s/" STATE_CLIENTS_DIR, cache_dir) >= (int)sizeof(dir) ||
+	    (d = opendir(dir)) == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
 			continue;
-		n += end_one(path, e->d_name);
+		n += end_legacy_record(path, e->d_name);
 		unlink(path);
 	}
 	closedir(d);
+	rmdir(dir);
+	return n;
+}
+
+/* One journal line into the set of running clients (recs, *n of them);
+ * returns -1 when it is not a journal line. */
+static int journal_line(char *line, struct client_rec **recs, size_t *n, size_t *cap)
+{
+	char *sp;
+	int64_t pgid, start = 0;
+
+	if ((line[0] != '+' && line[0] != '-') || line[1] != ' ')
+		return -1;
+	sp = strchr(line + 2, ' ');
+	if (sp != NULL)
+		*sp++ = '\0';
+	if (parse_i64(line + 2, 2, INT32_MAX, &pgid) != 0)
+		return -1;
+	if (line[0] == '+' && (sp == NULL || parse_i64(sp, 0, INT64_MAX, &start) != 0))
+		return -1;
+	if (line[0] == '-' && sp != NULL)
+		return -1;
+	/* A pid is given again only once its group is gone: the newest line
+	 * for it is the one that counts. */
+	for (size_t i = 0; i < *n; i++)
+		if ((*recs)[i].pgid == (pid_t)pgid) {
+			(*recs)[i] = (*recs)[--*n];
+			break;
+		}
+	if (line[0] == '+') {
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*recs = xrealloc(*recs, *cap * sizeof(**recs));
+		}
+		(*recs)[(*n)++] = (struct client_rec){ (pid_t)pgid, (uint64_t)start };
+	}
+	return 0;
+}
+
+int state_clients_end_survivors(const char *cache_dir)
+{
+	char path[PATH_MAX];
+	struct client_rec *recs = NULL;
+	size_t nrec = 0, cap = 0, lineno = 0, bad = 0;
+	struct buf b;
+	int n = end_legacy_dir(cache_dir), r;
+
+	clients_forget();
+	if (clients_log_path(path, sizeof(path), cache_dir) != 0)
+		return n;
+	r = file_read_all(path, STATE_CLIENTS_READ_MAX, &b);
+	if (r == -2)
+		log_warn("%s: longer than %d bytes, not read: the clients it names are not ended",
+			 path, STATE_CLIENTS_READ_MAX);
+	if (r == 0) {
+		for (char *p = b.data, *nl; p && *p; p = nl) {
+			nl = strchr(p, '\n');
+			if (nl == NULL)
+				break; /* a line cut short by a SIGKILL names nobody */
+			*nl++ = '\0';
+			lineno++;
+			if (journal_line(p, &recs, &nrec, &cap) != 0 && bad++ == 0)
+				log_warn("%s:%zu: not a client record; skipped", path, lineno);
+		}
+		buf_free(&b);
+	}
+	for (size_t i = 0; i < nrec; i++)
+		n += end_group(recs[i].pgid, recs[i].start);
+	free(recs);
+	if (unlink(path) != 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", path, strerror(errno));
 	return n;
 }

@@ -85,20 +85,30 @@ int state_load(const char *path, int64_t hour_start, struct state *out);
 #define STATE_SEQ_FILE_NAME "upload-seq"
 int state_seq_next(const char *path, uint64_t *out);
 
-/* Running clients, one file each in CACHE_DIR/clients: "PGID START\n",
- * START being the process's start time in clock ticks after boot (field
- * 22 of /proc/PID/stat). A client's pid is its process group id. */
+/* Running clients, in one journal CACHE_DIR/clients.log of lines
+ * "+ PGID START" (a client started: a client's pid is its process group id,
+ * START its start time in clock ticks after boot, field 22 of
+ * /proc/PID/stat) and "- PGID" (its group is gone). Each line is one
+ * write(2) on a descriptor kept open, so a call makes and removes no file;
+ * past STATE_CLIENTS_LOG_MAX bytes the journal is rewritten with the
+ * running clients alone. Earlier builds kept one file a client in
+ * CACHE_DIR/clients/, which the start-up still reads and removes. */
+#define STATE_CLIENTS_LOG "clients.log"
+#define STATE_CLIENTS_LOG_MAX (256 * 1024)
+#define STATE_CLIENTS_READ_MAX (16 * 1024 * 1024)
 #define STATE_CLIENTS_DIR "clients"
-#define STATE_CLIENT_FILE_MAX 64
+#define STATE_CLIENT_LINE_MAX 64
 
 /* Field 5 (process group) and 22 (start time) of /proc/PID/stat text.
  * Returns 0, or -1 when the text is not of that shape. */
 int state_parse_proc_stat(const char *text, pid_t *pgrp, uint64_t *start);
-/* The same read from /proc/PID/stat; -1 when the process is gone. */
+/* The same read from /proc/PID/stat; -1 when the process is gone. Safe
+ * on any thread. */
 int state_proc_stat(pid_t pid, pid_t *pgrp, uint64_t *start);
-/* Note a client that has started (its start time read from /proc), and
- * forget it once its group is gone. Failures are logged, never fatal. */
-void state_client_add(const char *cache_dir, pid_t pgid);
+/* Note a client that has started (start: its start time, or 0 to read it
+ * from /proc here), and forget it once its group is gone. Loop thread
+ * only; failures are logged, never fatal. */
+void state_client_add(const char *cache_dir, pid_t pgid, uint64_t start);
 void state_client_remove(const char *cache_dir, pid_t pgid);
 /* At start-up: SIGKILL the process group of every client a previous agent
  * left recorded, but only when it is still the same process (pid and

@@ -268,44 +268,132 @@ static int files_in(const char *dir)
 	return n;
 }
 
+static void append_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void read_text(const char *path, char *out, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t got;
+
+	assert_non_null(f);
+	got = fread(out, 1, n - 1, f);
+	out[got] = '\0';
+	fclose(f);
+}
+
+static void end_leader(pid_t p)
+{
+	int status;
+
+	kill(p, SIGKILL);
+	waitpid(p, &status, 0);
+}
+
 /* A recorded client still running is ended with its group; a record whose
  * pid now belongs to a process that started at another time (a reused
- * pid) is never signalled; every record goes. */
+ * pid) is never signalled; a client recorded as gone is left alone; lines
+ * that are not records, and a last line cut short, are skipped; the
+ * journal goes. */
 static void test_end_survivors(void **state)
 {
-	char dir[] = "/tmp/ant-test-survivors-XXXXXX", path[256], line[64];
-	pid_t alive, reused;
+	char dir[] = "/tmp/ant-test-survivors-XXXXXX", path[256], line[160];
+	pid_t alive, reused, gone;
 	uint64_t st;
 	pid_t pg;
-	FILE *f;
 	int status;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	alive = spawn_leader();
 	reused = spawn_leader();
-	state_client_add(dir, alive);
-	/* The record of an earlier process that had reused's pid. */
+	gone = spawn_leader();
+	state_client_add(dir, alive, 0);
+	state_client_add(dir, gone, 0);
+	state_client_remove(dir, gone);
+	snprintf(path, sizeof(path), "%s/" STATE_CLIENTS_LOG, dir);
+	/* The record of an earlier process that had reused's pid, garbage,
+	 * and a line a SIGKILL cut short. */
 	assert_int_equal(state_proc_stat(reused, &pg, &st), 0);
-	snprintf(path, sizeof(path), "%s/" STATE_CLIENTS_DIR "/%ld", dir, (long)reused);
-	snprintf(line, sizeof(line), "%ld %llu\n", (long)reused, (unsigned long long)(st - 1));
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(line, f);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/" STATE_CLIENTS_DIR, dir);
-	assert_int_equal(files_in(path), 2);
+	snprintf(line, sizeof(line), "+ %ld %llu\nnot a record\n+ %ld", (long)reused,
+		 (unsigned long long)(st - 1), (long)reused);
+	append_text(path, line);
 
 	assert_int_equal(state_clients_end_survivors(dir), 1);
 	assert_int_equal(waitpid(alive, &status, 0), alive);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	assert_int_equal(kill(reused, 0), 0);
-	assert_int_equal(files_in(path), 0);
-	kill(reused, SIGKILL);
-	waitpid(reused, &status, 0);
+	assert_int_equal(kill(gone, 0), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	end_leader(reused);
+	end_leader(gone);
 	/* A client that ended on its own leaves no record. */
 	state_client_remove(dir, alive);
-	rmdir(path);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* The journal does not grow without bound: past its cap it is rewritten
+ * with the running clients alone, and the start-up still finds them. */
+static void test_clients_journal_compacts(void **state)
+{
+	char dir[] = "/tmp/ant-test-journal-XXXXXX", path[256], text[4096], want[128];
+	struct stat sb;
+	pid_t alive;
+	int status;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/" STATE_CLIENTS_LOG, dir);
+	alive = spawn_leader();
+	state_client_add(dir, alive, 0);
+	/* Clients that came and went: pids never running here, start 1. */
+	for (int i = 0; i < 20000; i++) {
+		pid_t p = (pid_t)(4000000 + i % 1000);
+
+		state_client_add(dir, p, 1);
+		state_client_remove(dir, p);
+	}
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size <= STATE_CLIENTS_LOG_MAX);
+	read_text(path, text, sizeof(text));
+	snprintf(want, sizeof(want), "+ %ld ", (long)alive);
+	assert_non_null(strstr(text, want));
+	assert_int_equal(state_clients_end_survivors(dir), 1);
+	assert_int_equal(waitpid(alive, &status, 0), alive);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	rmdir(dir);
+}
+
+/* A cache an earlier build left with one file a client in clients/: the
+ * start-up still ends those clients and removes the directory. */
+static void test_end_survivors_legacy_dir(void **state)
+{
+	char dir[] = "/tmp/ant-test-legacy-XXXXXX", sub[256], path[300], line[64];
+	pid_t alive, pg;
+	uint64_t st;
+	int status;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	alive = spawn_leader();
+	assert_int_equal(state_proc_stat(alive, &pg, &st), 0);
+	snprintf(sub, sizeof(sub), "%s/" STATE_CLIENTS_DIR, dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/%ld", sub, (long)alive);
+	snprintf(line, sizeof(line), "%ld %llu\n", (long)alive, (unsigned long long)st);
+	append_text(path, line);
+	assert_int_equal(files_in(sub), 1);
+	assert_int_equal(state_clients_end_survivors(dir), 1);
+	assert_int_equal(waitpid(alive, &status, 0), alive);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_int_equal(access(sub, F_OK), -1);
 	rmdir(dir);
 }
 
@@ -319,6 +407,8 @@ int main(void)
 		cmocka_unit_test(test_load_save),
 		cmocka_unit_test(test_parse_proc_stat),
 		cmocka_unit_test(test_end_survivors),
+		cmocka_unit_test(test_clients_journal_compacts),
+		cmocka_unit_test(test_end_survivors_legacy_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
