@@ -576,9 +576,14 @@ struct capture {
 	size_t tail_pos;  /* next write position */
 	size_t tail_len;
 	uint64_t total;
-	char chunk[16384]; /* libuv reads into this */
 	bool eof;
 };
+
+/* Every pipe of every call reads into this one buffer: libuv hands it to
+ * on_read as soon as read(2) has filled it, and on_read copies what it
+ * keeps, so a call needs no buffer of its own (it had two of 16 KiB,
+ * zeroed at each start). Loop thread only. */
+static char g_read_buf[65536];
 
 static void capture_add(struct capture *c, const char *p, size_t n)
 {
@@ -809,12 +814,10 @@ static void maybe_finish(struct client_call *c)
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
-	struct client_call *c = h->data;
-	struct capture *cap = (uv_pipe_t *)h == &c->out_pipe ? &c->out : &c->err;
-
+	(void)h;
 	(void)hint;
-	b->base = cap->chunk;
-	b->len = sizeof(cap->chunk);
+	b->base = g_read_buf;
+	b->len = sizeof(g_read_buf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
