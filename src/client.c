@@ -37,6 +37,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <sched.h>
+#include <linux/close_range.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -987,26 +990,36 @@ static int call_log_dir(char *out, size_t n)
 	return 0;
 }
 
-/* Start the client without copying the agent's page tables: glibc's
- * posix_spawn runs the child on the parent's memory until it execs
- * (clone with CLONE_VM | CLONE_VFORK), so the cost does not grow with the
- * agent. The child gets a new session (so its own process group: a
- * signal to the group reaches every descendant and none of ours), an
- * empty signal mask and default dispositions (the agent ignores SIGPIPE
- * and SIGXFSZ), stdin on /dev/null and the write ends of two pipes as
- * stdout and stderr; every other descriptor is close-on-exec. Exec
- * errors come back from posix_spawn itself.
+/* What a spawner thread owns for starting children the light way (see
+ * spawn_light): a stack for the child's first moments, and two
+ * descriptor slots, below g_spawn.fd_limit, that hold /dev/null except
+ * while a call's pipe ends are being handed to its child. */
+struct spawner_own {
+	char *stack;        /* NULL: this thread uses posix_spawn */
+	size_t stack_size;
+	int out, err;
+};
+
+/* Start the client without copying the agent's page tables: the child
+ * runs on the parent's memory until it execs (CLONE_VM | CLONE_VFORK),
+ * so the cost does not grow with the agent. The child gets a new session
+ * (so its own process group: a signal to the group reaches every
+ * descendant and none of ours), an empty signal mask and default
+ * dispositions (the agent ignores SIGPIPE and SIGXFSZ), stdin on
+ * /dev/null and the write ends of two pipes as stdout and stderr; every
+ * other descriptor is close-on-exec. Exec errors come back to the
+ * spawner.
  *
  * This runs on a spawner thread and touches only the call's spawn
  * fields (no log, no settings, no handles). It always closes the write
  * ends and frees argv and envp; on success c->pid and c->pidfd are set,
  * else c->fail_reason says why. */
-static void spawn_child(struct client_call *c)
+static void spawn_posix(struct client_call *c, pid_t *pid_out)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, all;
-	pid_t pid, pgrp;
+	pid_t pid;
 	int r;
 
 	posix_spawn_file_actions_init(&fa);
@@ -1028,11 +1041,112 @@ static void spawn_child(struct client_call *c)
 	close(c->out_fd[1]);
 	close(c->err_fd[1]);
 	c->out_fd[1] = c->err_fd[1] = -1;
-	if (r != 0) {
+	if (r != 0)
 		snprintf(c->fail_reason, sizeof(c->fail_reason), "cannot run the client '%s': %s",
 			 c->argv[0], strerror(r));
-		goto done;
+	*pid_out = r == 0 ? pid : -1;
+}
+
+/* The child of spawn_light, on the spawner's stack and memory, with the
+ * spawner's descriptor table shared (CLONE_FILES) until it takes a copy
+ * of its own of the descriptors below fd_limit alone: copying the whole
+ * table at every spawn, and closing it again at exec, grew with every
+ * client running (three descriptors each). Every signal is blocked
+ * (spawner threads block them all), so no handler of the agent can run
+ * here. Only system calls: no allocation, no lock, no sanitizer hooks. */
+struct light_args {
+	char **argv, **envp;
+	int out, err;       /* the spawner's slots */
+	int fd_limit;
+	int err_no;         /* why it could not exec; 0 when it did */
+};
+
+static const struct sigaction g_sig_default; /* SIG_DFL, empty mask */
+
+__attribute__((no_sanitize("address", "undefined")))
+static int light_child(void *arg)
+{
+	struct light_args *a = arg;
+	uint64_t none = 0;
+	long fd;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &g_sig_default, NULL); /* glibc's own fail: fine */
+	if (syscall(SYS_setsid) < 0)
+		goto fail;
+	if (syscall(SYS_close_range, (unsigned)a->fd_limit, ~0U, CLOSE_RANGE_UNSHARE) != 0 &&
+	    syscall(SYS_unshare, CLONE_FILES) != 0)
+		goto fail;
+	fd = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
+	if (fd < 0 || (fd != 0 && (syscall(SYS_dup3, fd, 0, 0) < 0 || syscall(SYS_close, fd) < 0)))
+		goto fail;
+	if (syscall(SYS_dup3, a->out, 1, 0) < 0 || syscall(SYS_dup3, a->err, 2, 0) < 0)
+		goto fail;
+	/* The kernel's signal set is 64 bits on Linux. */
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none)) != 0)
+		goto fail;
+	syscall(SYS_execve, a->argv[0], a->argv, a->envp);
+fail:
+	a->err_no = errno ? errno : EINVAL;
+	syscall(SYS_exit, 127);
+	return 127;
+}
+
+/* posix_spawn's semantics without its costs that grow with the agent:
+ * glibc's posix_spawn copies the whole descriptor table into the child
+ * (which then closes it all again at exec) and maps and unmaps a stack
+ * per call, each unmap a TLB flush on every CPU the agent's threads ran
+ * on. Here the child shares the table until it copies the few
+ * descriptors below fd_limit (close_range with CLOSE_RANGE_UNSHARE), and
+ * the stack is the thread's own. The pipe ends reach it through the
+ * thread's two slots, both close-on-exec. */
+static void spawn_light(struct client_call *c, struct spawner_own *own, int devnull, int fd_limit,
+			pid_t *pid_out)
+{
+	struct light_args a = { .argv = c->argv, .envp = c->envp, .out = own->out,
+				.err = own->err, .fd_limit = fd_limit };
+	pid_t pid = -1;
+	int saved = 0;
+
+	if (dup3(c->out_fd[1], own->out, O_CLOEXEC) < 0 ||
+	    dup3(c->err_fd[1], own->err, O_CLOEXEC) < 0) {
+		saved = errno;
+	} else {
+		/* The call's time starts here, not when it was queued. */
+		c->start_ns = clock_mono_ns();
+		pid = clone(light_child, own->stack + own->stack_size,
+			    CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &a);
+		saved = errno;
 	}
+	/* The write ends are the child's alone now (or nobody's). */
+	dup3(devnull, own->out, O_CLOEXEC);
+	dup3(devnull, own->err, O_CLOEXEC);
+	close(c->out_fd[1]);
+	close(c->err_fd[1]);
+	c->out_fd[1] = c->err_fd[1] = -1;
+	if (pid > 0 && a.err_no != 0) {
+		/* It never ran the client: reap it here. */
+		waitpid(pid, NULL, 0);
+		saved = a.err_no;
+		pid = -1;
+	}
+	if (pid < 0)
+		snprintf(c->fail_reason, sizeof(c->fail_reason), "cannot run the client '%s': %s",
+			 c->argv[0], strerror(saved));
+	*pid_out = pid;
+}
+
+static void spawn_child(struct client_call *c, struct spawner_own *own, int devnull, int fd_limit)
+{
+	pid_t pid, pgrp;
+
+	if (own != NULL && own->stack != NULL)
+		spawn_light(c, own, devnull, fd_limit, &pid);
+	else
+		spawn_posix(c, &pid);
+	if (pid < 0)
+		goto done;
 	/* pidfd_open makes the descriptor close-on-exec. */
 	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (c->pidfd < 0) {
@@ -1084,7 +1198,12 @@ static struct {
 	uv_async_t *async;
 	uv_loop_t *loop;
 	int in_flight;      /* queued, spawning, or back but not yet taken */
-} g_spawn = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+	/* Set before the threads start, read-only while they run. */
+	struct spawner_own own[CLIENT_SPAWN_THREADS_MAX];
+	int devnull;        /* /dev/null, close-on-exec: what idle slots hold */
+	int fd_limit;       /* above every slot: what a light child copies */
+} g_spawn = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
+	      .devnull = -1 };
 
 static void list_push(struct client_call **head, struct client_call **tail, struct client_call *c)
 {
@@ -1098,9 +1217,9 @@ static void list_push(struct client_call **head, struct client_call **tail, stru
 
 static void *spawner_main(void *arg)
 {
+	struct spawner_own *own = arg;
 	struct client_call *c;
 
-	(void)arg;
 	pthread_mutex_lock(&g_spawn.lock);
 	for (;;) {
 		while (!g_spawn.stopping && g_spawn.queue_head == NULL)
@@ -1119,7 +1238,7 @@ static void *spawner_main(void *arg)
 				 "the client was not started: the agent is stopping");
 		} else if (!c->cancelled) {
 			pthread_mutex_unlock(&g_spawn.lock);
-			spawn_child(c);
+			spawn_child(c, own, g_spawn.devnull, g_spawn.fd_limit);
 			pthread_mutex_lock(&g_spawn.lock);
 		}
 		list_push(&g_spawn.done_head, &g_spawn.done_tail, c);
@@ -1127,6 +1246,50 @@ static void *spawner_main(void *arg)
 	}
 	pthread_mutex_unlock(&g_spawn.lock);
 	return NULL;
+}
+
+/* A light child's stack: it makes a few system calls and execs. A guard
+ * page below it turns an overflow into a fault. */
+#define CLIENT_CHILD_STACK (64 * 1024)
+
+static void own_release(struct spawner_own *own)
+{
+	if (own->stack != NULL)
+		munmap(own->stack - getpagesize(), own->stack_size + (size_t)getpagesize());
+	if (own->out >= 0)
+		close(own->out);
+	if (own->err >= 0)
+		close(own->err);
+	own->stack = NULL;
+	own->out = own->err = -1;
+}
+
+/* A thread's stack and slots; on failure it keeps none and uses
+ * posix_spawn. Slots are above 0-2 even when those are closed. */
+static void own_setup(struct spawner_own *own)
+{
+	size_t page = (size_t)getpagesize();
+	char *m;
+
+	own->stack = NULL;
+	own->out = fcntl(g_spawn.devnull, F_DUPFD_CLOEXEC, 3);
+	own->err = fcntl(g_spawn.devnull, F_DUPFD_CLOEXEC, 3);
+	m = mmap(NULL, CLIENT_CHILD_STACK + page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (m != MAP_FAILED && mprotect(m, page, PROT_NONE) != 0) {
+		munmap(m, CLIENT_CHILD_STACK + page);
+		m = MAP_FAILED;
+	}
+	if (own->out < 0 || own->err < 0 || m == MAP_FAILED) {
+		own_release(own);
+		return;
+	}
+	own->stack = m + page;
+	own->stack_size = CLIENT_CHILD_STACK;
+	if (own->out >= g_spawn.fd_limit)
+		g_spawn.fd_limit = own->out + 1;
+	if (own->err >= g_spawn.fd_limit)
+		g_spawn.fd_limit = own->err + 1;
 }
 
 /* Start the threads with every signal blocked, so the agent's signals
@@ -1140,13 +1303,24 @@ static int spawner_start_threads(void)
 		n = CLIENT_SPAWN_THREADS_MIN;
 	if (n > CLIENT_SPAWN_THREADS_MAX)
 		n = CLIENT_SPAWN_THREADS_MAX;
+	g_spawn.fd_limit = 3;
+	g_spawn.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (long i = 0; i < n; i++) {
+		g_spawn.own[i].stack = NULL;
+		g_spawn.own[i].out = g_spawn.own[i].err = -1;
+		if (g_spawn.devnull >= 0)
+			own_setup(&g_spawn.own[i]);
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	g_spawn.stopping = false;
 	while (g_spawn.nthreads < n &&
-	       pthread_create(&g_spawn.threads[g_spawn.nthreads], NULL, spawner_main, NULL) == 0)
+	       pthread_create(&g_spawn.threads[g_spawn.nthreads], NULL, spawner_main,
+			      &g_spawn.own[g_spawn.nthreads]) == 0)
 		g_spawn.nthreads++;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (long i = g_spawn.nthreads; i < n; i++)
+		own_release(&g_spawn.own[i]);
 	return g_spawn.nthreads > 0 ? 0 : -1;
 }
 
@@ -1161,9 +1335,14 @@ void client_spawner_stop(void)
 	g_spawn.stopping = true;
 	pthread_cond_broadcast(&g_spawn.wake);
 	pthread_mutex_unlock(&g_spawn.lock);
-	for (int i = 0; i < g_spawn.nthreads; i++)
+	for (int i = 0; i < g_spawn.nthreads; i++) {
 		pthread_join(g_spawn.threads[i], NULL);
+		own_release(&g_spawn.own[i]);
+	}
 	g_spawn.nthreads = 0;
+	if (g_spawn.devnull >= 0)
+		close(g_spawn.devnull);
+	g_spawn.devnull = -1;
 }
 
 static void free_async(uv_handle_t *h)

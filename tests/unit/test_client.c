@@ -803,6 +803,38 @@ static void test_many_calls_at_once(void **state)
 	free(m);
 }
 
+static void on_usr2(int sig)
+{
+	(void)sig;
+}
+
+/* A client starts clean, whatever the agent does with signals: no signal
+ * blocked and none ignored (the agent ignores SIGPIPE; both would outlive
+ * exec), and stdin on /dev/null. */
+static void test_child_starts_clean(void **state)
+{
+	struct client_request req = { .op = CLIENT_OP_COST, .file = "/etc/hostname",
+				      .timeout_ms = 30000 };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, caught = { .sa_handler = on_usr2 };
+	struct sigaction old_pipe, old_usr2;
+	char script[128];
+	struct outcome o;
+
+	(void)state;
+	snprintf(script, sizeof(script), "%s/sigs.sh", g_dir);
+	write_script(script, "#!/bin/sh\n/bin/grep -E '^Sig(Blk|Ign):' /proc/$$/status\n"
+		     "exec /bin/readlink /proc/self/fd/0\n", 0755);
+	set("CLIENT_PATH", script);
+	assert_int_equal(sigaction(SIGPIPE, &ign, &old_pipe), 0);
+	assert_int_equal(sigaction(SIGUSR2, &caught, &old_usr2), 0);
+	run_call(&req, &o, 0, false);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	sigaction(SIGUSR2, &old_usr2, NULL);
+	assert_int_equal(o.r.exit_code, 0);
+	assert_string_equal(o.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+				   "/dev/null\n");
+}
+
 static void test_terminate_before_spawn(void **state)
 {
 	char file[128], err[256];
@@ -955,6 +987,7 @@ int main(void)
 		cmocka_unit_test_setup(test_client_path_errors, setup),
 		cmocka_unit_test_setup(test_version_forms, setup),
 		cmocka_unit_test_setup(test_many_calls_at_once, setup),
+		cmocka_unit_test_setup(test_child_starts_clean, setup),
 		cmocka_unit_test_setup(test_terminate_before_spawn, setup),
 		cmocka_unit_test_setup(test_spawn_failure_is_a_result, setup),
 		cmocka_unit_test_setup(test_spawner_restarts, setup),
