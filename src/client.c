@@ -1200,6 +1200,9 @@ static struct {
 	int in_flight;      /* queued, spawning, or back but not yet taken */
 	/* Set before the threads start, read-only while they run. */
 	struct spawner_own own[CLIENT_SPAWN_THREADS_MAX];
+	struct spawner_own loop_own; /* the loop thread's, for inline spawns */
+	bool inlined;                /* last_inline_ms is set */
+	uint64_t last_inline_ms;     /* uv_now() of the last inline spawn */
 	int devnull;        /* /dev/null, close-on-exec: what idle slots hold */
 	int fd_limit;       /* above every slot: what a light child copies */
 } g_spawn = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
@@ -1305,11 +1308,13 @@ static int spawner_start_threads(void)
 		n = CLIENT_SPAWN_THREADS_MAX;
 	g_spawn.fd_limit = 3;
 	g_spawn.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	for (long i = 0; i < n; i++) {
-		g_spawn.own[i].stack = NULL;
-		g_spawn.own[i].out = g_spawn.own[i].err = -1;
+	for (long i = 0; i <= n; i++) {
+		struct spawner_own *own = i < n ? &g_spawn.own[i] : &g_spawn.loop_own;
+
+		own->stack = NULL;
+		own->out = own->err = -1;
 		if (g_spawn.devnull >= 0)
-			own_setup(&g_spawn.own[i]);
+			own_setup(own);
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1339,6 +1344,7 @@ void client_spawner_stop(void)
 		pthread_join(g_spawn.threads[i], NULL);
 		own_release(&g_spawn.own[i]);
 	}
+	own_release(&g_spawn.loop_own);
 	g_spawn.nthreads = 0;
 	if (g_spawn.devnull >= 0)
 		close(g_spawn.devnull);
@@ -1375,7 +1381,28 @@ static void on_spawned(uv_async_t *a)
 	}
 }
 
-/* Queue c for a spawner thread. Returns 0, or -1 with err set. */
+/* A call with no other in flight is spawned at once on the loop: a
+ * light spawn holds the loop only until the child has exec'd, about what
+ * waking a spawner thread and hearing back from it costs (two wake-ups
+ * of an idle CPU). A call that comes in the same turn of the loop as an
+ * inline spawn (the loop's time, cached for the turn, has not moved) is
+ * part of a burst: it and the rest of the burst go to the threads, so the
+ * loop never spawns a burst one by one. Signals are blocked meanwhile, as
+ * on the threads, so no handler of the agent can run in the child. */
+static void spawn_inline(struct client_call *c)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	c->taken = true;
+	spawn_child(c, &g_spawn.loop_own, g_spawn.devnull, g_spawn.fd_limit);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	spawn_finish(c);
+}
+
+/* Queue c for a spawner thread, or spawn it at once when it is the only
+ * one. Returns 0, or -1 with err set. */
 static int spawner_queue(uv_loop_t *loop, struct client_call *c, char *err, size_t errlen)
 {
 	if (g_spawn.loop != NULL && g_spawn.loop != loop) {
@@ -1385,6 +1412,13 @@ static int spawner_queue(uv_loop_t *loop, struct client_call *c, char *err, size
 	if (g_spawn.nthreads == 0 && spawner_start_threads() != 0) {
 		snprintf(err, errlen, "cannot start a thread to run the client");
 		return -1;
+	}
+	if (g_spawn.in_flight == 0 && g_spawn.loop_own.stack != NULL &&
+	    (!g_spawn.inlined || uv_now(loop) != g_spawn.last_inline_ms)) {
+		spawn_inline(c);
+		g_spawn.inlined = true;
+		g_spawn.last_inline_ms = uv_now(loop);
+		return 0;
 	}
 	if (g_spawn.async == NULL) {
 		g_spawn.async = xmalloc(sizeof(*g_spawn.async));

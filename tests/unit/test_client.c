@@ -597,8 +597,6 @@ static void test_timeout_kills_the_group(void **state)
 		uv_loop_init(&loop);
 		c = client_start(&loop, &req, on_done, &o, err, sizeof(err));
 		assert_non_null(c);
-		/* Spawned on a thread: no pid until the loop runs. */
-		assert_int_equal(client_pid(c), 0);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		assert_int_equal(uv_loop_close(&loop), 0);
 		pgid = o.r.pid;
@@ -803,6 +801,36 @@ static void test_many_calls_at_once(void **state)
 	free(m);
 }
 
+/* A lone call is spawned at once, on the loop, with no thread hand-off;
+ * a call right behind it is part of a burst and goes to the threads. */
+static void test_lone_call_spawns_at_once(void **state)
+{
+	struct client_request req = { .op = CLIENT_OP_COST, .file = "/etc/hostname",
+				      .timeout_ms = 30000 };
+	struct outcome o1, o2;
+	struct client_call *c1, *c2;
+	char err[256];
+	uv_loop_t loop;
+
+	(void)state;
+	memset(&o1, 0, sizeof(o1));
+	memset(&o2, 0, sizeof(o2));
+	assert_int_equal(uv_loop_init(&loop), 0);
+	c1 = client_start(&loop, &req, on_done, &o1, err, sizeof(err));
+	assert_non_null(c1);
+	c2 = client_start(&loop, &req, on_done, &o2, err, sizeof(err));
+	assert_non_null(c2);
+	assert_true(client_pid(c1) > 0);
+	assert_int_equal(client_pid(c2), 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(o1.calls, 1);
+	assert_int_equal(o2.calls, 1);
+	assert_int_equal(o1.r.status, ST_OK);
+	assert_int_equal(o2.r.status, ST_OK);
+	assert_true(o2.r.pid > 0);
+}
+
 static void on_usr2(int sig)
 {
 	(void)sig;
@@ -988,6 +1016,7 @@ int main(void)
 		cmocka_unit_test_setup(test_version_forms, setup),
 		cmocka_unit_test_setup(test_many_calls_at_once, setup),
 		cmocka_unit_test_setup(test_child_starts_clean, setup),
+		cmocka_unit_test_setup(test_lone_call_spawns_at_once, setup),
 		cmocka_unit_test_setup(test_terminate_before_spawn, setup),
 		cmocka_unit_test_setup(test_spawn_failure_is_a_result, setup),
 		cmocka_unit_test_setup(test_spawner_restarts, setup),
