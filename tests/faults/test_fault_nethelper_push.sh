@@ -7,10 +7,10 @@
 # again once the helper behaves, so every line of the metrics and summary
 # files reaches the server (or is still in the spool at the stop), none is
 # lost. A helper that hangs on a push is killed once INFLUX_TIMEOUT_SECS
-# (2 s here) and the helper's grace have passed, well inside the 30 s the
-# test waits (the 30 s default would not be). The agent never dies and
-# never logs what the helper sent raw; no helper ever sees INFLUX_TOKEN or
-# SECRET_KEY in its environment.
+# (2 s here) and the helper's grace have passed; every push hands the
+# helper that timeout, and a new value from a SIGHUP on. The agent never
+# dies and never logs what the helper sent raw; no helper ever sees
+# INFLUX_TOKEN or SECRET_KEY in its environment.
 source "$(dirname "$0")/lib.sh"
 fleet_init
 start_httpd
@@ -57,12 +57,24 @@ push_fault unknown-id 'malformed answer'
 push_fault forged 'malformed answer'
 push_fault flood 'malformed answer'
 push_fault escape '\?\]0;owned\?'
+# A SIGHUP applies a new INFLUX_TIMEOUT_SECS from the next push on.
+n_hup=$(count_log 'SIGHUP: reloading settings')
+sed -i 's/^INFLUX_TIMEOUT_SECS=.*/INFLUX_TIMEOUT_SECS=7/' fleet.env
+kill -HUP "$agent_pid"
+wait_log $((n_hup + 1)) 'SIGHUP: reloading settings' 30 || bad "SIGHUP not handled"
+wait_log 1 ' pass .*api/v2/write.* timeout_ms=7000$' 30 net-requests.log ||
+  bad "no push with INFLUX_TIMEOUT_SECS=7 after the SIGHUP"
 kill -TERM "$agent_pid"
 wait_agent 30
 expect_eq "$?" 0 "agent exit code"
 for mode in hang segv exit-mid garbage biglen unknown-id forged flood escape; do
   if grep -q " $mode .*api/v2/write" net-requests.log; then ok; else bad "$mode never acted out on a push"; fi
 done
+# Each push asked the helper for INFLUX_TIMEOUT_SECS (the helper's deadline
+# is the same figure plus its grace): 2 s, then 7 s from the SIGHUP on.
+grep 'api/v2/write' net-requests.log | sed 's/.* timeout_ms=//' | uniq > push-timeouts.txt
+expect_eq "$(tr '\n' ' ' < push-timeouts.txt)" "2000 7000 " "push timeouts in order (ms)"
+expect_grep ' hang .*api/v2/write.* timeout_ms=2000$' net-requests.log "the hung push asked for 2 s"
 
 # Nothing lost: every line of the files reached the server or waits in the
 # spool for the next start.
