@@ -484,7 +484,8 @@ static void send_next(void)
 		req.body_len = body.len;
 		req.headers = headers;
 		req.cap = FETCH_CAP_REPLY;
-		req.timeout_ms = INFLUX_TIMEOUT_MS;
+		/* Read at every push, so a SIGHUP applies a new value. */
+		req.timeout_ms = (int)cfg_int(CFG_INFLUX_TIMEOUT_SECS) * 1000;
 		r = fetch_start(g.fetcher, &req, on_done, NULL);
 		buf_free(&body);
 		if (r != 0) {

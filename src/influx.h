@@ -13,7 +13,8 @@
  * Answers: 2xx sent; 400/413/422 (and other 4xx apart from 401, 403, 404
  * and 429) mean the data is bad - logged and dropped with a count;
  * 401/403/404 (credentials, missing database), 429, 5xx and transport
- * failures are retried with exponential back-off in schedule time.
+ * failures (a push still unanswered after INFLUX_TIMEOUT_SECS among them)
+ * are retried with exponential back-off in schedule time.
  *
  * v1: POST {INFLUX_URL}/write?db=INFLUX_DB&precision=ns, with HTTP basic
  * auth when INFLUX_USER is set. v2: POST {INFLUX_URL}/api/v2/write?org=
@@ -33,7 +34,6 @@
 #define INFLUX_SPOOL_DIRNAME "influx-spool"
 #define INFLUX_BACKOFF_MIN_MS 1000
 #define INFLUX_BACKOFF_MAX_MS (5 * 60 * 1000)
-#define INFLUX_TIMEOUT_MS 30000
 /* A spool file is never bigger than this (a batch is far smaller). */
 #define INFLUX_SPOOL_FILE_CAP (64 * 1024 * 1024)
 

@@ -27,8 +27,8 @@ would be lost), and MODE is acted out instead:
               escapes and a fake "kill-switch is OFF"; then it goes on
 
 Each start writes its environment as the kernel gave it (/proc/self/environ)
-to DIR/helper-env/PID.env, and every request "PID ID MODE URL" to
-DIR/net-requests.log.
+to DIR/helper-env/PID.env, and every request "PID ID MODE URL
+timeout_ms=MS" (the request's own timeout) to DIR/net-requests.log.
 """
 import os
 import random
@@ -108,8 +108,9 @@ def agent_to_helper(real_in):
             rid = struct.unpack_from("<I", frame, 5)[0]
             ulen = struct.unpack_from("<I", frame, 26)[0]
             url = frame[30: 30 + ulen].decode("ascii", "replace")
+            timeout_ms = struct.unpack_from("<i", frame, 17)[0]
             mode = next((m for t, m in rules() if t in url), "pass")
-            log.write("%d %d %s %s\n" % (os.getpid(), rid, mode, url))
+            log.write("%d %d %s %s timeout_ms=%d\n" % (os.getpid(), rid, mode, url, timeout_ms))
             log.flush()
             if mode != "pass":
                 with out_lock:
