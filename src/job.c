@@ -242,10 +242,8 @@ static void measure_and_hash(struct job *j)
 	}
 }
 
-static void work_run(uv_work_t *w)
+static void work_check(struct job *j)
 {
-	struct job *j = container_of(w, struct job, work);
-
 	walk_job = j;
 	if (j->hash_seed) {
 		if (digest_md5_file(j->seed_file, j->want_md5, NULL) != 0)
@@ -254,14 +252,59 @@ static void work_run(uv_work_t *w)
 			j->check_md5 = true;
 	}
 	measure_and_hash(j);
-	if (j->tmpdir[0] != '\0') {
-		struct purge_stats ps = { 0 };
-
-		/* The purge's walk: links are removed, never followed. */
-		if (purge_tree(j->tmpdir, &ps) != 0 || ps.errors > 0)
-			j->clean_failed = true;
-	}
 	walk_job = NULL;
+}
+
+/* The purge's walk: links are removed, never followed. */
+static bool remove_tree(const char *dir)
+{
+	struct purge_stats ps = { 0 };
+
+	return purge_tree(dir, &ps) == 0 && ps.errors == 0;
+}
+
+static void work_run(uv_work_t *w)
+{
+	struct job *j = container_of(w, struct job, work);
+
+	work_check(j);
+	if (j->tmpdir[0] != '\0' && !remove_tree(j->tmpdir))
+		j->clean_failed = true;
+}
+
+/* A temporary directory removed on the pool after its job has completed. */
+struct tree_removal {
+	uv_work_t work;
+	bool failed;
+	char dir[PATH_MAX];
+};
+
+static void removal_run(uv_work_t *w)
+{
+	struct tree_removal *t = container_of(w, struct tree_removal, work);
+
+	t->failed = !remove_tree(t->dir);
+}
+
+static void removal_done(uv_work_t *w, int status)
+{
+	struct tree_removal *t = container_of(w, struct tree_removal, work);
+
+	(void)status;
+	if (t->failed)
+		log_warn("job: could not remove all of %s", t->dir);
+	free(t);
+}
+
+static void remove_later(uv_loop_t *loop, const char *dir)
+{
+	struct tree_removal *t = xcalloc(1, sizeof(*t));
+
+	str_copy(t->dir, dir, sizeof(t->dir));
+	if (uv_queue_work(loop, &t->work, removal_run, removal_done) != 0) {
+		removal_run(&t->work);
+		removal_done(&t->work, 0);
+	}
 }
 
 static bool md5_passed(const struct job *j)
@@ -317,10 +360,11 @@ static void work_done(uv_work_t *w, int status)
 	job_complete(j);
 }
 
-/* A download of a single file this small is hashed and cleaned up at
- * once on the loop: hashing it takes less time than handing the work to
- * a pool thread and hearing back from it (two wake-ups of an idle CPU).
- * The tiny size class ends just below it. */
+/* A download of a single file this small is hashed at once on the loop:
+ * that takes less time than handing the work to a pool thread and hearing
+ * back from it (two wake-ups of an idle CPU). The tiny size class ends
+ * just below it. Its temporary directory is removed on the pool once the
+ * result is out: unlinking costs more than hashing such a file. */
 #define JOB_INLINE_WORK_MAX (128 * 1024)
 
 static bool work_is_small(const struct job *j)
@@ -338,8 +382,14 @@ static void start_work(struct job *j, bool may_inline)
 {
 	j->phase = PH_WORK;
 	if (may_inline && work_is_small(j)) {
-		work_run(&j->work);
-		work_done(&j->work, 0);
+		uv_loop_t *loop = j->loop;
+		char dir[PATH_MAX];
+
+		str_copy(dir, j->tmpdir, sizeof(dir));
+		work_check(j);
+		work_done(&j->work, 0); /* j may be gone after this */
+		if (dir[0] != '\0')
+			remove_later(loop, dir);
 		return;
 	}
 	if (uv_queue_work(j->loop, &j->work, work_run, work_done) != 0) {
