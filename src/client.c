@@ -1061,18 +1061,22 @@ struct light_args {
 	int err_no;         /* why it could not exec; 0 when it did */
 };
 
-static const struct sigaction g_sig_default; /* SIG_DFL, empty mask */
+/* The kernel's struct sigaction for SIG_DFL, no flags, an empty mask, and
+ * an empty signal set: all zeros, whatever the architecture's layout.
+ * The kernel's set is _NSIG / 8 bytes. */
+static const unsigned long g_k_zero[8];
 
 __attribute__((no_sanitize("address", "undefined")))
 static int light_child(void *arg)
 {
 	struct light_args *a = arg;
-	uint64_t none = 0;
 	long fd;
 
-	for (int sig = 1; sig < NSIG; sig++)
+	/* The raw call, not glibc's sigaction: that refuses the two signals
+	 * glibc keeps for itself, which an agent can inherit ignored. */
+	for (int sig = 1; sig < _NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &g_sig_default, NULL); /* glibc's own fail: fine */
+			syscall(SYS_rt_sigaction, sig, g_k_zero, NULL, _NSIG / 8);
 	if (syscall(SYS_setsid) < 0)
 		goto fail;
 	if (syscall(SYS_close_range, (unsigned)a->fd_limit, ~0U, CLOSE_RANGE_UNSHARE) != 0 &&
@@ -1083,8 +1087,7 @@ static int light_child(void *arg)
 		goto fail;
 	if (syscall(SYS_dup3, a->out, 1, 0) < 0 || syscall(SYS_dup3, a->err, 2, 0) < 0)
 		goto fail;
-	/* The kernel's signal set is 64 bits on Linux. */
-	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none)) != 0)
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, g_k_zero, NULL, _NSIG / 8) != 0)
 		goto fail;
 	syscall(SYS_execve, a->argv[0], a->argv, a->envp);
 fail:
