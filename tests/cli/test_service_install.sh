@@ -62,12 +62,20 @@ if [ -s "$svc/cache/logs/ant-agent.log" ]; then ok; else bad "log file reopened 
 expect_grep 'SIGHUP: reloading settings and reopening the log file' "$svc/cache/logs/ant-agent.log.1" "old log file has the SIGHUP line"
 
 # Make the next client hang and ignore SIGTERM, wait until one runs, stop.
-# (Wait for a call that started after the change, seen in the ant-sim
-# log: status.json may still show the client that ran before it.)
+# A call here lasts well under a second, so a download client alive for a
+# whole second is one that read the change and hangs. (Counting calls in
+# the ant-sim log raced with a call that started just as the change was
+# written.)
 echo "ANT_SIM_HANG=stubborn" > sim.conf
-calls=$(grep -c ' file ' sim.log)
-for _ in $(seq 200); do [ "$(grep -c ' file ' sim.log)" -gt "$calls" ] && break; sleep 0.1; done
-if [ "$(grep -c ' file ' sim.log)" -gt "$calls" ]; then ok; else bad "no hanging client started before SIGTERM"; fi
+hung=""
+for _ in $(seq 200); do
+  for p in $(pgrep -f "$dest/usr/bin/ant-sim .*file download" || true); do
+    [ "$(ps -o etimes= -p "$p" 2>/dev/null | tr -d ' ')" -ge 1 ] 2>/dev/null && hung=$p
+  done
+  [ -n "$hung" ] && break
+  sleep 0.1
+done
+if [ -n "$hung" ]; then ok; else bad "no hanging client started before SIGTERM"; fi
 t0=$(date +%s%N)
 kill -TERM $pid
 wait $pid; rc=$?
