@@ -5,12 +5,14 @@
  * with stdin on /dev/null and both output streams read into capped
  * captures. Stopping a call always targets the whole group, and once the
  * child has exited the group gets SIGKILL too, so no descendant outlives
- * the call. The child is started with posix_spawn (no copy of the
- * agent's page tables) on a small pool of spawner threads, because
- * posix_spawn blocks its caller until the child has exec'd: the loop
- * prepares the call (argv, environment, close-on-exec pipes, handles),
- * queues it and carries on; a thread spawns it and hands it back through
- * a uv_async_t, and the loop then watches the child through a pidfd; its
+ * the call. The child is started vfork-style (no copy of the agent's page
+ * tables, nor of its descriptor table: spawn_light), which blocks the
+ * spawner until the child has exec'd. A lone call is spawned at once on
+ * the loop; the calls of a burst go to a small pool of spawner threads:
+ * the loop prepares the call (argv, environment, close-on-exec pipes,
+ * handles), queues it and carries on; a thread spawns it and hands it back
+ * through a uv_async_t. Either way the loop then watches the child
+ * through a pidfd; its
  * readable event is the one place that reaps it (waitpid on that pid). The
  * call completes when the child has exited, both pipes are closed or the
  * drain timer gave up on them, and every handle has been closed. A spawn
@@ -1172,7 +1174,7 @@ done:
 /* ------------------------------------------------------------------ */
 /* Spawner threads.                                                     */
 
-/* posix_spawn blocks its caller until the child has exec'd, and a burst
+/* A spawn blocks its caller until the child has exec'd, and a burst
  * of calls would otherwise spawn one after another in one loop turn with
  * the loop stopped meanwhile. So spawns run on a few threads of their
  * own, fed by a queue under a mutex, and hand their calls back through a
