@@ -1206,8 +1206,11 @@ static struct {
 	/* Set before the threads start, read-only while they run. */
 	struct spawner_own own[CLIENT_SPAWN_THREADS_MAX];
 	struct spawner_own loop_own; /* the loop thread's, for inline spawns */
-	bool inlined;                /* last_inline_ms is set */
-	uint64_t last_inline_ms;     /* uv_now() of the last inline spawn */
+	/* Loop thread only: the calls of this turn, not yet handed out. */
+	uv_prepare_t *turn;
+	struct client_call *turn_head, *turn_tail;
+	int turn_calls;
+	uint64_t on_loop, on_threads; /* spawns so far, by where they ran */
 	int devnull;        /* /dev/null, close-on-exec: what idle slots hold */
 	int fd_limit;       /* above every slot: what a light child copies */
 } g_spawn = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
@@ -1248,6 +1251,7 @@ static void *spawner_main(void *arg)
 			pthread_mutex_unlock(&g_spawn.lock);
 			spawn_child(c, own, g_spawn.devnull, g_spawn.fd_limit);
 			pthread_mutex_lock(&g_spawn.lock);
+			g_spawn.on_threads++;
 		}
 		list_push(&g_spawn.done_head, &g_spawn.done_tail, c);
 		uv_async_send(g_spawn.async);
@@ -1386,28 +1390,74 @@ static void on_spawned(uv_async_t *a)
 	}
 }
 
-/* A call with no other in flight is spawned at once on the loop: a
- * light spawn holds the loop only until the child has exec'd, about what
- * waking a spawner thread and hearing back from it costs (two wake-ups
- * of an idle CPU). A call that comes in the same turn of the loop as an
- * inline spawn (the loop's time, cached for the turn, has not moved) is
- * part of a burst: it and the rest of the burst go to the threads, so the
- * loop never spawns a burst one by one. Signals are blocked meanwhile, as
- * on the threads, so no handler of the agent can run in the child. */
+/* The calls of one turn of the loop are held back until its end (a
+ * uv_prepare handle runs just before the loop would wait). Then a lone
+ * call, with no other in flight, is spawned at once on the loop: a light
+ * spawn holds the loop only until the child has exec'd, about what waking
+ * a spawner thread and hearing back from it costs (two wake-ups of an idle
+ * CPU). The calls of a burst all go to the threads, so the loop never
+ * waits for a child to be scheduled while the rest of the burst waits
+ * behind it (on a busy machine that wait is a time slice or more).
+ * Signals are blocked during an inline spawn, as on the threads, so no
+ * handler of the agent can run in the child. */
 static void spawn_inline(struct client_call *c)
 {
 	sigset_t all, old;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	c->taken = true;
 	spawn_child(c, &g_spawn.loop_own, g_spawn.devnull, g_spawn.fd_limit);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	g_spawn.on_loop++;
 	spawn_finish(c);
 }
 
-/* Queue c for a spawner thread, or spawn it at once when it is the only
- * one. Returns 0, or -1 with err set. */
+static void free_prepare(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void on_turn_end(uv_prepare_t *p)
+{
+	struct client_call *c = g_spawn.turn_head;
+	bool lone = c != NULL && c->next == NULL && g_spawn.in_flight == g_spawn.turn_calls &&
+		    g_spawn.loop_own.stack != NULL;
+
+	uv_close((uv_handle_t *)p, free_prepare);
+	g_spawn.turn = NULL;
+	g_spawn.turn_head = g_spawn.turn_tail = NULL;
+	g_spawn.turn_calls = 0;
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&g_spawn.lock);
+	if (lone) {
+		/* Taken here: client_terminate from now on signals the child. */
+		bool cancelled = c->cancelled;
+
+		c->taken = true;
+		pthread_mutex_unlock(&g_spawn.lock);
+		g_spawn.in_flight--;
+		if (cancelled)
+			spawn_finish(c); /* no child: reported as stopped */
+		else
+			spawn_inline(c);
+		if (g_spawn.in_flight == 0 && g_spawn.async) {
+			uv_close((uv_handle_t *)g_spawn.async, free_async);
+			g_spawn.async = NULL;
+			g_spawn.loop = NULL;
+		}
+		return;
+	}
+	for (struct client_call *next; c; c = next) {
+		next = c->next;
+		list_push(&g_spawn.queue_head, &g_spawn.queue_tail, c);
+	}
+	pthread_cond_broadcast(&g_spawn.wake);
+	pthread_mutex_unlock(&g_spawn.lock);
+}
+
+/* Hold c for the end of this turn of the loop (on_turn_end). Returns 0,
+ * or -1 with err set. */
 static int spawner_queue(uv_loop_t *loop, struct client_call *c, char *err, size_t errlen)
 {
 	if (g_spawn.loop != NULL && g_spawn.loop != loop) {
@@ -1417,13 +1467,6 @@ static int spawner_queue(uv_loop_t *loop, struct client_call *c, char *err, size
 	if (g_spawn.nthreads == 0 && spawner_start_threads() != 0) {
 		snprintf(err, errlen, "cannot start a thread to run the client");
 		return -1;
-	}
-	if (g_spawn.in_flight == 0 && g_spawn.loop_own.stack != NULL &&
-	    (!g_spawn.inlined || uv_now(loop) != g_spawn.last_inline_ms)) {
-		spawn_inline(c);
-		g_spawn.inlined = true;
-		g_spawn.last_inline_ms = uv_now(loop);
-		return 0;
 	}
 	if (g_spawn.async == NULL) {
 		g_spawn.async = xmalloc(sizeof(*g_spawn.async));
@@ -1435,12 +1478,23 @@ static int spawner_queue(uv_loop_t *loop, struct client_call *c, char *err, size
 		}
 		g_spawn.loop = loop;
 	}
+	if (g_spawn.turn == NULL) {
+		g_spawn.turn = xmalloc(sizeof(*g_spawn.turn));
+		uv_prepare_init(loop, g_spawn.turn);
+		uv_prepare_start(g_spawn.turn, on_turn_end);
+	}
 	g_spawn.in_flight++;
-	pthread_mutex_lock(&g_spawn.lock);
-	list_push(&g_spawn.queue_head, &g_spawn.queue_tail, c);
-	pthread_cond_signal(&g_spawn.wake);
-	pthread_mutex_unlock(&g_spawn.lock);
+	g_spawn.turn_calls++;
+	list_push(&g_spawn.turn_head, &g_spawn.turn_tail, c);
 	return 0;
+}
+
+void client_spawn_counts(uint64_t *on_loop, uint64_t *on_threads)
+{
+	*on_loop = g_spawn.on_loop;
+	pthread_mutex_lock(&g_spawn.lock);
+	*on_threads = g_spawn.on_threads;
+	pthread_mutex_unlock(&g_spawn.lock);
 }
 
 /* client_terminate before the child exists. */

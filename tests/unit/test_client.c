@@ -802,34 +802,42 @@ static void test_many_calls_at_once(void **state)
 	free(m);
 }
 
-/* A lone call is spawned at once, on the loop, with no thread hand-off;
- * a call right behind it is part of a burst and goes to the threads. */
-static void test_lone_call_spawns_at_once(void **state)
+/* A lone call is spawned on the loop, with no thread hand-off; two calls
+ * started in the same turn of the loop are a burst and both go to the
+ * threads, so the loop never waits for one child's exec while the other
+ * waits behind it. */
+static void test_lone_call_spawns_on_the_loop(void **state)
 {
 	struct client_request req = { .op = CLIENT_OP_COST, .file = "/etc/hostname",
 				      .timeout_ms = 30000 };
-	struct outcome o1, o2;
-	struct client_call *c1, *c2;
+	struct outcome o1, o2, o3;
+	uint64_t loop0, thr0, loop1, thr1, loop2, thr2;
 	char err[256];
 	uv_loop_t loop;
 
 	(void)state;
 	memset(&o1, 0, sizeof(o1));
 	memset(&o2, 0, sizeof(o2));
+	memset(&o3, 0, sizeof(o3));
 	assert_int_equal(uv_loop_init(&loop), 0);
-	c1 = client_start(&loop, &req, on_done, &o1, err, sizeof(err));
-	assert_non_null(c1);
-	c2 = client_start(&loop, &req, on_done, &o2, err, sizeof(err));
-	assert_non_null(c2);
-	assert_true(client_pid(c1) > 0);
-	assert_int_equal(client_pid(c2), 0);
+	client_spawn_counts(&loop0, &thr0);
+	assert_non_null(client_start(&loop, &req, on_done, &o1, err, sizeof(err)));
 	uv_run(&loop, UV_RUN_DEFAULT);
+	client_spawn_counts(&loop1, &thr1);
+	assert_int_equal(loop1 - loop0, 1);
+	assert_int_equal(thr1 - thr0, 0);
+	assert_non_null(client_start(&loop, &req, on_done, &o2, err, sizeof(err)));
+	assert_non_null(client_start(&loop, &req, on_done, &o3, err, sizeof(err)));
+	uv_run(&loop, UV_RUN_DEFAULT);
+	client_spawn_counts(&loop2, &thr2);
+	assert_int_equal(loop2 - loop1, 0);
+	assert_int_equal(thr2 - thr1, 2);
 	assert_int_equal(uv_loop_close(&loop), 0);
-	assert_int_equal(o1.calls, 1);
-	assert_int_equal(o2.calls, 1);
+	assert_int_equal(o1.calls + o2.calls + o3.calls, 3);
 	assert_int_equal(o1.r.status, ST_OK);
 	assert_int_equal(o2.r.status, ST_OK);
-	assert_true(o2.r.pid > 0);
+	assert_int_equal(o3.r.status, ST_OK);
+	assert_true(o1.r.pid > 0 && o2.r.pid > 0 && o3.r.pid > 0);
 }
 
 static void on_usr2(int sig)
@@ -1023,7 +1031,7 @@ int main(void)
 		cmocka_unit_test_setup(test_version_forms, setup),
 		cmocka_unit_test_setup(test_many_calls_at_once, setup),
 		cmocka_unit_test_setup(test_child_starts_clean, setup),
-		cmocka_unit_test_setup(test_lone_call_spawns_at_once, setup),
+		cmocka_unit_test_setup(test_lone_call_spawns_on_the_loop, setup),
 		cmocka_unit_test_setup(test_terminate_before_spawn, setup),
 		cmocka_unit_test_setup(test_spawn_failure_is_a_result, setup),
 		cmocka_unit_test_setup(test_spawner_restarts, setup),
