@@ -254,7 +254,7 @@ fig_throughput() {
       "($step ms apart); VmRSS $rss0 -> $w_kids_rss KiB, $per KiB per worker"
     if [ "$n" -ge 100 ]; then
       row "4 memory per worker ($w_kids at once)" "$per KiB" "< 64 KiB" "$(verdict "$per" lt 64)"
-      row "4 start-up time per worker ($n workers)" "$step ms" "-" "(the first on the loop, the rest on the spawner threads)"
+      row "4 start-up time per worker ($n workers)" "$step ms" "-" "(a burst: on the spawner threads)"
     fi
   done
   unset NOOP_CLIENT_LOG
