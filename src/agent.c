@@ -573,7 +573,8 @@ int cmd_run(const struct cli *c)
 	/* A write past a file-size limit (systemd LimitFSIZE, ulimit -f) or
 	 * into a closed pipe (a log reader that went away) must fail with an
 	 * error the writer handles (the metrics cut-back, the log), not kill
-	 * the agent. libuv resets both for the clients it spawns. */
+	 * the agent. The client module resets both for the clients, libuv for
+	 * the network helper. */
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	/* Descriptors inherited from whoever started us are not the clients'. */

@@ -7,8 +7,9 @@
  * child has exited the group gets SIGKILL too, so no descendant outlives
  * the call. The child is started vfork-style (no copy of the agent's page
  * tables, nor of its descriptor table: spawn_light), which blocks the
- * spawner until the child has exec'd. A lone call is spawned at once on
- * the loop; the calls of a burst go to a small pool of spawner threads:
+ * spawner until the child has exec'd. A lone call is spawned on the loop
+ * at the end of its turn; the calls of a burst go to a small pool of
+ * spawner threads:
  * the loop prepares the call (argv, environment, close-on-exec pipes,
  * handles), queues it and carries on; a thread spawns it and hands it back
  * through a uv_async_t. Either way the loop then watches the child
@@ -38,7 +39,6 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <sched.h>
 #include <linux/close_range.h>
 #include <sys/mman.h>
@@ -681,7 +681,7 @@ struct client_call {
 	bool finishing;
 	int64_t exit_status;
 	int term_signal;
-	uint64_t start_ns;  /* just before posix_spawn, in the spawner */
+	uint64_t start_ns;  /* just before the spawn */
 	uint64_t start_ticks; /* the child's start time in /proc, 0 unknown */
 	uint64_t end_ns;
 	int64_t timeout_ms;
@@ -997,57 +997,11 @@ static int call_log_dir(char *out, size_t n)
  * descriptor slots, below g_spawn.fd_limit, that hold /dev/null except
  * while a call's pipe ends are being handed to its child. */
 struct spawner_own {
-	char *stack;        /* NULL: this thread uses posix_spawn */
+	char *stack;        /* NULL: none could be had; not used */
 	size_t stack_size;
 	int out, err;
 };
 
-/* Start the client without copying the agent's page tables: the child
- * runs on the parent's memory until it execs (CLONE_VM | CLONE_VFORK),
- * so the cost does not grow with the agent. The child gets a new session
- * (so its own process group: a signal to the group reaches every
- * descendant and none of ours), an empty signal mask and default
- * dispositions (the agent ignores SIGPIPE and SIGXFSZ), stdin on
- * /dev/null and the write ends of two pipes as stdout and stderr; every
- * other descriptor is close-on-exec. Exec errors come back to the
- * spawner.
- *
- * This runs on a spawner thread and touches only the call's spawn
- * fields (no log, no settings, no handles). It always closes the write
- * ends and frees argv and envp; on success c->pid and c->pidfd are set,
- * else c->fail_reason says why. */
-static void spawn_posix(struct client_call *c, pid_t *pid_out)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	pid_t pid;
-	int r;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, c->out_fd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, c->err_fd[1], 2);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-					  POSIX_SPAWN_SETSIGDEF);
-	/* The call's time starts here, not when it was queued. */
-	c->start_ns = clock_mono_ns();
-	r = posix_spawn(&pid, c->argv[0], &fa, &at, c->argv, c->envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(c->out_fd[1]);
-	close(c->err_fd[1]);
-	c->out_fd[1] = c->err_fd[1] = -1;
-	if (r != 0)
-		snprintf(c->fail_reason, sizeof(c->fail_reason), "cannot run the client '%s': %s",
-			 c->argv[0], strerror(r));
-	*pid_out = r == 0 ? pid : -1;
-}
 
 /* The child of spawn_light, on the spawner's stack and memory, with the
  * spawner's descriptor table shared (CLONE_FILES) until it takes a copy
@@ -1142,14 +1096,26 @@ static void spawn_light(struct client_call *c, struct spawner_own *own, int devn
 	*pid_out = pid;
 }
 
+/* Start the client without copying the agent's page tables: the child
+ * runs on the parent's memory until it execs (CLONE_VM | CLONE_VFORK),
+ * so the cost does not grow with the agent. The child gets a new session
+ * (so its own process group: a signal to the group reaches every
+ * descendant and none of ours), an empty signal mask and default
+ * dispositions (the agent ignores SIGPIPE and SIGXFSZ), stdin on
+ * /dev/null and the write ends of two pipes as stdout and stderr; every
+ * other descriptor is close-on-exec. Exec errors come back to the
+ * spawner.
+ *
+ * This runs on a spawner thread (or on the loop, for a lone call, with
+ * signals blocked) and touches only the call's spawn fields (no log, no
+ * settings, no handles). It always closes the write
+ * ends and frees argv and envp; on success c->pid and c->pidfd are set,
+ * else c->fail_reason says why. */
 static void spawn_child(struct client_call *c, struct spawner_own *own, int devnull, int fd_limit)
 {
 	pid_t pid, pgrp;
 
-	if (own != NULL && own->stack != NULL)
-		spawn_light(c, own, devnull, fd_limit, &pid);
-	else
-		spawn_posix(c, &pid);
+	spawn_light(c, own, devnull, fd_limit, &pid);
 	if (pid < 0)
 		goto done;
 	/* pidfd_open makes the descriptor close-on-exec. */
@@ -1276,8 +1242,8 @@ static void own_release(struct spawner_own *own)
 	own->out = own->err = -1;
 }
 
-/* A thread's stack and slots; on failure it keeps none and uses
- * posix_spawn. Slots are above 0-2 even when those are closed. */
+/* A thread's stack and slots; on failure it keeps none (and that thread
+ * is not started). Slots are above 0-2 even when those are closed. */
 static void own_setup(struct spawner_own *own)
 {
 	size_t page = (size_t)getpagesize();
@@ -1304,6 +1270,17 @@ static void own_setup(struct spawner_own *own)
 		g_spawn.fd_limit = own->err + 1;
 }
 
+/* Every thread's stack and slots, the loop's, and /dev/null. */
+static void spawner_release(void)
+{
+	for (int i = 0; i < CLIENT_SPAWN_THREADS_MAX; i++)
+		own_release(&g_spawn.own[i]);
+	own_release(&g_spawn.loop_own);
+	if (g_spawn.devnull >= 0)
+		close(g_spawn.devnull);
+	g_spawn.devnull = -1;
+}
+
 /* Start the threads with every signal blocked, so the agent's signals
  * keep going to the loop thread. Returns 0 once at least one runs. */
 static int spawner_start_threads(void)
@@ -1315,26 +1292,34 @@ static int spawner_start_threads(void)
 		n = CLIENT_SPAWN_THREADS_MIN;
 	if (n > CLIENT_SPAWN_THREADS_MAX)
 		n = CLIENT_SPAWN_THREADS_MAX;
+	/* Every stack and slot first: fd_limit is final before a thread runs. */
 	g_spawn.fd_limit = 3;
 	g_spawn.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	for (long i = 0; i <= n; i++) {
-		struct spawner_own *own = i < n ? &g_spawn.own[i] : &g_spawn.loop_own;
+	for (long i = 0; i <= CLIENT_SPAWN_THREADS_MAX; i++) {
+		struct spawner_own *own =
+			i < CLIENT_SPAWN_THREADS_MAX ? &g_spawn.own[i] : &g_spawn.loop_own;
 
 		own->stack = NULL;
 		own->out = own->err = -1;
-		if (g_spawn.devnull >= 0)
+		if (g_spawn.devnull >= 0 && (i < n || i == CLIENT_SPAWN_THREADS_MAX))
 			own_setup(own);
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	g_spawn.stopping = false;
-	while (g_spawn.nthreads < n &&
-	       pthread_create(&g_spawn.threads[g_spawn.nthreads], NULL, spawner_main,
-			      &g_spawn.own[g_spawn.nthreads]) == 0)
+	for (long i = 0; i < n; i++) {
+		struct spawner_own *own = &g_spawn.own[i];
+
+		if (own->stack == NULL ||
+		    pthread_create(&g_spawn.threads[g_spawn.nthreads], NULL, spawner_main, own) != 0) {
+			own_release(own);
+			continue;
+		}
 		g_spawn.nthreads++;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	for (long i = g_spawn.nthreads; i < n; i++)
-		own_release(&g_spawn.own[i]);
+	if (g_spawn.nthreads == 0)
+		spawner_release();
 	return g_spawn.nthreads > 0 ? 0 : -1;
 }
 
@@ -1349,15 +1334,10 @@ void client_spawner_stop(void)
 	g_spawn.stopping = true;
 	pthread_cond_broadcast(&g_spawn.wake);
 	pthread_mutex_unlock(&g_spawn.lock);
-	for (int i = 0; i < g_spawn.nthreads; i++) {
+	for (int i = 0; i < g_spawn.nthreads; i++)
 		pthread_join(g_spawn.threads[i], NULL);
-		own_release(&g_spawn.own[i]);
-	}
-	own_release(&g_spawn.loop_own);
 	g_spawn.nthreads = 0;
-	if (g_spawn.devnull >= 0)
-		close(g_spawn.devnull);
-	g_spawn.devnull = -1;
+	spawner_release();
 }
 
 static void free_async(uv_handle_t *h)

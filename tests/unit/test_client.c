@@ -361,7 +361,7 @@ static void count_fork(void)
 }
 
 /* A client starts without fork(): the agent's page tables are never
- * copied (posix_spawn runs the child on the parent's memory until exec).
+ * copied (the child runs on the parent's memory until exec).
  * fork() runs the pthread_atfork handlers; a vfork-style spawn does not.
  * The call still works: output captured, exit noticed, own group. */
 static void test_spawn_without_fork(void **state)
