@@ -14,6 +14,7 @@
 #include "console.h"
 #include "heartbeat.h"
 #include "influx.h"
+#include "job.h"
 #include "log.h"
 #include "metrics.h"
 #include "scheduler.h"
@@ -165,6 +166,7 @@ static void finish_stop(struct agent *a)
 	write_status(a, "stopped");
 	scheduler_free(a->sched);
 	a->sched = NULL;
+	job_spares_drop();
 	upload_close();
 	close_handle((uv_handle_t *)&a->sig_int);
 	close_handle((uv_handle_t *)&a->sig_term);

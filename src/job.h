@@ -48,6 +48,10 @@ struct job *job_launch(struct job *j, job_done_cb cb, void *ud);
 /* Give up a prepared job: its reservation and temporary directory go. */
 void job_discard(struct job *j);
 
+/* Remove the emptied temporary directories kept for later downloads:
+ * before the download directory is purged, and at shutdown. */
+void job_spares_drop(void);
+
 /* Stop the client: SIGTERM to its process group (force: SIGKILL). The job
  * still completes through its callback: status ST_STOPPED with the reason
  * why when the agent stopped it for its own reasons (why != REASON_NONE),

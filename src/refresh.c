@@ -331,6 +331,7 @@ static void purge_leftovers(struct scheduler *s)
 		return;
 	memset(&st, 0, sizeof(st));
 	client_log_root(logs, sizeof(logs));
+	job_spares_drop();
 	if (purge_entries(cfg_str(CFG_CLIENT_DOWNLOAD_PATH), JOB_TMP_PREFIX, &st) != 0)
 		log_warn("Purge: cannot read %s: %s", cfg_str(CFG_CLIENT_DOWNLOAD_PATH),
 			 strerror(errno));

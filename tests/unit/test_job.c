@@ -20,6 +20,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,7 @@ static int setup(void **state)
 	set("UPLOAD_BUDGET_DAY", "1 ANT");
 	set("UPLOAD_BUDGET_MONTH", "1 ANT");
 	assert_int_equal(upload_open(clock_now_ms()), 0);
+	job_spares_drop();
 	return 0;
 }
 
@@ -139,20 +141,64 @@ static struct test_result run_job(const struct job_spec *spec, int stop_after_ms
 	return o.r;
 }
 
-/* Entries left in the download directory: must be none after a job. */
-static int leftovers(void)
+static bool dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool empty = true;
+
+	if (d == NULL)
+		return false;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = false;
+	closedir(d);
+	return empty;
+}
+
+/* Entries in the download directory, empty directories (kept for the
+ * next download) counted apart; name: the last empty one seen. */
+static void count_entries(int *used, int *kept, char *name, size_t n)
 {
 	DIR *d = opendir(g_dl);
 	struct dirent *e;
-	int n = 0;
+	char path[PATH_MAX];
+	struct stat st;
 
+	*used = *kept = 0;
 	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", g_dl, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && dir_empty(path)) {
+			(*kept)++;
+			if (name)
+				str_copy(name, e->d_name, n);
+		} else {
+			(*used)++;
+		}
+	}
 	closedir(d);
-	return n;
+}
+
+/* Entries left in the download directory but the emptied ones kept for
+ * the next download: must be none after a job. */
+static int leftovers(void)
+{
+	int used, kept;
+
+	count_entries(&used, &kept, NULL, 0);
+	return used;
+}
+
+static int kept_dirs(char *name, size_t n)
+{
+	int used, kept;
+
+	count_entries(&used, &kept, name, n);
+	return kept;
 }
 
 static int log_lines(void)
@@ -764,6 +810,62 @@ static void test_download_dir_recreated(void **state)
 	assert_int_equal(leftovers(), 0);
 }
 
+/* An emptied temporary directory is kept and given to the next download,
+ * but only while it is still ours, 0700 and empty; the kept ones go with
+ * job_spares_drop. */
+static void test_download_dir_kept_and_checked(void **state)
+{
+	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE], first[64], name[64], path[PATH_MAX];
+	struct task t = make_task(TEST_DOWNLOAD, 30);
+	struct dl_row row;
+	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
+	struct test_result r;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/kept.bin", g_dir);
+	assert_int_equal(seedfile_write_path(file, 95, 20000, md5, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	row = row_for(addr, "kept.bin", md5);
+	spec.download = &row;
+
+	assert_int_equal(run_job(&spec, 0).status, ST_OK);
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(kept_dirs(first, sizeof(first)), 1);
+	/* The next download is given the same directory (mkdtemp would have
+	 * named a new one). */
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	assert_true(r.md5_valid);
+	assert_int_equal(kept_dirs(name, sizeof(name)), 1);
+	assert_string_equal(name, first);
+
+	/* Something appeared in it while it was kept: it is never given out
+	 * and is removed; the download gets a new one. */
+	snprintf(path, sizeof(path), "%s/%s/data", g_dl, first);
+	write_file(path, "stale", 5);
+	r = run_job(&spec, 0);
+	assert_int_equal(r.status, ST_OK);
+	assert_true(r.md5_valid);
+	assert_int_equal(r.bytes, 20000);
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(kept_dirs(name, sizeof(name)), 1);
+	assert_string_not_equal(name, first);
+
+	/* Its mode changed: not given out either. */
+	str_copy(first, name, sizeof(first));
+	snprintf(path, sizeof(path), "%s/%s", g_dl, first);
+	assert_int_equal(chmod(path, 0755), 0);
+	assert_int_equal(run_job(&spec, 0).status, ST_OK);
+	assert_int_equal(leftovers(), 0);
+	assert_int_equal(kept_dirs(name, sizeof(name)), 1);
+	assert_string_not_equal(name, first);
+	assert_int_equal(access(path, F_OK), -1);
+
+	job_spares_drop();
+	assert_int_equal(kept_dirs(NULL, 0), 0);
+	assert_int_equal(leftovers(), 0);
+}
+
 /* A download made ready ahead: its temporary directory and disk
  * reservation exist until it is launched (then it runs as job_start would)
  * or discarded (then both go); a row that fails a check is not prepared. */
@@ -786,12 +888,16 @@ static void test_download_prepared(void **state)
 	assert_int_equal(uv_loop_init(&loop), 0);
 	j = job_prepare(&loop, &spec);
 	assert_non_null(j);
-	assert_int_equal(leftovers(), 1);
+	assert_int_equal(kept_dirs(NULL, 0), 1);
 	assert_true(diskguard_reserved() > 0);
 	job_discard(j);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(leftovers(), 0);
 	assert_int_equal(diskguard_reserved(), 0);
+	/* The discarded job's directory is kept for the next one. */
+	assert_int_equal(kept_dirs(NULL, 0), 1);
+	job_spares_drop();
+	assert_int_equal(kept_dirs(NULL, 0), 0);
 
 	j = job_prepare(&loop, &spec);
 	assert_non_null(j);
@@ -913,6 +1019,7 @@ int main(void)
 		cmocka_unit_test_setup(test_disk_guard_upper_bound_and_reserved, setup),
 		cmocka_unit_test_setup(test_disk_reading_kept, setup),
 		cmocka_unit_test_setup(test_download_dir_recreated, setup),
+		cmocka_unit_test_setup(test_download_dir_kept_and_checked, setup),
 		cmocka_unit_test_setup(test_download_prepared, setup),
 		cmocka_unit_test_setup(test_download_too_large_for_class, setup),
 		cmocka_unit_test_setup(test_download_growing_is_stopped, setup),
