@@ -17,6 +17,7 @@ BN_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 agent="$bdir/ant-agent"
 sim="$bdir/ant-sim"
 noop="$bdir/bench/noop_client"
+noop_libc="$bdir/bench/noop_client_libc"
 work=$(mktemp -d /tmp/ant-bench.XXXXXX)
 agent_pid=""
 bn_cleanup() {

@@ -22,7 +22,7 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "${BENCH_SRC:-$top}" -B "$build" -DCMAKE_BUILD_TYPE=Release > /dev/null
 fi
 cmake --build "$build" -j "$(nproc)" --target ant-agent ant-sim metrics_bench parse_bench \
-  noop_client spawn_floor ant-agent-net helper_bench > /dev/null
+  noop_client noop_client_libc spawn_floor ant-agent-net helper_bench > /dev/null
 
 BENCH_TABLE=$(mktemp /tmp/ant-bench-table.XXXXXX)
 export BENCH_TABLE
