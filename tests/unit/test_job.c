@@ -275,19 +275,27 @@ static struct dl_row row_for(const char *addr, const char *name, const char *md5
 	return r;
 }
 
-static void test_download_md5_match_and_mismatch(void **state)
+/* A file of size bytes from seed, stored with ant-sim: its catalogue row
+ * under name, with its MD5 when with_md5. */
+static struct dl_row stored_row(const char *name, uint64_t seed, uint64_t size, bool with_md5)
 {
 	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE];
+
+	snprintf(file, sizeof(file), "%s/%s", g_dir, name);
+	assert_int_equal(seedfile_write_path(file, seed, size, md5, NULL), 0);
+	sim_upload(file, addr, sizeof(addr));
+	return row_for(addr, name, with_md5 ? md5 : "");
+}
+
+static void test_download_md5_match_and_mismatch(void **state)
+{
 	struct task t = make_task(TEST_DOWNLOAD, 30);
 	struct dl_row row;
 	struct job_spec spec = { .task = &t, .worker = 2, .attempt = 1 };
 	struct test_result r;
 
 	(void)state;
-	snprintf(file, sizeof(file), "%s/tiny.bin", g_dir);
-	assert_int_equal(seedfile_write_path(file, 99, 50000, md5, NULL), 0);
-	sim_upload(file, addr, sizeof(addr));
-	row = row_for(addr, "tiny.bin", md5);
+	row = stored_row("tiny.bin", 99, 50000, true);
 	spec.download = &row;
 	r = run_job(&spec, 0);
 	assert_int_equal(r.status, ST_OK);
@@ -370,17 +378,13 @@ static void test_download_archive(void **state)
 
 static void test_download_cleanup_in_every_outcome(void **state)
 {
-	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE];
 	struct task t = make_task(TEST_DOWNLOAD, 30);
 	struct dl_row row;
 	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
 	struct test_result r;
 
 	(void)state;
-	snprintf(file, sizeof(file), "%s/c.bin", g_dir);
-	assert_int_equal(seedfile_write_path(file, 3, 20000, md5, NULL), 0);
-	sim_upload(file, addr, sizeof(addr));
-	row = row_for(addr, "c.bin", md5);
+	row = stored_row("c.bin", 3, 20000, true);
 	spec.download = &row;
 
 	/* The client wrote the file and printed success, then exited 13. */
@@ -791,16 +795,13 @@ static void test_disk_reading_kept(void **state)
  * next download makes it again. */
 static void test_download_dir_recreated(void **state)
 {
-	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE], cmd[200];
+	char cmd[200];
 	struct task t = make_task(TEST_DOWNLOAD, 30);
 	struct dl_row row;
 	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
 
 	(void)state;
-	snprintf(file, sizeof(file), "%s/again.bin", g_dir);
-	assert_int_equal(seedfile_write_path(file, 97, 20000, md5, NULL), 0);
-	sim_upload(file, addr, sizeof(addr));
-	row = row_for(addr, "again.bin", md5);
+	row = stored_row("again.bin", 97, 20000, true);
 	spec.download = &row;
 	assert_int_equal(run_job(&spec, 0).status, ST_OK);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dl);
@@ -815,17 +816,14 @@ static void test_download_dir_recreated(void **state)
  * job_spares_drop. */
 static void test_download_dir_kept_and_checked(void **state)
 {
-	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE], first[64], name[64], path[PATH_MAX];
+	char first[64], name[64], path[PATH_MAX];
 	struct task t = make_task(TEST_DOWNLOAD, 30);
 	struct dl_row row;
 	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
 	struct test_result r;
 
 	(void)state;
-	snprintf(file, sizeof(file), "%s/kept.bin", g_dir);
-	assert_int_equal(seedfile_write_path(file, 95, 20000, md5, NULL), 0);
-	sim_upload(file, addr, sizeof(addr));
-	row = row_for(addr, "kept.bin", md5);
+	row = stored_row("kept.bin", 95, 20000, true);
 	spec.download = &row;
 
 	assert_int_equal(run_job(&spec, 0).status, ST_OK);
@@ -871,7 +869,6 @@ static void test_download_dir_kept_and_checked(void **state)
  * or discarded (then both go); a row that fails a check is not prepared. */
 static void test_download_prepared(void **state)
 {
-	char file[128], addr[80], md5[DIGEST_MD5_HEX_SIZE];
 	struct task t = make_task(TEST_DOWNLOAD, 30);
 	struct dl_row row, bad;
 	struct job_spec spec = { .task = &t, .worker = 3, .attempt = 1 };
@@ -880,10 +877,7 @@ static void test_download_prepared(void **state)
 	struct job *j;
 
 	(void)state;
-	snprintf(file, sizeof(file), "%s/ready.bin", g_dir);
-	assert_int_equal(seedfile_write_path(file, 96, 30000, md5, NULL), 0);
-	sim_upload(file, addr, sizeof(addr));
-	row = row_for(addr, "ready.bin", md5);
+	row = stored_row("ready.bin", 96, 30000, true);
 	spec.download = &row;
 	assert_int_equal(uv_loop_init(&loop), 0);
 	j = job_prepare(&loop, &spec);
@@ -931,17 +925,13 @@ static void test_download_prepared(void **state)
 /* A download bigger than its row's class is not taken as ok. */
 static void test_download_too_large_for_class(void **state)
 {
-	char file[128], addr[80];
 	struct task t = make_task(TEST_DOWNLOAD, 30);
 	struct dl_row row;
 	struct job_spec spec = { .task = &t, .worker = 1, .attempt = 1 };
 	struct test_result r;
 
 	(void)state;
-	snprintf(file, sizeof(file), "%s/big.bin", g_dir);
-	assert_int_equal(seedfile_write_path(file, 98, 200000, NULL, NULL), 0);
-	sim_upload(file, addr, sizeof(addr));
-	row = row_for(addr, "big.bin", "");
+	row = stored_row("big.bin", 98, 200000, false);
 	spec.download = &row;
 	r = run_job(&spec, 0);
 	assert_int_equal(r.status, ST_STOPPED);
