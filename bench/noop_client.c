@@ -21,7 +21,7 @@
  * call and spawning the next one.
  *
  * Two builds of this one file (bench/CMakeLists.txt):
- * - noop_client: with NOOP_BARE on x86-64 and arm64, no C library at all:
+ * - noop_client: with NOOP_BARE on x86-64, no C library at all:
  *   its own _start and raw system calls. A static glibc program spends
  *   about 1 ms of CPU in its start-up alone on a virtual machine (CPU
  *   feature probing traps to the hypervisor), which is the client's cost,
@@ -37,7 +37,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-#if defined(NOOP_BARE) && !(defined(__x86_64__) || defined(__aarch64__))
+#if defined(NOOP_BARE) && !defined(__x86_64__)
 #undef NOOP_BARE
 #endif
 
@@ -48,7 +48,6 @@
 #ifdef NOOP_BARE
 static long sc(long n, long a, long b, long c, long d)
 {
-#if defined(__x86_64__)
 	register long r10 __asm__("r10") = d;
 	long r;
 
@@ -57,16 +56,6 @@ static long sc(long n, long a, long b, long c, long d)
 			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
 			 : "rcx", "r11", "memory");
 	return r;
-#else
-	register long x8 __asm__("x8") = n;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-	register long x3 __asm__("x3") = d;
-
-	__asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-	return x0;
-#endif
 }
 
 static long sys_write(int fd, const void *p, size_t n)
@@ -306,13 +295,8 @@ __attribute__((used)) static void noop_start(long *sp)
 		;
 }
 
-#if defined(__x86_64__)
 __asm__(".text\n.globl _start\n_start:\n\txor %rbp, %rbp\n\tmov %rsp, %rdi\n"
 	"\tand $-16, %rsp\n\tcall noop_start\n\thlt\n");
-#else
-__asm__(".text\n.globl _start\n_start:\n\tmov x29, #0\n\tmov x30, #0\n\tmov x0, sp\n"
-	"\tbl noop_start\n");
-#endif
 #else
 extern char **environ;
 
