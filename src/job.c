@@ -421,9 +421,9 @@ static struct {
 } g_base;
 
 /* Emptied temporary directories kept for the next download. On ext4 a
- * rmdir costs some 140 us and a mkdir 20 (bench notes in
- * docs/BENCHMARKS.md); checking that a kept directory is still ours,
- * 0700 and empty costs four cheap calls. A kept directory is only ever
+ * rmdir costs some 140 us and a mkdir 20 (docs/BENCHMARKS.md, "kept
+ * download directories"); checking that a kept directory is still ours,
+ * 0700 and empty costs a few cheap calls. A kept directory is only ever
  * given out after that check, so a download never starts next to
  * anything an earlier one left. Only the mkdtemp part of the name is
  * kept: the rest is g_base.real and the prefix. Loop thread only. */
