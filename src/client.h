@@ -175,10 +175,10 @@ struct client_call *client_start(uv_loop_t *loop, const struct client_request *r
 void client_terminate(struct client_call *c, bool force);
 /* Join the spawner threads; call after the loop has run dry (no call in
  * flight). A later client_start starts them again. */
+void client_spawner_stop(void);
 /* How many children were spawned so far on the loop (lone calls) and on
  * the spawner threads (bursts). Loop thread. */
 void client_spawn_counts(uint64_t *on_loop, uint64_t *on_threads);
-void client_spawner_stop(void);
 /* Record each running client (its group and start time) under dir
  * (CACHE_DIR; NULL or "" for none): see state_clients_end_survivors. */
 void client_set_state_dir(const char *dir);

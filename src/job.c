@@ -367,8 +367,9 @@ static void work_done(uv_work_t *w, int status)
 /* A download of a single file this small is hashed at once on the loop:
  * that takes less time than handing the work to a pool thread and hearing
  * back from it (two wake-ups of an idle CPU). The tiny size class ends
- * just below it. Its temporary directory is removed on the pool once the
- * result is out: unlinking costs more than hashing such a file. */
+ * just below it. Once the result is out the file is unlinked and its
+ * directory kept for the next download (spare_put), or removed on the
+ * pool when it cannot be kept. */
 #define JOB_INLINE_WORK_MAX (128 * 1024)
 
 static bool work_is_small(const struct job *j)

@@ -353,6 +353,16 @@ struct client_rec {
 	uint64_t start;
 };
 
+/* Add a running client to a set of them (*n of *cap). */
+static void recs_add(struct client_rec **recs, size_t *n, size_t *cap, pid_t pgid, uint64_t start)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*recs = xrealloc(*recs, *cap * sizeof(**recs));
+	}
+	(*recs)[(*n)++] = (struct client_rec){ pgid, start };
+}
+
 static struct {
 	char path[PATH_MAX]; /* the journal open in fd; "" for none */
 	int fd;
@@ -475,11 +485,7 @@ void state_client_add(const char *cache_dir, pid_t pgid, uint64_t start)
 	/* The journal first: opening another one forgets the running set. */
 	if (clients_fd(cache_dir) < 0)
 		return;
-	if (g_clients.nlive == g_clients.cap) {
-		g_clients.cap = g_clients.cap ? g_clients.cap * 2 : 64;
-		g_clients.live = xrealloc(g_clients.live, g_clients.cap * sizeof(*g_clients.live));
-	}
-	g_clients.live[g_clients.nlive++] = (struct client_rec){ pgid, start };
+	recs_add(&g_clients.live, &g_clients.nlive, &g_clients.cap, pgid, start);
 	len = snprintf(line, sizeof(line), "+ %ld %" PRIu64 "\n", (long)pgid, start);
 	clients_append(cache_dir, line, (size_t)len);
 }
@@ -617,13 +623,8 @@ static int journal_line(char *line, struct client_rec **recs, size_t *n, size_t 
 			(*recs)[i] = (*recs)[--*n];
 			break;
 		}
-	if (line[0] == '+') {
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 64;
-			*recs = xrealloc(*recs, *cap * sizeof(**recs));
-		}
-		(*recs)[(*n)++] = (struct client_rec){ (pid_t)pgid, (uint64_t)start };
-	}
+	if (line[0] == '+')
+		recs_add(recs, n, cap, (pid_t)pgid, (uint64_t)start);
 	return 0;
 }
 
